@@ -1,0 +1,178 @@
+//! The whole stack on loopback for tests: the Dodo sandbox (seeded with the demo world) and the
+//! upsell proxy pointed at it, each on its own ephemeral port, talking real HTTP, with the
+//! sandbox's webhooks delivered to the proxy.
+
+use dodo_sandbox::{SandboxConfig, Seed};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use upsell_proxy::offer_rules::OfferRules;
+use upsell_proxy::offer_token::OfferTokenKeys;
+use upsell_proxy::ProxyConfig;
+
+pub const API_KEY: &str = "sk_test_stack";
+pub const WEBHOOK_SECRET: &str = "whsec_c3RhY2std2ViaG9vay1zZWNyZXQtZm9yLXRlc3Rz";
+pub const TOKEN_KEYS: &str = "k1=stack-test-token-key-0123456789abcdef";
+
+/// The demo's offers file.
+pub const DEMO_OFFERS: &str = include_str!("../../proxy/offers.toml");
+
+/// A running sandbox and proxy. Dropping it stops both.
+pub struct Stack {
+    pub sandbox_url: String,
+    pub proxy_url: String,
+    pub http: reqwest::Client,
+    _stop: Vec<oneshot::Sender<()>>,
+}
+
+/// What to start.
+pub struct StackOptions {
+    /// Static files the proxy serves at `/` (the built widget and demo page).
+    pub widget_dir: Option<PathBuf>,
+    pub offers_toml: String,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            widget_dir: None,
+            offers_toml: DEMO_OFFERS.to_string(),
+        }
+    }
+}
+
+impl Stack {
+    pub async fn start(options: StackOptions) -> anyhow::Result<Stack> {
+        let sandbox_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let proxy_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let sandbox_url = format!("http://{}", sandbox_listener.local_addr()?);
+        let proxy_url = format!("http://{}", proxy_listener.local_addr()?);
+
+        let (stop_sandbox, sandbox_stopped) = oneshot::channel::<()>();
+        let sandbox = SandboxConfig {
+            seed: Seed::parse(dodo_sandbox::DEMO_SEED)?,
+            api_key: API_KEY.into(),
+            webhook_url: Some(format!("{proxy_url}/webhooks/dodo")),
+            webhook_secret: WEBHOOK_SECRET.into(),
+            webhook_time_scale: 0.001,
+            control_api: true,
+        };
+        tokio::spawn(dodo_sandbox::serve(sandbox_listener, sandbox, async {
+            let _ = sandbox_stopped.await;
+        }));
+
+        let (stop_proxy, proxy_stopped) = oneshot::channel::<()>();
+        let proxy = ProxyConfig {
+            dodo_base_url: sandbox_url.clone(),
+            dodo_api_key: API_KEY.into(),
+            webhook_secret: WEBHOOK_SECRET.into(),
+            token_keys: OfferTokenKeys::parse(TOKEN_KEYS)?,
+            rules: OfferRules::parse(&options.offers_toml)?,
+            database_url: "sqlite::memory:".into(),
+            allowed_origins: Vec::new(),
+            widget_dir: options.widget_dir,
+            upstream_timeout: Duration::from_secs(5),
+        };
+        let app = upsell_proxy::router(proxy).await?;
+        tokio::spawn(async move {
+            let _ = axum_serve(proxy_listener, app, proxy_stopped).await;
+        });
+
+        let stack = Stack {
+            sandbox_url,
+            proxy_url,
+            http: reqwest::Client::new(),
+            _stop: vec![stop_sandbox, stop_proxy],
+        };
+        stack.wait_until_up().await?;
+        Ok(stack)
+    }
+
+    async fn wait_until_up(&self) -> anyhow::Result<()> {
+        for _ in 0..100 {
+            let up = self
+                .http
+                .get(format!("{}/healthz", self.proxy_url))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if up {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("the proxy did not come up")
+    }
+
+    /// Makes a purchase that has just succeeded, as a customer finishing a Dodo checkout would,
+    /// and returns its payment id.
+    pub async fn purchase(&self, customer_id: &str, product_id: &str) -> anyhow::Result<String> {
+        self.purchase_minutes_ago(customer_id, product_id, 0).await
+    }
+
+    /// The same, made `minutes_ago` minutes before now.
+    pub async fn purchase_minutes_ago(
+        &self,
+        customer_id: &str,
+        product_id: &str,
+        minutes_ago: i64,
+    ) -> anyhow::Result<String> {
+        let response: Value = self
+            .http
+            .post(format!("{}/_sandbox/purchases", self.sandbox_url))
+            .json(&json!({
+                "customer_id": customer_id,
+                "product_id": product_id,
+                "minutes_ago": minutes_ago,
+            }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        response["payment_id"]
+            .as_str()
+            .map(String::from)
+            .ok_or_else(|| anyhow::anyhow!("no payment_id in {response}"))
+    }
+
+    /// The sandbox's ledger: `{charges: [...], webhook_deliveries: [...]}`.
+    pub async fn ledger(&self) -> anyhow::Result<Value> {
+        Ok(self
+            .http
+            .get(format!("{}/_sandbox/ledger", self.sandbox_url))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    /// The sandbox's charges for one offer after one purchase.
+    pub async fn charges_for(&self, original_payment_id: &str, offer_id: &str) -> anyhow::Result<Vec<Value>> {
+        let ledger = self.ledger().await?;
+        Ok(ledger["charges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| {
+                c["metadata"]["upsell_original_payment_id"] == original_payment_id
+                    && c["metadata"]["upsell_offer_id"] == offer_id
+            })
+            .cloned()
+            .collect())
+    }
+}
+
+async fn axum_serve(
+    listener: TcpListener,
+    app: upsell_proxy::app::Router,
+    stopped: oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    upsell_proxy::app::serve_router(listener, app, async {
+        let _ = stopped.await;
+    })
+    .await
+}

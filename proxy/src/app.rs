@@ -1,0 +1,119 @@
+//! The proxy as an axum application: its configuration, shared state and routes.
+
+use crate::dodo_api::DodoApi;
+use crate::offer_rules::OfferRules;
+use crate::offer_token::OfferTokenKeys;
+use crate::routes;
+use crate::storage::Storage;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, Method};
+use axum::routing::{get, post};
+pub use axum::Router;
+use standardwebhooks::Webhook;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::ServeDir;
+use upsell_wire::paths;
+
+/// Everything the proxy needs to run; secrets come from the environment (see `main.rs`).
+#[derive(Debug)]
+pub struct ProxyConfig {
+    /// `https://test.dodopayments.com`, `https://live.dodopayments.com`, or the sandbox.
+    pub dodo_base_url: String,
+    pub dodo_api_key: String,
+    /// `whsec_…` secret of the Dodo webhook endpoint.
+    pub webhook_secret: String,
+    pub token_keys: OfferTokenKeys,
+    pub rules: OfferRules,
+    /// `sqlite://upsell.db` (created if missing) or `sqlite::memory:`.
+    pub database_url: String,
+    /// Origins of the merchant's pages that may call the API from a browser.
+    pub allowed_origins: Vec<String>,
+    /// A folder of static files served at `/` (the built widget, and in the demo its page).
+    pub widget_dir: Option<PathBuf>,
+    /// Limit on every call to Dodo.
+    pub upstream_timeout: Duration,
+}
+
+pub struct AppState {
+    pub rules: OfferRules,
+    pub keys: OfferTokenKeys,
+    pub dodo: DodoApi,
+    pub storage: Storage,
+    pub webhook_verifier: Webhook,
+}
+
+/// Request bodies are small JSON documents; anything larger is refused before it is read.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Builds the router, opening the database and checking the configuration.
+pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
+    let dodo = DodoApi::new(
+        &config.dodo_base_url,
+        &config.dodo_api_key,
+        config.upstream_timeout,
+    )?;
+    let storage = Storage::open(&config.database_url).await?;
+    let webhook_verifier = Webhook::new(&config.webhook_secret)
+        .map_err(|e| anyhow::anyhow!("the webhook secret must be whsec_<base64>: {e}"))?;
+    let state = Arc::new(AppState {
+        rules: config.rules,
+        keys: config.token_keys,
+        dodo,
+        storage,
+        webhook_verifier,
+    });
+
+    let origins = config
+        .allowed_origins
+        .iter()
+        .map(|o| HeaderValue::from_str(o))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("an allowed origin is not a valid header value: {e}"))?;
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE]);
+
+    let api = Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route(paths::OFFERS, get(routes::offers::list))
+        .route(paths::ACCEPT, post(routes::accept::accept))
+        .route(paths::DECLINE, post(routes::decline::decline))
+        .route(
+            &format!("{}/{{accept_id}}", paths::ACCEPTS),
+            get(routes::accept::status),
+        )
+        .route("/webhooks/dodo", post(routes::dodo_webhooks::receive))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state);
+    let app = match config.widget_dir {
+        Some(dir) => api.fallback_service(ServeDir::new(dir)),
+        None => api,
+    };
+    Ok(app.layer(cors))
+}
+
+/// Serves the proxy on `listener` until `shutdown` completes, finishing requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    config: ProxyConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router(config).await?;
+    serve_router(listener, app, shutdown).await?;
+    Ok(())
+}
+
+/// Serves an already built router (see [`router`]) until `shutdown` completes.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

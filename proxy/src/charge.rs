@@ -1,0 +1,182 @@
+//! Charging an accepted offer, and learning its final outcome.
+//!
+//! `charge` runs once per accept, only for the request that recorded it. It moves the accept to
+//! `submitted` before calling Dodo, so that an outcome that is never heard (a timeout, a crash)
+//! is visible as such instead of looking like "not charged".
+
+use crate::app::AppState;
+use crate::storage::{Accept, AcceptState};
+use dodopayments::models::{
+    AttachExistingCustomer, CheckoutSessionBillingAddress, CheckoutSessionsCreateParams,
+    CustomerRequest, IntentStatus, Metadata, ProductItemReq,
+};
+use serde_json::json;
+use std::sync::Arc;
+
+/// Metadata keys the proxy puts on every upsell charge; the webhook handler reads them back.
+pub const META_ACCEPT_ID: &str = "upsell_accept_id";
+pub const META_OFFER_ID: &str = "upsell_offer_id";
+pub const META_ORIGINAL_PAYMENT_ID: &str = "upsell_original_payment_id";
+
+/// Charges a freshly recorded accept and returns it as it then stands.
+pub async fn charge(state: Arc<AppState>, accept: Accept) -> Accept {
+    let id = accept.accept_id.clone();
+    if let Err(error) = state
+        .storage
+        .advance(&id, AcceptState::Submitted, None)
+        .await
+    {
+        tracing::error!(%error, accept_id = %id, "cannot mark accept submitted; not charging");
+        return accept;
+    }
+
+    // The billing address of the purchase the offer follows: Dodo requires one to confirm.
+    let original = match state.dodo.payment(&accept.original_payment_id).await {
+        Ok(payment) if payment.customer.customer_id == accept.customer_id => payment,
+        Ok(_) => {
+            return fail(&state, accept, "This offer does not belong to this purchase.").await;
+        }
+        Err(error) => {
+            tracing::warn!(%error, accept_id = %id, "cannot read the original purchase");
+            return fail(
+                &state,
+                accept,
+                "The payment provider could not be reached. Nothing was charged.",
+            )
+            .await;
+        }
+    };
+    let billing = &original.billing;
+    let mut metadata = Metadata::new();
+    metadata.insert(META_ACCEPT_ID.into(), json!(accept.accept_id));
+    metadata.insert(META_OFFER_ID.into(), json!(accept.offer_id));
+    metadata.insert(
+        META_ORIGINAL_PAYMENT_ID.into(),
+        json!(accept.original_payment_id),
+    );
+    let params = CheckoutSessionsCreateParams {
+        product_cart: Some(vec![ProductItemReq {
+            product_id: accept.product_id.clone(),
+            quantity: i64::from(accept.quantity),
+            addons: None,
+            amount: None,
+            credit_entitlements: None,
+        }]),
+        customer: Some(Box::new(CustomerRequest::AttachExistingCustomer(Box::new(
+            AttachExistingCustomer {
+                customer_id: accept.customer_id.clone(),
+            },
+        )))),
+        payment_method_id: Some(accept.payment_method_id.clone()),
+        confirm: Some(true),
+        billing_address: Some(Box::new(CheckoutSessionBillingAddress {
+            country: billing.country.clone(),
+            city: billing.city.clone(),
+            state: billing.state.clone(),
+            street: billing.street.clone(),
+            zipcode: billing.zipcode.clone(),
+        })),
+        metadata: Some(Box::new(metadata)),
+        ..Default::default()
+    };
+
+    match state.dodo.create_confirmed_checkout(params).await {
+        Ok(session) => {
+            if let Err(error) = state
+                .storage
+                .record_checkout(&id, &session.session_id, session.payment_id.as_deref())
+                .await
+            {
+                tracing::error!(%error, accept_id = %id, session_id = %session.session_id, "charge made but not recorded");
+            }
+            tracing::info!(accept_id = %id, session_id = %session.session_id, "charge submitted");
+        }
+        Err(dodopayments::Error::Api { status, message }) if (400..500).contains(&status) && status != 408 && status != 429 => {
+            // Dodo refused the request outright: nothing was charged.
+            tracing::warn!(accept_id = %id, status, %message, "Dodo refused the charge");
+            return fail(&state, accept, &refusal_reason(&message)).await;
+        }
+        Err(error) => {
+            // Timeout, 5xx, 429 or a broken connection: the charge may or may not exist. It stays
+            // `submitted` and is never sent again blindly.
+            tracing::warn!(%error, accept_id = %id, "charge outcome unknown");
+        }
+    }
+    reload(&state, accept).await
+}
+
+/// For an accept still in flight, asks Dodo where its checkout session stands.
+pub async fn refresh(state: &AppState, accept: Accept) -> Accept {
+    let in_flight = matches!(
+        accept.state,
+        AcceptState::Processing | AcceptState::RequiresAction
+    );
+    let Some(session_id) = accept.checkout_session_id.clone().filter(|_| in_flight) else {
+        return accept;
+    };
+    let status = match state.dodo.checkout_status(&session_id).await {
+        Ok(status) => status,
+        Err(error) => {
+            tracing::info!(%error, accept_id = %accept.accept_id, "cannot poll checkout session");
+            return accept;
+        }
+    };
+    let Some(payment_status) = status.payment_status.as_deref() else {
+        return accept;
+    };
+    let (next, reason) = match payment_status {
+        IntentStatus::Succeeded => (AcceptState::Succeeded, None),
+        IntentStatus::Failed | IntentStatus::Cancelled => {
+            let reason = match status.payment_id.as_deref() {
+                Some(payment_id) => state
+                    .dodo
+                    .payment(payment_id)
+                    .await
+                    .ok()
+                    .and_then(|p| p.error_message),
+                None => None,
+            };
+            (
+                AcceptState::Failed,
+                Some(reason.unwrap_or_else(|| "The payment did not go through.".into())),
+            )
+        }
+        IntentStatus::RequiresCustomerAction => (AcceptState::RequiresAction, None),
+        _ => return accept,
+    };
+    if let Err(error) = state
+        .storage
+        .advance(&accept.accept_id, next, reason.as_deref())
+        .await
+    {
+        tracing::error!(%error, accept_id = %accept.accept_id, "cannot record polled outcome");
+        return accept;
+    }
+    reload(state, accept).await
+}
+
+async fn fail(state: &AppState, accept: Accept, reason: &str) -> Accept {
+    if let Err(error) = state
+        .storage
+        .advance(&accept.accept_id, AcceptState::Failed, Some(reason))
+        .await
+    {
+        tracing::error!(%error, accept_id = %accept.accept_id, "cannot record failure");
+    }
+    reload(state, accept).await
+}
+
+async fn reload(state: &AppState, accept: Accept) -> Accept {
+    match state.storage.accept(&accept.accept_id).await {
+        Ok(Some(current)) => current,
+        _ => accept,
+    }
+}
+
+/// Dodo's error body is `{code, message}`; its message is meant for people.
+fn refusal_reason(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("message")?.as_str().map(String::from))
+        .unwrap_or_else(|| "The payment provider refused this charge.".into())
+}

@@ -1,0 +1,147 @@
+//! The proxy's calls to Dodo, through the official `dodopayments` crate.
+//!
+//! Two clients: reads may be retried by the SDK (they change nothing), but the charge call must
+//! never be: Dodo has no idempotency key on `POST /checkouts`, so an SDK retry after a timeout
+//! could charge twice. The charge client has `max_retries = 0`.
+
+use dodopayments::models::{
+    CheckoutSessionResponse, CheckoutSessionStatus, CheckoutSessionsCreateParams, Payment, Product,
+};
+use dodopayments::{Client, ClientConfig, Error};
+use serde::Deserialize;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct DodoApi {
+    reads: Client,
+    charges: Client,
+}
+
+/// A saved payment method, as `GET /customers/{id}/payment-methods` describes it (the SDK
+/// leaves the items untyped).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedMethod {
+    pub payment_method_id: String,
+    pub payment_method: String,
+    pub card: Option<SavedCardDetails>,
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedCardDetails {
+    pub card_network: Option<String>,
+    pub last4_digits: Option<String>,
+    pub expiry_month: Option<String>,
+    pub expiry_year: Option<String>,
+}
+
+/// A product's one-time price (the SDK leaves `price` untyped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneTimePrice {
+    /// After the product's percentage discount, in minor units; half a minor unit rounds up.
+    pub unit_amount: i64,
+    pub currency: String,
+}
+
+impl DodoApi {
+    pub fn new(base_url: &str, api_key: &str, timeout: Duration) -> Result<Self, Error> {
+        let config = ClientConfig::new(base_url)
+            .with_api_key(api_key)
+            .with_timeout(timeout);
+        Ok(Self {
+            reads: Client::new(config.clone())?,
+            charges: Client::new(config.with_max_retries(0))?,
+        })
+    }
+
+    pub async fn payment(&self, payment_id: &str) -> Result<Payment, Error> {
+        self.reads.payments().retrieve().payment_id(payment_id).send().await
+    }
+
+    pub async fn product(&self, product_id: &str) -> Result<Product, Error> {
+        self.reads.products().retrieve().id(product_id).send().await
+    }
+
+    pub async fn payment_methods(&self, customer_id: &str) -> Result<Vec<SavedMethod>, Error> {
+        let response = self
+            .reads
+            .customers()
+            .retrieve_payment_methods()
+            .customer_id(customer_id)
+            .send()
+            .await?;
+        response
+            .items
+            .into_iter()
+            .map(|item| serde_json::from_value(item).map_err(Error::Json))
+            .collect()
+    }
+
+    /// Creates a confirmed checkout session: this charges the card. Never retried.
+    pub async fn create_confirmed_checkout(
+        &self,
+        params: CheckoutSessionsCreateParams,
+    ) -> Result<CheckoutSessionResponse, Error> {
+        self.charges.checkout_sessions().create().body(params).send().await
+    }
+
+    pub async fn checkout_status(&self, session_id: &str) -> Result<CheckoutSessionStatus, Error> {
+        self.reads.checkout_sessions().retrieve().id(session_id).send().await
+    }
+}
+
+/// Reads a product's one-time price; `None` for recurring or usage-based prices.
+pub fn one_time_price(product: &Product) -> Option<OneTimePrice> {
+    use dodopayments::models::Price;
+    // The SDK types `price` as an untagged union of untyped values; `type` says which it is.
+    let (Price::Variant0(value) | Price::Variant1(value) | Price::Variant2(value)) =
+        product.price.as_ref();
+    if value.get("type")?.as_str()? != "one_time_price" {
+        return None;
+    }
+    let price = value.get("price")?.as_i64()?;
+    let discount = value.get("discount")?.as_i64()?;
+    if !(0..=100).contains(&discount) || price < 0 {
+        return None;
+    }
+    Some(OneTimePrice {
+        unit_amount: (price * (100 - discount) + 50) / 100,
+        currency: value.get("currency")?.as_str()?.to_uppercase(),
+    })
+}
+
+/// True when a card's expiry month is still running at `now`.
+pub fn card_is_current(card: &SavedCardDetails, now: time::OffsetDateTime) -> bool {
+    let parse = |s: &Option<String>| s.as_deref().and_then(|v| v.trim().parse::<i32>().ok());
+    match (parse(&card.expiry_year), parse(&card.expiry_month)) {
+        (Some(year), Some(month)) => {
+            let year = if year < 100 { 2000 + year } else { year };
+            (year, month) >= (now.year(), i32::from(u8::from(now.month())))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn card(month: &str, year: &str) -> SavedCardDetails {
+        SavedCardDetails {
+            card_network: Some("Visa".into()),
+            last4_digits: Some("4242".into()),
+            expiry_month: Some(month.into()),
+            expiry_year: Some(year.into()),
+        }
+    }
+
+    #[test]
+    fn a_card_is_usable_through_its_expiry_month() {
+        let now = datetime!(2026-11-24 12:00 UTC);
+        assert!(card_is_current(&card("11", "2026"), now));
+        assert!(card_is_current(&card("01", "27"), now));
+        assert!(!card_is_current(&card("10", "2026"), now));
+        assert!(!card_is_current(&card("xx", "2026"), now));
+    }
+}

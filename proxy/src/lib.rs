@@ -1,0 +1,15 @@
+//! The upsell proxy: the merchant-side server of the upsell widget. It holds the Dodo API key,
+//! decides what is offered after a purchase and at what price, signs each offer into a single-use
+//! token, charges an accepted offer exactly once, and learns the outcome from Dodo's webhooks.
+
+pub mod app;
+mod charge;
+pub mod clock;
+pub mod dodo_api;
+mod error;
+pub mod offer_rules;
+pub mod offer_token;
+mod routes;
+pub mod storage;
+
+pub use app::{router, serve, ProxyConfig};

@@ -1,0 +1,74 @@
+//! `upsell-proxy`: serves the upsell API for a merchant.
+
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use upsell_proxy::offer_rules::OfferRules;
+use upsell_proxy::offer_token::OfferTokenKeys;
+use upsell_proxy::ProxyConfig;
+
+#[derive(Debug, Parser)]
+#[command(about = "One-click post-purchase upsells for Dodo Payments: the merchant's server")]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "UPSELL_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Dodo API base URL: https://test.dodopayments.com (test_mode),
+    /// https://live.dodopayments.com (live_mode), or a sandbox.
+    #[arg(long, env = "DODO_PAYMENTS_BASE_URL")]
+    dodo_base_url: String,
+    /// Dodo API key.
+    #[arg(long, env = "DODO_PAYMENTS_API_KEY", hide_env_values = true)]
+    dodo_api_key: String,
+    /// Secret of the Dodo webhook endpoint (whsec_…).
+    #[arg(long, env = "DODO_PAYMENTS_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: String,
+    /// Offer token keys, `kid=secret,kid=secret` (secrets of 32 bytes or more); the first signs.
+    #[arg(long, env = "UPSELL_TOKEN_KEYS", hide_env_values = true)]
+    token_keys: String,
+    /// The offers file (TOML).
+    #[arg(long, env = "UPSELL_OFFERS", default_value = "offers.toml")]
+    offers: PathBuf,
+    /// Database URL.
+    #[arg(long, env = "UPSELL_DATABASE_URL", default_value = "sqlite://upsell.db")]
+    database_url: String,
+    /// Comma-separated origins of the merchant's pages, e.g. https://shop.example.com.
+    #[arg(long, env = "UPSELL_ALLOWED_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
+    /// Folder of static files to serve at / (the built widget).
+    #[arg(long, env = "UPSELL_WIDGET_DIR")]
+    widget_dir: Option<PathBuf>,
+    /// Timeout of every call to Dodo, in seconds.
+    #[arg(long, env = "UPSELL_UPSTREAM_TIMEOUT_SECS", default_value_t = 10)]
+    upstream_timeout_secs: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let config = ProxyConfig {
+        dodo_base_url: args.dodo_base_url,
+        dodo_api_key: args.dodo_api_key,
+        webhook_secret: args.webhook_secret,
+        token_keys: OfferTokenKeys::parse(&args.token_keys)?,
+        rules: OfferRules::load(&args.offers)?,
+        database_url: args.database_url,
+        allowed_origins: args.allowed_origins,
+        widget_dir: args.widget_dir,
+        upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    tracing::info!(addr = %listener.local_addr()?, offers = config.rules.offers.len(), "upsell proxy listening");
+    upsell_proxy::serve(listener, config, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}

@@ -1,0 +1,145 @@
+//! `POST /v1/offers/accept` and `GET /v1/accepts/{accept_id}`.
+//!
+//! The token decides what is charged; the request only adds an idempotency key and a quantity
+//! inside the token's bounds. The accept is recorded before Dodo is called, and only the request
+//! that recorded it calls Dodo (see `storage::Storage::begin_accept`).
+
+use crate::app::AppState;
+use crate::charge;
+use crate::error::ApiError;
+use crate::offer_token::TokenError;
+use crate::storage::{Accept, AcceptState, BeginAccept};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use std::sync::Arc;
+use upsell_wire::{AcceptRequest, AcceptResponse, Money};
+
+pub async fn accept(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<AcceptRequest>, JsonRejection>,
+) -> Result<Json<AcceptResponse>, ApiError> {
+    let Json(request) = body?;
+    check_idempotency_key(&request.idempotency_key)?;
+    let claims = state.keys.verify(&request.token).map_err(token_error)?;
+    if !(claims.qmin..=claims.qmax).contains(&request.quantity) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_quantity",
+            format!(
+                "quantity must be between {} and {}",
+                claims.qmin, claims.qmax
+            ),
+        ));
+    }
+    let amount = claims
+        .amt
+        .checked_mul(i64::from(request.quantity))
+        .ok_or_else(|| ApiError::bad_request("invalid_quantity", "quantity is too large"))?;
+    let candidate = Accept {
+        accept_id: format!("acc_{}", uuid::Uuid::new_v4().simple()),
+        jti: claims.jti.clone(),
+        idempotency_key: request.idempotency_key.clone(),
+        original_payment_id: claims.sub.clone(),
+        offer_id: claims.oid.clone(),
+        customer_id: claims.cus.clone(),
+        product_id: claims.pid.clone(),
+        payment_method_id: claims.pm.clone(),
+        quantity: request.quantity,
+        amount,
+        currency: claims.cur.clone(),
+        state: AcceptState::Pending,
+        checkout_session_id: None,
+        charge_payment_id: None,
+        failure_reason: None,
+    };
+    let recorded = match state
+        .storage
+        .begin_accept(&candidate)
+        .await
+        .map_err(|e| ApiError::storage(&e))?
+    {
+        BeginAccept::Existing(existing) => {
+            // The same click retried, a double click, or a replayed token: answer with the first
+            // accept's outcome. A key reused for a different offer is the caller's bug.
+            if existing.idempotency_key == candidate.idempotency_key
+                && existing.jti != candidate.jti
+            {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    "this idempotency key was already used for another offer",
+                ));
+            }
+            let current = charge::refresh(&state, existing).await;
+            return Ok(Json(response(&current)));
+        }
+        BeginAccept::Recorded(recorded) => recorded,
+    };
+    // Spawned, so that a client hanging up mid-charge cannot cancel it half-way.
+    let charged = tokio::spawn(charge::charge(Arc::clone(&state), recorded.clone()))
+        .await
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, accept_id = %recorded.accept_id, "charge task failed");
+            recorded
+        });
+    Ok(Json(response(&charged)))
+}
+
+pub async fn status(
+    State(state): State<Arc<AppState>>,
+    Path(accept_id): Path<String>,
+) -> Result<Json<AcceptResponse>, ApiError> {
+    let accept = state
+        .storage
+        .accept(&accept_id)
+        .await
+        .map_err(|e| ApiError::storage(&e))?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "accept_not_found", "no such accept"))?;
+    let current = charge::refresh(&state, accept).await;
+    Ok(Json(response(&current)))
+}
+
+pub fn response(accept: &Accept) -> AcceptResponse {
+    AcceptResponse {
+        accept_id: accept.accept_id.clone(),
+        offer_id: accept.offer_id.clone(),
+        status: accept.state.to_wire(),
+        amount: Money {
+            amount: accept.amount,
+            currency: accept.currency.clone(),
+        },
+        failure_reason: accept.failure_reason.clone(),
+    }
+}
+
+pub fn token_error(error: TokenError) -> ApiError {
+    match error {
+        TokenError::Invalid => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the offer token is not valid",
+        ),
+        TokenError::Expired => ApiError::new(
+            StatusCode::GONE,
+            "offer_expired",
+            "this offer has expired",
+        ),
+    }
+}
+
+fn check_idempotency_key(key: &str) -> Result<(), ApiError> {
+    let well_formed = (8..=128).contains(&key.len())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if well_formed {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "idempotency_key must be 8 to 128 letters, digits, '-' or '_'",
+        ))
+    }
+}

@@ -1,0 +1,296 @@
+//! Durable state: accepted offers, declines and processed webhooks, in SQLite (one file, no
+//! set-up). An accept is written before Dodo is called, and the database's unique constraints
+//! (`jti`, `idempotency_key`, and one accept per purchase and offer) are what make a second
+//! charge impossible, whatever the number of requests racing.
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Where an accept stands. Stored as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcceptState {
+    /// Recorded; Dodo not called yet.
+    Pending,
+    /// Dodo is being called; the outcome is not known.
+    Submitted,
+    /// Dodo accepted the checkout session; the payment's final status is not known yet.
+    Processing,
+    Succeeded,
+    Failed,
+    RequiresAction,
+}
+
+impl AcceptState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AcceptState::Pending => "pending",
+            AcceptState::Submitted => "submitted",
+            AcceptState::Processing => "processing",
+            AcceptState::Succeeded => "succeeded",
+            AcceptState::Failed => "failed",
+            AcceptState::RequiresAction => "requires_action",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => AcceptState::Pending,
+            "submitted" => AcceptState::Submitted,
+            "processing" => AcceptState::Processing,
+            "succeeded" => AcceptState::Succeeded,
+            "failed" => AcceptState::Failed,
+            "requires_action" => AcceptState::RequiresAction,
+            _ => return None,
+        })
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, AcceptState::Succeeded | AcceptState::Failed)
+    }
+
+    /// What the widget is told.
+    pub fn to_wire(self) -> upsell_wire::AcceptStatus {
+        use upsell_wire::AcceptStatus;
+        match self {
+            AcceptState::Pending | AcceptState::Submitted | AcceptState::Processing => {
+                AcceptStatus::Processing
+            }
+            AcceptState::Succeeded => AcceptStatus::Succeeded,
+            AcceptState::Failed => AcceptStatus::Failed,
+            AcceptState::RequiresAction => AcceptStatus::RequiresAction,
+        }
+    }
+}
+
+/// One accepted offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accept {
+    pub accept_id: String,
+    pub jti: String,
+    pub idempotency_key: String,
+    pub original_payment_id: String,
+    pub offer_id: String,
+    pub customer_id: String,
+    pub product_id: String,
+    pub payment_method_id: String,
+    pub quantity: u32,
+    /// Total in minor units.
+    pub amount: i64,
+    pub currency: String,
+    pub state: AcceptState,
+    pub checkout_session_id: Option<String>,
+    pub charge_payment_id: Option<String>,
+    pub failure_reason: Option<String>,
+}
+
+/// The result of trying to record an accept.
+#[derive(Debug)]
+pub enum BeginAccept {
+    /// This request recorded it: it, and only it, may call Dodo.
+    Recorded(Accept),
+    /// An accept with the same token, idempotency key, or purchase and offer already exists.
+    Existing(Accept),
+}
+
+#[derive(Clone)]
+pub struct Storage {
+    pool: SqlitePool,
+}
+
+const COLUMNS: &str = "accept_id, jti, idempotency_key, original_payment_id, offer_id, customer_id, \
+     product_id, payment_method_id, quantity, amount, currency, state, checkout_session_id, \
+     charge_payment_id, failure_reason";
+
+/// States an accept can still leave.
+const OPEN_STATES: &str = "('pending', 'submitted', 'processing', 'requires_action')";
+
+impl Storage {
+    /// Opens (creating if needed) the SQLite file at `url` (`sqlite://path` or `sqlite::memory:`)
+    /// and applies the migrations.
+    pub async fn open(url: &str) -> anyhow::Result<Storage> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(5));
+        // One in-memory database is per connection, so it gets exactly one.
+        let max = if url.contains(":memory:") { 1 } else { 8 };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Storage { pool })
+    }
+
+    /// Records a new accept in state `pending`, unless one with the same `jti`, idempotency key,
+    /// or purchase and offer exists; then that one is returned and nothing is written.
+    pub async fn begin_accept(&self, accept: &Accept) -> Result<BeginAccept, sqlx::Error> {
+        let now = now();
+        let inserted = sqlx::query(
+            "INSERT INTO accepts (accept_id, jti, idempotency_key, original_payment_id, offer_id, \
+             customer_id, product_id, payment_method_id, quantity, amount, currency, state, \
+             created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&accept.accept_id)
+        .bind(&accept.jti)
+        .bind(&accept.idempotency_key)
+        .bind(&accept.original_payment_id)
+        .bind(&accept.offer_id)
+        .bind(&accept.customer_id)
+        .bind(&accept.product_id)
+        .bind(&accept.payment_method_id)
+        .bind(i64::from(accept.quantity))
+        .bind(accept.amount)
+        .bind(&accept.currency)
+        .bind(&now)
+        .bind(&now)
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            let mut recorded = accept.clone();
+            recorded.state = AcceptState::Pending;
+            return Ok(BeginAccept::Recorded(recorded));
+        }
+        let existing = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM accepts WHERE jti = ? OR idempotency_key = ? \
+             OR (original_payment_id = ? AND offer_id = ?) ORDER BY created_at LIMIT 1"
+        ))
+        .bind(&accept.jti)
+        .bind(&accept.idempotency_key)
+        .bind(&accept.original_payment_id)
+        .bind(&accept.offer_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(BeginAccept::Existing(row_to_accept(&existing)?))
+    }
+
+    pub async fn accept(&self, accept_id: &str) -> Result<Option<Accept>, sqlx::Error> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM accepts WHERE accept_id = ?"))
+            .bind(accept_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(row_to_accept).transpose()
+    }
+
+    /// Moves an accept to `state`, unless it has already reached a final state (a late or
+    /// repeated event never undoes a final outcome). Returns whether anything changed.
+    pub async fn advance(
+        &self,
+        accept_id: &str,
+        state: AcceptState,
+        failure_reason: Option<&str>,
+    ) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query(&format!(
+            "UPDATE accepts SET state = ?, failure_reason = COALESCE(?, failure_reason), \
+             updated_at = ? WHERE accept_id = ? AND state IN {OPEN_STATES}"
+        ))
+        .bind(state.as_str())
+        .bind(failure_reason)
+        .bind(now())
+        .bind(accept_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Records the checkout session and payment Dodo created for an accept.
+    pub async fn record_checkout(
+        &self,
+        accept_id: &str,
+        session_id: &str,
+        payment_id: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(&format!(
+            "UPDATE accepts SET checkout_session_id = ?, charge_payment_id = ?, \
+             state = CASE WHEN state IN ('pending', 'submitted') THEN 'processing' ELSE state END, \
+             updated_at = ? WHERE accept_id = ?"
+        ))
+        .bind(session_id)
+        .bind(payment_id)
+        .bind(now())
+        .bind(accept_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Offer ids already accepted or declined after this purchase.
+    pub async fn settled_offers(&self, original_payment_id: &str) -> Result<Vec<String>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT offer_id FROM accepts WHERE original_payment_id = ? \
+             UNION SELECT offer_id FROM declines WHERE original_payment_id = ?",
+        )
+        .bind(original_payment_id)
+        .bind(original_payment_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| r.try_get("offer_id")).collect()
+    }
+
+    /// Records a decline; declining twice is the same as once.
+    pub async fn record_decline(&self, original_payment_id: &str, offer_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO declines (original_payment_id, offer_id, declined_at) VALUES (?, ?, ?) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(original_payment_id)
+        .bind(offer_id)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Remembers a webhook id; returns false when it was already processed.
+    pub async fn first_delivery(&self, webhook_id: &str, event_type: &str) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query(
+            "INSERT INTO webhook_events (webhook_id, event_type, received_at) VALUES (?, ?, ?) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(webhook_id)
+        .bind(event_type)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Forgets a webhook id, so that a delivery whose processing failed is processed on retry.
+    pub async fn forget_delivery(&self, webhook_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM webhook_events WHERE webhook_id = ?")
+            .bind(webhook_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+fn now() -> String {
+    crate::clock::rfc3339(time::OffsetDateTime::now_utc())
+}
+
+fn row_to_accept(row: &sqlx::sqlite::SqliteRow) -> Result<Accept, sqlx::Error> {
+    let state: String = row.try_get("state")?;
+    let quantity: i64 = row.try_get("quantity")?;
+    Ok(Accept {
+        accept_id: row.try_get("accept_id")?,
+        jti: row.try_get("jti")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        original_payment_id: row.try_get("original_payment_id")?,
+        offer_id: row.try_get("offer_id")?,
+        customer_id: row.try_get("customer_id")?,
+        product_id: row.try_get("product_id")?,
+        payment_method_id: row.try_get("payment_method_id")?,
+        quantity: u32::try_from(quantity).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        amount: row.try_get("amount")?,
+        currency: row.try_get("currency")?,
+        state: AcceptState::parse(&state)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown accept state {state:?}").into()))?,
+        checkout_session_id: row.try_get("checkout_session_id")?,
+        charge_payment_id: row.try_get("charge_payment_id")?,
+        failure_reason: row.try_get("failure_reason")?,
+    })
+}

@@ -1,0 +1,54 @@
+//! Prices shown in the customer's locale by the browser's own `Intl.NumberFormat`: the browser
+//! knows every currency's symbol, placement and number of decimals, so the widget carries no
+//! table of its own.
+
+use serde::Serialize;
+use upsell_wire::Money;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = Intl, js_name = NumberFormat)]
+    type NumberFormat;
+
+    #[wasm_bindgen(constructor, js_namespace = Intl, js_class = "NumberFormat", catch)]
+    fn new(locale: &str, options: &JsValue) -> Result<NumberFormat, JsValue>;
+
+    #[wasm_bindgen(method)]
+    fn format(this: &NumberFormat, value: f64) -> String;
+
+    #[wasm_bindgen(method, js_name = resolvedOptions)]
+    fn resolved_options(this: &NumberFormat) -> ResolvedOptions;
+
+    type ResolvedOptions;
+
+    #[wasm_bindgen(method, getter, js_name = maximumFractionDigits)]
+    fn maximum_fraction_digits(this: &ResolvedOptions) -> u32;
+}
+
+#[derive(Serialize)]
+struct CurrencyOptions<'a> {
+    style: &'a str,
+    currency: &'a str,
+}
+
+/// Formats an amount in minor units, e.g. 5000 USD in `en-US` → `$50.00`, 5000 JPY in `ja-JP`
+/// → `￥5,000`. An unknown locale or currency falls back to the amount and code.
+pub fn format_money(money: &Money, locale: &str) -> String {
+    let options = CurrencyOptions {
+        style: "currency",
+        currency: &money.currency,
+    };
+    let formatter = serde_wasm_bindgen::to_value(&options)
+        .ok()
+        .and_then(|options| NumberFormat::new(locale, &options).ok());
+    match formatter {
+        Some(formatter) => {
+            // The currency's minor-unit exponent, as the browser knows it (2 for USD, 0 for JPY).
+            let digits = formatter.resolved_options().maximum_fraction_digits();
+            let major = money.amount as f64 / 10f64.powi(digits as i32);
+            formatter.format(major)
+        }
+        None => format!("{} {}", money.amount, money.currency),
+    }
+}

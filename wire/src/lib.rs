@@ -1,0 +1,161 @@
+//! The JSON exchanged between the upsell widget (in the customer's browser) and the upsell
+//! proxy (on the merchant's server). Both sides depend on this crate, so they cannot drift.
+//!
+//! Money is always an integer amount in the currency's minor units (cents for USD, yen for JPY)
+//! next to its ISO 4217 code. The browser only displays amounts: every amount that is charged is
+//! decided by the proxy and sealed inside the offer token.
+
+use serde::{Deserialize, Serialize};
+
+/// Paths of the proxy's public API, relative to the proxy's base URL.
+pub mod paths {
+    /// `GET ?payment_id=pay_…` → [`super::OffersResponse`].
+    pub const OFFERS: &str = "/v1/offers";
+    /// `POST` [`super::AcceptRequest`] → [`super::AcceptResponse`].
+    pub const ACCEPT: &str = "/v1/offers/accept";
+    /// `POST` [`super::DeclineRequest`] → [`super::DeclineResponse`].
+    pub const DECLINE: &str = "/v1/offers/decline";
+    /// `GET /v1/accepts/{accept_id}` → [`super::AcceptResponse`].
+    pub const ACCEPTS: &str = "/v1/accepts";
+}
+
+/// An amount of money in minor units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    /// Minor units: 2500 is $25.00, 2500 is ¥2,500.
+    pub amount: i64,
+    /// ISO 4217 code, upper case.
+    pub currency: String,
+}
+
+/// The saved payment method an offer will be charged to, as the customer recognises it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedCard {
+    /// Card network as Dodo reports it, e.g. `Visa`.
+    pub network: String,
+    /// Last four digits.
+    pub last4: String,
+}
+
+/// One offer shown after a purchase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    /// The merchant's name for this offer in the offers file.
+    pub offer_id: String,
+    /// Server-signed, single-use token that authorises exactly this offer. Opaque to the browser.
+    pub token: String,
+    /// Product name.
+    pub title: String,
+    /// Product description, if the product has one.
+    pub description: Option<String>,
+    /// Product image URL, if the product has one.
+    pub image: Option<String>,
+    /// What accepting will charge, per unit.
+    pub price: Money,
+    /// How many units accepting adds.
+    pub quantity: u32,
+    /// The card that will be charged.
+    pub payment_method: SavedCard,
+    /// When the offer stops being valid (RFC 3339).
+    pub expires_at: String,
+}
+
+/// `GET /v1/offers` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OffersResponse {
+    /// Offers in the order the merchant configured them; empty when there is nothing to offer.
+    pub offers: Vec<Offer>,
+}
+
+/// `POST /v1/offers/accept` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptRequest {
+    /// The offer token exactly as received.
+    pub token: String,
+    /// A key the widget generates once per click; a retried request sends the same key and
+    /// gets the first request's result instead of a second charge.
+    pub idempotency_key: String,
+    /// Units to add; must lie within the bounds sealed in the token.
+    pub quantity: u32,
+}
+
+/// Where an accepted offer's charge stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AcceptStatus {
+    /// Recorded and sent to Dodo; the final state is not known yet.
+    Processing,
+    /// Dodo confirmed the charge.
+    Succeeded,
+    /// Dodo declined the charge. Nothing was charged, and it is not retried automatically.
+    Failed,
+    /// The bank wants the customer to confirm (3-D Secure).
+    RequiresAction,
+}
+
+impl AcceptStatus {
+    /// True once the status can no longer change.
+    pub fn is_final(self) -> bool {
+        matches!(self, AcceptStatus::Succeeded | AcceptStatus::Failed)
+    }
+}
+
+/// `POST /v1/offers/accept` and `GET /v1/accepts/{id}` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptResponse {
+    /// Identifies this accept; poll `GET /v1/accepts/{accept_id}` for its final status.
+    pub accept_id: String,
+    /// The offer that was accepted.
+    pub offer_id: String,
+    /// Where the charge stands.
+    pub status: AcceptStatus,
+    /// What is (or will be) charged in total.
+    pub amount: Money,
+    /// Why the charge failed, in words a customer understands, when it failed.
+    pub failure_reason: Option<String>,
+}
+
+/// `POST /v1/offers/decline` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclineRequest {
+    /// The offer token exactly as received.
+    pub token: String,
+}
+
+/// `POST /v1/offers/decline` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclineResponse {
+    /// The offer that was declined; it will not be offered again for this purchase.
+    pub offer_id: String,
+}
+
+/// Every error the proxy returns, with a 4xx or 5xx status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Stable, machine-readable code, e.g. `offer_expired`.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_status_uses_snake_case_on_the_wire() {
+        let json = serde_json::to_string(&AcceptStatus::RequiresAction).unwrap();
+        assert_eq!(json, "\"requires_action\"");
+        let back: AcceptStatus = serde_json::from_str("\"succeeded\"").unwrap();
+        assert_eq!(back, AcceptStatus::Succeeded);
+        assert!(back.is_final());
+        assert!(!AcceptStatus::Processing.is_final());
+    }
+
+    #[test]
+    fn money_is_integer_minor_units() {
+        let money: Money = serde_json::from_str(r#"{"amount":2500,"currency":"USD"}"#).unwrap();
+        assert_eq!(money.amount, 2500);
+        assert!(serde_json::from_str::<Money>(r#"{"amount":25.5,"currency":"USD"}"#).is_err());
+    }
+}
