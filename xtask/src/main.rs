@@ -1,1 +1,51 @@
-fn main(){}
+//! `cargo xtask demo` and `cargo xtask test`: everything a newcomer needs, on a fresh machine
+//! with only the Rust toolchain. Missing tools are installed, at pinned versions, and only when
+//! missing.
+
+mod demo;
+mod test;
+mod tools;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(about = "Project commands for the Dodo upsell widget")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build the widget, start the sandbox and the proxy on 127.0.0.1, print the demo page's URL.
+    Demo {
+        /// Port of the upsell proxy (which also serves the demo page).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Port of the Dodo sandbox.
+        #[arg(long, default_value_t = 7070)]
+        sandbox_port: u16,
+    },
+    /// Run every check and test: format, lints, native, browser and end-to-end tests.
+    Test,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let root = workspace_root();
+    std::env::set_current_dir(&root)?;
+    match cli.command {
+        Command::Demo { port, sandbox_port } => demo::run(&root, port, sandbox_port),
+        Command::Test => test::run(&root),
+    }
+}
+
+/// The workspace root: xtask's manifest lives one folder below it.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or(manifest_dir)
+}

@@ -1,0 +1,133 @@
+//! The tools the project needs beyond the Rust toolchain, each installed only when missing and
+//! at a pinned version: the wasm target, trunk, wasm-bindgen-cli (the exact version of the
+//! `wasm-bindgen` crate in Cargo.lock), binaryen's wasm-opt (npm), Chromium and ChromeDriver
+//! (Debian's packages).
+
+use anyhow::{bail, Context};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const TRUNK_VERSION: &str = "0.21.14";
+/// binaryen from npm. Debian's binaryen (108) produces wasm that fails at run time in Chromium.
+pub const BINARYEN_VERSION: &str = "132.0.0";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Runs a command, failing with its name when it fails.
+pub fn run(command: &mut Command) -> anyhow::Result<()> {
+    eprintln!("$ {}", describe(command));
+    let status = command
+        .status()
+        .with_context(|| format!("cannot start {}", describe(command)))?;
+    if !status.success() {
+        bail!("{} failed ({status})", describe(command));
+    }
+    Ok(())
+}
+
+pub fn describe(command: &Command) -> String {
+    let mut text = command.get_program().to_string_lossy().into_owned();
+    for arg in command.get_args() {
+        text.push(' ');
+        text.push_str(&arg.to_string_lossy());
+    }
+    text
+}
+
+fn output_of(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(args).output().ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// Where tools that are not cargo binaries are kept: one folder per pinned version.
+fn cache_dir() -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
+    home.join(".cache").join("dodo-upsell")
+}
+
+/// The folder holding the pinned wasm-opt; put it first on PATH for trunk.
+pub fn binaryen_bin() -> PathBuf {
+    cache_dir()
+        .join(format!("binaryen-{BINARYEN_VERSION}"))
+        .join("node_modules")
+        .join(".bin")
+}
+
+/// PATH with the pinned wasm-opt first.
+pub fn path_with_tools() -> std::ffi::OsString {
+    let mut paths = vec![binaryen_bin()];
+    if let Some(path) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(paths).unwrap_or_default()
+}
+
+/// The `wasm-bindgen` version pinned in Cargo.lock.
+pub fn locked_wasm_bindgen_version(root: &Path) -> anyhow::Result<String> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = \""))
+                .and_then(|v| v.strip_suffix('"'))
+            {
+                return Ok(version.to_string());
+            }
+        }
+    }
+    bail!("no wasm-bindgen in Cargo.lock")
+}
+
+/// Everything the widget build needs.
+pub fn ensure_build_tools(root: &Path) -> anyhow::Result<()> {
+    let targets = output_of("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if !targets.lines().any(|t| t == "wasm32-unknown-unknown") {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    let trunk = output_of("trunk", &["--version"]).unwrap_or_default();
+    if trunk != format!("trunk {TRUNK_VERSION}") {
+        run(Command::new("cargo").args(["install", "--locked", "trunk", "--version", TRUNK_VERSION]))?;
+    }
+    let wanted = locked_wasm_bindgen_version(root)?;
+    let have = output_of("wasm-bindgen", &["--version"]).unwrap_or_default();
+    let runner = output_of("wasm-bindgen-test-runner", &["--version"]).unwrap_or_default();
+    if have != format!("wasm-bindgen {wanted}") || !runner.ends_with(&wanted) {
+        // Without --locked: one of its locked dependencies is missing from the registry mirror.
+        run(Command::new("cargo").args(["install", "--force", "wasm-bindgen-cli", "--version", &wanted]))?;
+    }
+    let wasm_opt = binaryen_bin().join("wasm-opt");
+    if !wasm_opt.exists() {
+        let prefix = cache_dir().join(format!("binaryen-{BINARYEN_VERSION}"));
+        std::fs::create_dir_all(&prefix)?;
+        run(Command::new("npm")
+            .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("binaryen@{BINARYEN_VERSION}")))?;
+    }
+    Ok(())
+}
+
+/// Chromium and ChromeDriver, for the browser and end-to-end tests.
+pub fn ensure_browser() -> anyhow::Result<()> {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return Ok(());
+    }
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends", "chromium", "chromium-driver"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    Ok(())
+}
+
+/// `trunk build --release` with the pinned tools, offline.
+pub fn build_widget(root: &Path) -> anyhow::Result<()> {
+    run(Command::new("trunk")
+        .args(["build", "--release", "--offline"])
+        .current_dir(root)
+        .env("PATH", path_with_tools()))
+}
