@@ -4,8 +4,7 @@
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use upsell_wire::{
-    paths, AcceptRequest, AcceptResponse, ApiError, DeclineRequest, DeclineResponse,
-    OffersResponse,
+    paths, AcceptRequest, AcceptResponse, ApiError, DeclineRequest, DeclineResponse, OffersResponse,
 };
 
 /// Why a call to the proxy did not give an answer the widget can use.
@@ -48,7 +47,10 @@ pub async fn accept_status(endpoint: &str, accept_id: &str) -> Result<AcceptResp
 }
 
 /// Declines an offer.
-pub async fn decline(endpoint: &str, request: &DeclineRequest) -> Result<DeclineResponse, ApiFailure> {
+pub async fn decline(
+    endpoint: &str,
+    request: &DeclineRequest,
+) -> Result<DeclineResponse, ApiFailure> {
     let url = format!("{}{}", base(endpoint), paths::DECLINE);
     let response = Request::post(&url)
         .json(request)

@@ -46,7 +46,12 @@ fn mount_into(document: &Document, element: HtmlElement) {
     };
     let endpoint = attribute(&element, "endpoint").unwrap_or_default();
     let locale = attribute(&element, "locale")
-        .or_else(|| document.document_element().map(|e| e.get_attribute("lang").unwrap_or_default()).filter(|l| !l.is_empty()))
+        .or_else(|| {
+            document
+                .document_element()
+                .map(|e| e.get_attribute("lang").unwrap_or_default())
+                .filter(|l| !l.is_empty())
+        })
         .or_else(|| web_sys::window().and_then(|w| w.navigator().language()))
         .unwrap_or_else(|| "en".into());
     let _ = element.set_attribute(MOUNTED, "");

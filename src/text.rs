@@ -10,4 +10,5 @@ pub const SUCCEEDED: &str = "Added to your order. Charged";
 pub const FAILED: &str = "We couldn't add this to your order.";
 pub const REQUIRES_ACTION: &str = "Your bank needs you to confirm this payment.";
 pub const DECLINED: &str = "No problem — thanks for your order!";
-pub const STILL_PROCESSING: &str = "Your payment is still processing. You'll get an email when it completes.";
+pub const STILL_PROCESSING: &str =
+    "Your payment is still processing. You'll get an email when it completes.";

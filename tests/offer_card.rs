@@ -118,7 +118,10 @@ async fn the_card_shows_the_product_its_price_and_the_saved_card() {
     assert!(text.contains("Pro plan upgrade"), "{text}");
     assert!(text.contains("Unlimited projects."), "{text}");
     assert!(text.contains("$50.00"), "{text}");
-    assert!(text.contains("Charged to your Visa ending in 4242"), "{text}");
+    assert!(
+        text.contains("Charged to your Visa ending in 4242"),
+        "{text}"
+    );
     let accept = card.find(".dodo-upsell__accept").expect("accept button");
     assert_eq!(accept.text_content().as_deref(), Some("Add to my order"));
     let decline = card.find(".dodo-upsell__decline").expect("decline button");
@@ -156,7 +159,10 @@ async fn success_is_announced_with_the_amount_charged_and_the_buttons_go() {
     assert_eq!(status.get_attribute("aria-live").as_deref(), Some("polite"));
     assert!(card.find(".dodo-upsell__accept").is_none());
     assert_eq!(
-        card.find(".dodo-upsell").unwrap().get_attribute("data-state").as_deref(),
+        card.find(".dodo-upsell")
+            .unwrap()
+            .get_attribute("data-state")
+            .as_deref(),
         Some("succeeded")
     );
 }

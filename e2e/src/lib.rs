@@ -151,7 +151,11 @@ impl Stack {
     }
 
     /// The sandbox's charges for one offer after one purchase.
-    pub async fn charges_for(&self, original_payment_id: &str, offer_id: &str) -> anyhow::Result<Vec<Value>> {
+    pub async fn charges_for(
+        &self,
+        original_payment_id: &str,
+        offer_id: &str,
+    ) -> anyhow::Result<Vec<Value>> {
         let ledger = self.ledger().await?;
         Ok(ledger["charges"]
             .as_array()

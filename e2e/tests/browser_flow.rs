@@ -44,16 +44,18 @@ async fn start_driver() -> Driver {
         .local_addr()
         .unwrap()
         .port();
-    let process = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver runs (cargo xtask test installs it)");
-    let url = format!("http://127.0.0.1:{port}");
+    let driver = Driver {
+        process: Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver runs (cargo xtask test installs it)"),
+        url: format!("http://127.0.0.1:{port}"),
+    };
     for _ in 0..100 {
-        if reqwest::get(format!("{url}/status")).await.is_ok() {
-            return Driver { process, url };
+        if reqwest::get(format!("{}/status", driver.url)).await.is_ok() {
+            return driver;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -121,7 +123,10 @@ async fn accepting_on_the_demo_page_charges_exactly_once() {
     let browser = open_browser(&driver).await;
     thank_you_page(&stack, &browser, &payment).await;
 
-    assert_eq!(text_of(&browser, ".dodo-upsell__title").await, "Pro plan upgrade");
+    assert_eq!(
+        text_of(&browser, ".dodo-upsell__title").await,
+        "Pro plan upgrade"
+    );
     assert_eq!(text_of(&browser, ".dodo-upsell__price").await, "$50.00");
     assert_eq!(
         text_of(&browser, ".dodo-upsell__card").await,
@@ -154,7 +159,14 @@ async fn accepting_on_the_demo_page_charges_exactly_once() {
         .await
         .unwrap();
     assert!(offers.is_empty());
-    assert_eq!(stack.charges_for(&payment, "pro-upgrade").await.unwrap().len(), 1);
+    assert_eq!(
+        stack
+            .charges_for(&payment, "pro-upgrade")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     browser.close().await.unwrap();
 }
 
@@ -191,7 +203,10 @@ async fn no_thanks_on_the_demo_page_thanks_the_customer_and_charges_nothing() {
     for _ in 0..50 {
         let response: serde_json::Value = stack
             .http
-            .get(format!("{}/v1/offers?payment_id={payment}", stack.proxy_url))
+            .get(format!(
+                "{}/v1/offers?payment_id={payment}",
+                stack.proxy_url
+            ))
             .send()
             .await
             .unwrap()
@@ -205,6 +220,10 @@ async fn no_thanks_on_the_demo_page_thanks_the_customer_and_charges_nothing() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(declined, "the decline was recorded");
-    assert!(stack.charges_for(&payment, "pro-upgrade").await.unwrap().is_empty());
+    assert!(stack
+        .charges_for(&payment, "pro-upgrade")
+        .await
+        .unwrap()
+        .is_empty());
     browser.close().await.unwrap();
 }

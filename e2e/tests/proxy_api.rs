@@ -20,7 +20,9 @@ fn time_now() -> i64 {
 }
 
 async fn stack() -> Stack {
-    Stack::start(StackOptions::default()).await.expect("stack starts")
+    Stack::start(StackOptions::default())
+        .await
+        .expect("stack starts")
 }
 
 async fn offers(stack: &Stack, payment_id: &str) -> OffersResponse {
@@ -112,7 +114,10 @@ async fn accepting_charges_the_saved_card_once_and_the_webhook_confirms_it() {
     assert_eq!(charge["customer_id"], ADA);
     assert_eq!(charge["payment_method_id"], "pm_demo_visa_4242");
     assert_eq!(charge["product_cart"][0]["product_id"], "prod_pro_upgrade");
-    assert_eq!(charge["metadata"]["upsell_accept_id"], first.accept_id.as_str());
+    assert_eq!(
+        charge["metadata"]["upsell_accept_id"],
+        first.accept_id.as_str()
+    );
 
     // The webhook reached the proxy and was accepted.
     let ledger = stack.ledger().await.unwrap();
@@ -151,7 +156,10 @@ async fn retries_double_clicks_and_replays_never_charge_twice() {
                 .send()
                 .await
                 .unwrap();
-            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
         }));
     }
     let mut accept_ids = Vec::new();
@@ -161,8 +169,15 @@ async fn retries_double_clicks_and_replays_never_charge_twice() {
         accept_ids.push(body["accept_id"].as_str().unwrap().to_string());
     }
     accept_ids.dedup();
-    assert_eq!(accept_ids.len(), 1, "every request answers with the one accept");
-    assert_eq!(final_status(&stack, &accept_ids[0]).await.status, AcceptStatus::Succeeded);
+    assert_eq!(
+        accept_ids.len(),
+        1,
+        "every request answers with the one accept"
+    );
+    assert_eq!(
+        final_status(&stack, &accept_ids[0]).await.status,
+        AcceptStatus::Succeeded
+    );
 
     // A replay after the charge: same answer, no new charge.
     let (status, body) = accept(&stack, &offer.token, "key-replayed-later-01").await;
@@ -220,7 +235,12 @@ async fn a_declined_offer_is_not_shown_again() {
     let stack = stack().await;
     let payment = stack.purchase(ADA, BASIC).await.unwrap();
     let offer = offers(&stack, &payment).await.offers.remove(0);
-    let (status, body) = post(&stack, "/v1/offers/decline", json!({ "token": offer.token })).await;
+    let (status, body) = post(
+        &stack,
+        "/v1/offers/decline",
+        json!({ "token": offer.token }),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["offer_id"], OFFER);
     assert!(offers(&stack, &payment).await.offers.is_empty());
@@ -237,7 +257,10 @@ async fn a_tampered_token_or_a_quantity_outside_its_bounds_charges_nothing() {
     let forged_claims = "eyJzdWIiOiJwYXlfeCIsImN1cyI6ImN1c19kZW1vX2dyYWNlIiwiYW10IjoxfQ";
     parts[1] = forged_claims;
     let (status, body) = accept(&stack, &parts.join("."), "key-tampered-0001").await;
-    assert_eq!((status, body["code"].as_str()), (401, Some("invalid_token")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_token"))
+    );
 
     let (status, body) = post(
         &stack,
@@ -245,7 +268,10 @@ async fn a_tampered_token_or_a_quantity_outside_its_bounds_charges_nothing() {
         json!({ "token": offer.token, "idempotency_key": "key-quantity-0001", "quantity": 5 }),
     )
     .await;
-    assert_eq!((status, body["code"].as_str()), (422, Some("invalid_quantity")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("invalid_quantity"))
+    );
 
     // Price and product sent by the client are not part of the request at all.
     let (status, body) = post(
@@ -278,15 +304,27 @@ async fn bad_input_gets_a_json_4xx_with_a_stable_code() {
         }
     };
     let (status, body) = get("?payment_id=../customers").await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_payment_id")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_payment_id"))
+    );
     let (status, body) = get("").await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_query")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_query"))
+    );
     let (status, body) = get("?payment_id=pay_doesnotexist").await;
-    assert_eq!((status, body["code"].as_str()), (404, Some("payment_not_found")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("payment_not_found"))
+    );
 
     let late = stack.purchase_minutes_ago(ADA, BASIC, 31).await.unwrap();
     let (status, body) = get(Box::leak(format!("?payment_id={late}").into_boxed_str())).await;
-    assert_eq!((status, body["code"].as_str()), (410, Some("offer_window_closed")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (410, Some("offer_window_closed"))
+    );
 
     let response = stack
         .http
@@ -310,7 +348,10 @@ async fn bad_input_gets_a_json_4xx_with_a_stable_code() {
         json!({ "token": "x", "idempotency_key": "short", "quantity": 1 }),
     )
     .await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_idempotency_key")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_idempotency_key"))
+    );
 
     let response = stack
         .http
@@ -330,7 +371,10 @@ async fn bad_input_gets_a_json_4xx_with_a_stable_code() {
         .unwrap();
     assert_eq!(response.status(), 404);
 
-    assert!(stack.ledger().await.unwrap()["charges"].as_array().unwrap().is_empty());
+    assert!(stack.ledger().await.unwrap()["charges"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -340,7 +384,10 @@ async fn a_webhook_with_a_bad_signature_is_refused_and_changes_nothing() {
     let offer = offers(&stack, &payment).await.offers.remove(0);
     let (_, body) = accept(&stack, &offer.token, "key-forged-webhook-1").await;
     let accept_id = body["accept_id"].as_str().unwrap().to_string();
-    assert_eq!(final_status(&stack, &accept_id).await.status, AcceptStatus::Failed);
+    assert_eq!(
+        final_status(&stack, &accept_id).await.status,
+        AcceptStatus::Failed
+    );
 
     let now = time_now();
     let forged = json!({
@@ -362,5 +409,8 @@ async fn a_webhook_with_a_bad_signature_is_refused_and_changes_nothing() {
     assert_eq!(response.status(), 401);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], "invalid_signature");
-    assert_eq!(final_status(&stack, &accept_id).await.status, AcceptStatus::Failed);
+    assert_eq!(
+        final_status(&stack, &accept_id).await.status,
+        AcceptStatus::Failed
+    );
 }

@@ -34,7 +34,12 @@ pub async fn charge(state: Arc<AppState>, accept: Accept) -> Accept {
     let original = match state.dodo.payment(&accept.original_payment_id).await {
         Ok(payment) if payment.customer.customer_id == accept.customer_id => payment,
         Ok(_) => {
-            return fail(&state, accept, "This offer does not belong to this purchase.").await;
+            return fail(
+                &state,
+                accept,
+                "This offer does not belong to this purchase.",
+            )
+            .await;
         }
         Err(error) => {
             tracing::warn!(%error, accept_id = %id, "cannot read the original purchase");
@@ -91,7 +96,9 @@ pub async fn charge(state: Arc<AppState>, accept: Accept) -> Accept {
             }
             tracing::info!(accept_id = %id, session_id = %session.session_id, "charge submitted");
         }
-        Err(dodopayments::Error::Api { status, message }) if (400..500).contains(&status) && status != 408 && status != 429 => {
+        Err(dodopayments::Error::Api { status, message })
+            if (400..500).contains(&status) && status != 408 && status != 429 =>
+        {
             // Dodo refused the request outright: nothing was charged.
             tracing::warn!(accept_id = %id, status, %message, "Dodo refused the charge");
             return fail(&state, accept, &refusal_reason(&message)).await;

@@ -55,7 +55,12 @@ impl DodoApi {
     }
 
     pub async fn payment(&self, payment_id: &str) -> Result<Payment, Error> {
-        self.reads.payments().retrieve().payment_id(payment_id).send().await
+        self.reads
+            .payments()
+            .retrieve()
+            .payment_id(payment_id)
+            .send()
+            .await
     }
 
     pub async fn product(&self, product_id: &str) -> Result<Product, Error> {
@@ -82,11 +87,21 @@ impl DodoApi {
         &self,
         params: CheckoutSessionsCreateParams,
     ) -> Result<CheckoutSessionResponse, Error> {
-        self.charges.checkout_sessions().create().body(params).send().await
+        self.charges
+            .checkout_sessions()
+            .create()
+            .body(params)
+            .send()
+            .await
     }
 
     pub async fn checkout_status(&self, session_id: &str) -> Result<CheckoutSessionStatus, Error> {
-        self.reads.checkout_sessions().retrieve().id(session_id).send().await
+        self.reads
+            .checkout_sessions()
+            .retrieve()
+            .id(session_id)
+            .send()
+            .await
     }
 }
 

@@ -31,7 +31,11 @@ struct Args {
     #[arg(long, env = "UPSELL_OFFERS", default_value = "offers.toml")]
     offers: PathBuf,
     /// Database URL.
-    #[arg(long, env = "UPSELL_DATABASE_URL", default_value = "sqlite://upsell.db")]
+    #[arg(
+        long,
+        env = "UPSELL_DATABASE_URL",
+        default_value = "sqlite://upsell.db"
+    )]
     database_url: String,
     /// Comma-separated origins of the merchant's pages, e.g. https://shop.example.com.
     #[arg(long, env = "UPSELL_ALLOWED_ORIGINS", value_delimiter = ',')]
@@ -49,8 +53,7 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let args = Args::parse();

@@ -57,7 +57,11 @@ impl OfferRules {
                 "offer id {:?} must be 1 to 64 letters, digits, '-' or '_'",
                 offer.id
             );
-            anyhow::ensure!(ids.insert(&offer.id), "offer {:?} is defined twice", offer.id);
+            anyhow::ensure!(
+                ids.insert(&offer.id),
+                "offer {:?} is defined twice",
+                offer.id
+            );
             anyhow::ensure!(
                 !offer.after.is_empty(),
                 "offer {:?}: `after` must name at least one product",
@@ -98,7 +102,10 @@ mod tests {
         let rules = OfferRules::parse(include_str!("../offers.toml")).unwrap();
         assert_eq!(rules.offer_window_minutes, 30);
         let purchased = vec!["prod_basic_plan".to_string()];
-        let ids: Vec<_> = rules.offers_after(&purchased).map(|r| r.id.as_str()).collect();
+        let ids: Vec<_> = rules
+            .offers_after(&purchased)
+            .map(|r| r.id.as_str())
+            .collect();
         assert_eq!(ids, ["pro-upgrade"]);
     }
 

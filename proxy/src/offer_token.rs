@@ -2,7 +2,9 @@
 //! browser carries the offer without being able to change it. The `jti` is burned on first use
 //! (see `storage`), and `kid` names the key, so keys can rotate with two valid at once.
 
-use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
 use serde::{Deserialize, Serialize};
 
 /// What an offer token says.
@@ -60,7 +62,9 @@ pub struct OfferTokenKeys {
 impl std::fmt::Debug for OfferTokenKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kids: Vec<_> = self.keys.iter().map(|k| k.kid.as_str()).collect();
-        f.debug_struct("OfferTokenKeys").field("kids", &kids).finish()
+        f.debug_struct("OfferTokenKeys")
+            .field("kids", &kids)
+            .finish()
     }
 }
 
@@ -173,7 +177,12 @@ mod tests {
         forged.amt = 1;
         parts[1] = {
             use jsonwebtoken::{encode, EncodingKey};
-            let other = encode(&Header::new(Algorithm::HS256), &forged, &EncodingKey::from_secret(b"x")).unwrap();
+            let other = encode(
+                &Header::new(Algorithm::HS256),
+                &forged,
+                &EncodingKey::from_secret(b"x"),
+            )
+            .unwrap();
             other.split('.').nth(1).unwrap().to_string()
         };
         assert_eq!(keys.verify(&parts.join(".")), Err(TokenError::Invalid));

@@ -99,7 +99,8 @@ pub struct Storage {
     pool: SqlitePool,
 }
 
-const COLUMNS: &str = "accept_id, jti, idempotency_key, original_payment_id, offer_id, customer_id, \
+const COLUMNS: &str =
+    "accept_id, jti, idempotency_key, original_payment_id, offer_id, customer_id, \
      product_id, payment_method_id, quantity, amount, currency, state, checkout_session_id, \
      charge_payment_id, failure_reason";
 
@@ -168,10 +169,12 @@ impl Storage {
     }
 
     pub async fn accept(&self, accept_id: &str) -> Result<Option<Accept>, sqlx::Error> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM accepts WHERE accept_id = ?"))
-            .bind(accept_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM accepts WHERE accept_id = ?"
+        ))
+        .bind(accept_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(row_to_accept).transpose()
     }
 
@@ -203,11 +206,11 @@ impl Storage {
         session_id: &str,
         payment_id: Option<&str>,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(&format!(
+        sqlx::query(
             "UPDATE accepts SET checkout_session_id = ?, charge_payment_id = ?, \
              state = CASE WHEN state IN ('pending', 'submitted') THEN 'processing' ELSE state END, \
-             updated_at = ? WHERE accept_id = ?"
-        ))
+             updated_at = ? WHERE accept_id = ?",
+        )
         .bind(session_id)
         .bind(payment_id)
         .bind(now())
@@ -218,7 +221,10 @@ impl Storage {
     }
 
     /// Offer ids already accepted or declined after this purchase.
-    pub async fn settled_offers(&self, original_payment_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    pub async fn settled_offers(
+        &self,
+        original_payment_id: &str,
+    ) -> Result<Vec<String>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT offer_id FROM accepts WHERE original_payment_id = ? \
              UNION SELECT offer_id FROM declines WHERE original_payment_id = ?",
@@ -231,7 +237,11 @@ impl Storage {
     }
 
     /// Records a decline; declining twice is the same as once.
-    pub async fn record_decline(&self, original_payment_id: &str, offer_id: &str) -> Result<(), sqlx::Error> {
+    pub async fn record_decline(
+        &self,
+        original_payment_id: &str,
+        offer_id: &str,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO declines (original_payment_id, offer_id, declined_at) VALUES (?, ?, ?) \
              ON CONFLICT DO NOTHING",
@@ -245,7 +255,11 @@ impl Storage {
     }
 
     /// Remembers a webhook id; returns false when it was already processed.
-    pub async fn first_delivery(&self, webhook_id: &str, event_type: &str) -> Result<bool, sqlx::Error> {
+    pub async fn first_delivery(
+        &self,
+        webhook_id: &str,
+        event_type: &str,
+    ) -> Result<bool, sqlx::Error> {
         let result = sqlx::query(
             "INSERT INTO webhook_events (webhook_id, event_type, received_at) VALUES (?, ?, ?) \
              ON CONFLICT DO NOTHING",

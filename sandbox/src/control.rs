@@ -80,11 +80,11 @@ pub async fn purchase(
         .values()
         .filter(|pm| pm.customer_id == request.customer_id)
         .max_by_key(|pm| pm.last_used_at)
-        .ok_or_else(|| {
-            DodoError::invalid_parameters("the customer has no saved payment method")
-        })?;
+        .ok_or_else(|| DodoError::invalid_parameters("the customer has no saved payment method"))?;
     let billing = store.latest_billing(&request.customer_id).ok_or_else(|| {
-        DodoError::invalid_parameters("the customer has no earlier payment to take a billing address from")
+        DodoError::invalid_parameters(
+            "the customer has no earlier payment to take a billing address from",
+        )
     })?;
     let payment = Payment {
         payment_id: new_id("pay"),

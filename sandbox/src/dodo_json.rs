@@ -1,8 +1,8 @@
 //! Dodo's response shapes, with every field the official `dodopayments` crate requires
 //! (its response structs have no defaults, so a missing field would fail its deserialization).
 
-use crate::store::{Payment, PaymentMethod, Store};
 use crate::seed::SeedProduct;
+use crate::store::{Payment, PaymentMethod, Store};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;

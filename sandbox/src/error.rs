@@ -22,11 +22,19 @@ impl DodoError {
     }
 
     pub fn not_found(what: &str, id: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("{what} {id} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("{what} {id} not found"),
+        )
     }
 
     pub fn invalid_body(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_REQUEST_BODY", message)
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID_REQUEST_BODY",
+            message,
+        )
     }
 
     pub fn invalid_parameters(message: impl Into<String>) -> Self {

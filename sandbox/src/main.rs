@@ -1,7 +1,7 @@
 //! `dodo-sandbox`: runs the Dodo stand-in from a seed file.
 
 use clap::Parser;
-use dodo_sandbox::{Seed, SandboxConfig};
+use dodo_sandbox::{SandboxConfig, Seed};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -21,7 +21,11 @@ struct Args {
     #[arg(long, env = "SANDBOX_WEBHOOK_URL")]
     webhook_url: Option<String>,
     /// Secret webhooks are signed with (whsec_<base64>).
-    #[arg(long, env = "SANDBOX_WEBHOOK_SECRET", default_value = "whsec_c2FuZGJveC13ZWJob29rLXNlY3JldA==")]
+    #[arg(
+        long,
+        env = "SANDBOX_WEBHOOK_SECRET",
+        default_value = "whsec_c2FuZGJveC13ZWJob29rLXNlY3JldA=="
+    )]
     webhook_secret: String,
     /// Multiplies webhook retry delays; 1.0 is Dodo's real schedule.
     #[arg(long, default_value_t = 1.0)]
@@ -35,8 +39,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let args = Args::parse();

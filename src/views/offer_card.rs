@@ -60,7 +60,11 @@ pub fn OfferCard(
         Phase::Offered => String::new(),
         Phase::Processing => text::PROCESSING.to_string(),
         Phase::Succeeded(charged) => {
-            format!("{} {}.", text::SUCCEEDED, format_money(&charged, &status_locale))
+            format!(
+                "{} {}.",
+                text::SUCCEEDED,
+                format_money(&charged, &status_locale)
+            )
         }
         Phase::Failed(reason) => format!("{} {}", text::FAILED, reason),
         Phase::RequiresAction => text::REQUIRES_ACTION.to_string(),

@@ -100,7 +100,10 @@ fn follow(endpoint: String, response: AcceptResponse, phase: RwSignal<Phase>, po
 fn failure_text(failure: &ApiFailure) -> String {
     match failure {
         ApiFailure::Refused(error) => error.message.clone(),
-        ApiFailure::Unreachable(_) => "The connection was lost. Please check your email for a receipt before trying again.".into(),
+        ApiFailure::Unreachable(_) => {
+            "The connection was lost. Please check your email for a receipt before trying again."
+                .into()
+        }
     }
 }
 

@@ -62,7 +62,9 @@ pub fn run(root: &Path, port: u16, sandbox_port: u16) -> anyhow::Result<()> {
     println!("Grace, Mastercard 0341 (the card is declined):");
     println!("  {proxy_url}/?payment_id=pay_demo_basic_grace&status=succeeded");
     println!("Sandbox ledger: {sandbox_url}/_sandbox/ledger");
-    println!("Offers stay open 30 minutes after the sandbox starts; restart the demo for fresh ones.");
+    println!(
+        "Offers stay open 30 minutes after the sandbox starts; restart the demo for fresh ones."
+    );
     println!("Ctrl-C stops everything.");
 
     // Ctrl-C reaches the whole process group: both servers stop, then so does this.

@@ -18,39 +18,73 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
 
     tools::run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
     tools::run(Command::new("cargo").args([
-        "clippy", "--workspace", "--exclude", "dodo-upsell", "--all-targets", "--", "-D", "warnings",
+        "clippy",
+        "--workspace",
+        "--exclude",
+        "dodo-upsell",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
     ]))?;
     tools::run(Command::new("cargo").args([
-        "clippy", "-p", "dodo-upsell", "--target", "wasm32-unknown-unknown", "--all-targets", "--",
-        "-D", "warnings",
+        "clippy",
+        "-p",
+        "dodo-upsell",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
     ]))?;
 
     // The end-to-end tests serve the release build of the widget, as the demo does.
     tools::build_widget(root)?;
 
-    let mut native = cargo_test(&["test", "--workspace", "--exclude", "dodo-upsell", "--exclude", "upsell-e2e"])?;
-    let stack = cargo_test(&["test", "-p", "upsell-e2e", "--lib", "--test", "proxy_api"])?;
-    native.passed += stack.passed;
-    native.failed += stack.failed;
-
-    let browser = cargo_test_env(
-        &["test", "-p", "dodo-upsell", "--target", "wasm32-unknown-unknown"],
-        &[("CHROMEDRIVER", tools::CHROMEDRIVER)],
-    )?;
-    let end_to_end = cargo_test_env(
-        &["test", "-p", "upsell-e2e", "--test", "browser_flow"],
+    // One invocation for every native crate, so dependencies are built with one feature set.
+    // The browser end-to-end tests are the `browser_flow` target; everything else is native.
+    let native_run = cargo_test(
+        &["test", "--workspace", "--exclude", "dodo-upsell"],
         &[("UPSELL_WIDGET_DIST", &root.join("dist").to_string_lossy())],
     )?;
+    let end_to_end = native_run.for_targets(|target| target.contains("browser_flow"));
+    let native = native_run.for_targets(|target| !target.contains("browser_flow"));
+
+    let browser = cargo_test(
+        &[
+            "test",
+            "-p",
+            "dodo-upsell",
+            "--target",
+            "wasm32-unknown-unknown",
+        ],
+        &[("CHROMEDRIVER", tools::CHROMEDRIVER)],
+    )?
+    .total();
 
     println!();
     println!("Tests run:");
-    println!("  native (proxy over HTTP against the sandbox, units): {}", native.passed);
-    println!("  browser (widget in headless Chromium, wasm-bindgen-test): {}", browser.passed);
-    println!("  end-to-end (demo page in headless Chromium via WebDriver): {}", end_to_end.passed);
+    println!(
+        "  native (proxy over HTTP against the sandbox, units): {}",
+        native.passed
+    );
+    println!(
+        "  browser (widget in headless Chromium, wasm-bindgen-test): {}",
+        browser.passed
+    );
+    println!(
+        "  end-to-end (demo page in headless Chromium via WebDriver): {}",
+        end_to_end.passed
+    );
     let passed = native.passed + browser.passed + end_to_end.passed;
     let failed = native.failed + browser.failed + end_to_end.failed;
     println!("{passed} passed, {failed} failed");
-    for (kind, counts) in [("native", native), ("browser", browser), ("end-to-end", end_to_end)] {
+    for (kind, counts) in [
+        ("native", native),
+        ("browser", browser),
+        ("end-to-end", end_to_end),
+    ] {
         if counts.passed == 0 {
             bail!("no {kind} test ran");
         }
@@ -58,12 +92,8 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn cargo_test(args: &[&str]) -> anyhow::Result<Counts> {
-    cargo_test_env(args, &[])
-}
-
-/// Runs `cargo test …`, echoing its output, and adds up its `test result:` lines.
-fn cargo_test_env(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Counts> {
+/// Runs `cargo test …`, echoing its output, and reads its `test result:` lines.
+fn cargo_test(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<TestRun> {
     let mut command = Command::new("cargo");
     command.args(args).env("PATH", tools::path_with_tools());
     for (key, value) in env {
@@ -74,9 +104,12 @@ fn cargo_test_env(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Counts>
         .output()
         .with_context(|| format!("cannot start {}", tools::describe(&command)))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
     print!("{stdout}");
-    eprint!("{}", String::from_utf8_lossy(&output.stderr));
-    let counts = count(&stdout);
+    eprint!("{stderr}");
+    // cargo names each test binary on stderr ("Running tests/x.rs"); results are on stdout.
+    let run = TestRun::parse(&stderr, &stdout);
+    let counts = run.total();
     if !output.status.success() || counts.failed > 0 {
         bail!(
             "{} failed: {} passed, {} failed",
@@ -85,25 +118,71 @@ fn cargo_test_env(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Counts>
             counts.failed
         );
     }
-    Ok(counts)
+    Ok(run)
 }
 
-/// Sums `test result: ok. 3 passed; 0 failed; …` lines.
-fn count(output: &str) -> Counts {
-    let mut counts = Counts::default();
-    for line in output.lines().filter(|l| l.contains("test result:")) {
-        let number_before = |word: &str| -> u32 {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            words
-                .windows(2)
-                .find(|w| w[1].trim_end_matches(';') == word)
-                .and_then(|w| w[0].parse().ok())
-                .unwrap_or(0)
-        };
-        counts.passed += number_before("passed");
-        counts.failed += number_before("failed");
+/// The results of one `cargo test`, per test target.
+#[derive(Debug, Default)]
+struct TestRun {
+    /// (target, counts) in the order cargo ran them.
+    targets: Vec<(String, Counts)>,
+}
+
+impl TestRun {
+    /// Pairs cargo's `Running <target>` lines (stderr) with the `test result:` lines (stdout), in
+    /// order: cargo prints one result per target it runs, doc-tests included.
+    fn parse(stderr: &str, stdout: &str) -> TestRun {
+        let names: Vec<String> = stderr
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                l.strip_prefix("Running ").map(String::from).or_else(|| {
+                    l.strip_prefix("Doc-tests ")
+                        .map(|c| format!("doc-tests {c}"))
+                })
+            })
+            .collect();
+        let results: Vec<Counts> = stdout
+            .lines()
+            .filter(|l| l.contains("test result:"))
+            .map(count)
+            .collect();
+        let targets = results
+            .into_iter()
+            .enumerate()
+            .map(|(i, counts)| (names.get(i).cloned().unwrap_or_default(), counts))
+            .collect();
+        TestRun { targets }
     }
-    counts
+
+    fn total(&self) -> Counts {
+        self.for_targets(|_| true)
+    }
+
+    fn for_targets(&self, keep: impl Fn(&str) -> bool) -> Counts {
+        let mut total = Counts::default();
+        for (_, counts) in self.targets.iter().filter(|(name, _)| keep(name)) {
+            total.passed += counts.passed;
+            total.failed += counts.failed;
+        }
+        total
+    }
+}
+
+/// Reads one `test result: ok. 3 passed; 0 failed; …` line.
+fn count(line: &str) -> Counts {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let number_before = |word: &str| -> u32 {
+        words
+            .windows(2)
+            .find(|w| w[1].trim_end_matches(';') == word)
+            .and_then(|w| w[0].parse().ok())
+            .unwrap_or(0)
+    };
+    Counts {
+        passed: number_before("passed"),
+        failed: number_before("failed"),
+    }
 }
 
 #[cfg(test)]
@@ -111,10 +190,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_add_up_cargo_and_wasm_bindgen_test_result_lines() {
-        let output = "running 2 tests\ntest result: ok. 2 passed; 0 failed; 0 ignored\n\
-                      test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured\n";
-        let counts = count(output);
-        assert_eq!((counts.passed, counts.failed), (5, 1));
+    fn results_are_counted_per_test_target() {
+        let stderr = "   Compiling x\n     Running unittests src/lib.rs (target/debug/deps/a)\n\
+                      Running tests/browser_flow.rs (target/debug/deps/b)\n   Doc-tests a\n";
+        let stdout = "running 2 tests\ntest result: ok. 2 passed; 0 failed; 0 ignored\n\
+                      test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured\n\
+                      test result: ok. 0 passed; 0 failed; 0 ignored\n";
+        let run = TestRun::parse(stderr, stdout);
+        let e2e = run.for_targets(|t| t.contains("browser_flow"));
+        assert_eq!((e2e.passed, e2e.failed), (3, 1));
+        let total = run.total();
+        assert_eq!((total.passed, total.failed), (5, 1));
     }
 }

@@ -44,7 +44,9 @@ fn output_of(program: &str, args: &[&str]) -> Option<String> {
 
 /// Where tools that are not cargo binaries are kept: one folder per pinned version.
 fn cache_dir() -> PathBuf {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
     home.join(".cache").join("dodo-upsell")
 }
 
@@ -91,21 +93,39 @@ pub fn ensure_build_tools(root: &Path) -> anyhow::Result<()> {
     }
     let trunk = output_of("trunk", &["--version"]).unwrap_or_default();
     if trunk != format!("trunk {TRUNK_VERSION}") {
-        run(Command::new("cargo").args(["install", "--locked", "trunk", "--version", TRUNK_VERSION]))?;
+        run(Command::new("cargo").args([
+            "install",
+            "--locked",
+            "trunk",
+            "--version",
+            TRUNK_VERSION,
+        ]))?;
     }
     let wanted = locked_wasm_bindgen_version(root)?;
     let have = output_of("wasm-bindgen", &["--version"]).unwrap_or_default();
     let runner = output_of("wasm-bindgen-test-runner", &["--version"]).unwrap_or_default();
     if have != format!("wasm-bindgen {wanted}") || !runner.ends_with(&wanted) {
         // Without --locked: one of its locked dependencies is missing from the registry mirror.
-        run(Command::new("cargo").args(["install", "--force", "wasm-bindgen-cli", "--version", &wanted]))?;
+        run(Command::new("cargo").args([
+            "install",
+            "--force",
+            "wasm-bindgen-cli",
+            "--version",
+            &wanted,
+        ]))?;
     }
     let wasm_opt = binaryen_bin().join("wasm-opt");
     if !wasm_opt.exists() {
         let prefix = cache_dir().join(format!("binaryen-{BINARYEN_VERSION}"));
         std::fs::create_dir_all(&prefix)?;
         run(Command::new("npm")
-            .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
+            .args([
+                "install",
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+            ])
             .arg(&prefix)
             .arg(format!("binaryen@{BINARYEN_VERSION}")))?;
     }
@@ -119,7 +139,14 @@ pub fn ensure_browser() -> anyhow::Result<()> {
     }
     run(Command::new("apt-get").args(["update", "-qq"]))?;
     run(Command::new("apt-get")
-        .args(["install", "-y", "-qq", "--no-install-recommends", "chromium", "chromium-driver"])
+        .args([
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "chromium",
+            "chromium-driver",
+        ])
         .env("DEBIAN_FRONTEND", "noninteractive"))?;
     Ok(())
 }

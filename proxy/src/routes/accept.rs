@@ -96,7 +96,9 @@ pub async fn status(
         .accept(&accept_id)
         .await
         .map_err(|e| ApiError::storage(&e))?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "accept_not_found", "no such accept"))?;
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, "accept_not_found", "no such accept")
+        })?;
     let current = charge::refresh(&state, accept).await;
     Ok(Json(response(&current)))
 }
@@ -121,11 +123,9 @@ pub fn token_error(error: TokenError) -> ApiError {
             "invalid_token",
             "the offer token is not valid",
         ),
-        TokenError::Expired => ApiError::new(
-            StatusCode::GONE,
-            "offer_expired",
-            "this offer has expired",
-        ),
+        TokenError::Expired => {
+            ApiError::new(StatusCode::GONE, "offer_expired", "this offer has expired")
+        }
     }
 }
 

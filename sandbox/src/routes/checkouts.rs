@@ -87,7 +87,10 @@ pub async fn create(
             ));
         }
         let confirm = request.confirm.unwrap_or(false);
-        let customer_id = request.customer.as_ref().and_then(|c| c.customer_id.clone());
+        let customer_id = request
+            .customer
+            .as_ref()
+            .and_then(|c| c.customer_id.clone());
         let Some(payment_method_id) = request.payment_method_id.clone() else {
             return Err(DodoError::invalid_parameters(
                 "the sandbox simulates only one-click sessions: confirm=true with a saved payment_method_id",
