@@ -107,6 +107,14 @@ async fn text_of(browser: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// Screenshots of the real page, for the README: target/screenshots/NAME.png.
+async fn save_screenshot(browser: &Client, name: &str) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = browser.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn accepting_on_the_demo_page_charges_exactly_once() {
     let stack = Stack::start(StackOptions {
@@ -127,6 +135,7 @@ async fn accepting_on_the_demo_page_charges_exactly_once() {
         text_of(&browser, ".dodo-upsell__title").await,
         "Pro plan upgrade"
     );
+    save_screenshot(&browser, "demo-offer").await;
     assert_eq!(text_of(&browser, ".dodo-upsell__price").await, "$50.00");
     assert_eq!(
         text_of(&browser, ".dodo-upsell__card").await,
@@ -144,6 +153,7 @@ async fn accepting_on_the_demo_page_charges_exactly_once() {
 
     let status = text_of(&browser, ".dodo-upsell[data-state=succeeded] [role=status]").await;
     assert_eq!(status, "Added to your order. Charged $50.00.");
+    save_screenshot(&browser, "demo-accepted").await;
 
     let charges = stack.charges_for(&payment, "pro-upgrade").await.unwrap();
     assert_eq!(charges.len(), 1, "exactly one charge: {charges:?}");
@@ -197,6 +207,21 @@ async fn no_thanks_on_the_demo_page_thanks_the_customer_and_charges_nothing() {
         .unwrap();
     let status = text_of(&browser, ".dodo-upsell[data-state=declined] [role=status]").await;
     assert_eq!(status, "No problem — thanks for your order!");
+    // Then the widget closes.
+    let mut closed = false;
+    for _ in 0..100 {
+        if browser
+            .find_all(Locator::Css(".dodo-upsell"))
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(closed, "the widget closes after thanking the customer");
 
     // The decline reaches the proxy: a reload shows no offer.
     let mut declined = false;

@@ -9,6 +9,9 @@ use leptos::task::spawn_local;
 use std::time::Duration;
 use upsell_wire::{AcceptRequest, AcceptResponse, AcceptStatus, DeclineRequest, Offer};
 
+/// How long the thanks stays on screen after "No thanks" before the widget closes.
+const CLOSE_AFTER_DECLINE: Duration = Duration::from_secs(3);
+
 /// How often, and how many times, the widget asks for the final state of a charge.
 const POLL_EVERY: Duration = Duration::from_secs(1);
 const POLL_LIMIT: u32 = 60;
@@ -25,6 +28,7 @@ pub fn OfferFlow(
     locale: String,
 ) -> impl IntoView {
     let phase = RwSignal::new(Phase::Offered);
+    let closed = RwSignal::new(false);
     let token = offer.token.clone();
     // One key per offer shown: a repeated click or a retried request is the same accept.
     let idempotency_key = new_idempotency_key(&token);
@@ -55,6 +59,7 @@ pub fn OfferFlow(
             return;
         }
         phase.set(Phase::Declined);
+        set_timeout(move || closed.set(true), CLOSE_AFTER_DECLINE);
         let request = DeclineRequest {
             token: token.clone(),
         };
@@ -66,7 +71,17 @@ pub fn OfferFlow(
         });
     });
 
-    view! { <OfferCard offer=offer.clone() locale=locale phase=phase on_accept=on_accept on_decline=on_decline /> }
+    view! {
+        <Show when=move || !closed.get()>
+            <OfferCard
+                offer=offer.clone()
+                locale=locale.clone()
+                phase=phase
+                on_accept=on_accept
+                on_decline=on_decline
+            />
+        </Show>
+    }
 }
 
 /// Shows a charge's status, and keeps asking the proxy until it is final.
