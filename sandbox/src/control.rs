@@ -1,19 +1,24 @@
 //! The sandbox's own API for tests and the demo, under `/_sandbox/`, never mixed with Dodo's
-//! paths, and mounted only when enabled.
+//! paths, and mounted only when enabled (`--control-api`).
 
 use crate::app::AppState;
 use crate::dodo_json;
 use crate::error::DodoError;
+use crate::faults::FaultRule;
+use crate::routes::json_body;
+use crate::seed::Seed;
 use crate::store::{new_id, unit_price, CartLine, Payment};
+use crate::webhooks::WebhookSettings;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
-/// `GET /_sandbox/ledger`: every charge made through a checkout session, and every webhook
-/// delivery attempt, oldest first.
+/// `GET /_sandbox/ledger`: every charge made since the start (checkouts, payments, plan changes,
+/// renewals), every webhook delivery attempt, and each subscription's state and credit.
 pub async fn ledger(State(state): State<Arc<AppState>>) -> Result<Json<Value>, DodoError> {
     let store = state.lock()?;
     let charges: Vec<Value> = store
@@ -24,24 +29,50 @@ pub async fn ledger(State(state): State<Arc<AppState>>) -> Result<Json<Value>, D
             json!({
                 "payment_id": p.payment_id,
                 "checkout_session_id": p.checkout_session_id,
+                "subscription_id": p.subscription_id,
+                "charge_type": p.charge_type,
                 "customer_id": p.customer_id,
                 "payment_method_id": p.payment_method_id,
                 "product_cart": p.cart,
                 "total_amount": p.total_amount,
                 "currency": p.currency,
                 "status": p.status,
+                "error_code": p.error_code,
                 "metadata": p.metadata,
                 "created_at": dodo_json::rfc3339(p.created_at),
             })
         })
         .collect();
+    let mut subscriptions: Vec<Value> = store
+        .subscriptions
+        .values()
+        .map(|s| {
+            json!({
+                "subscription_id": s.subscription_id,
+                "status": s.status,
+                "product_id": s.plan.product_id,
+                "quantity": s.plan.quantity,
+                "addons": s.plan.addons,
+                "credit_balance": s.credit_balance,
+                "previous_billing_date": dodo_json::rfc3339(s.previous_billing_date),
+                "next_billing_date": dodo_json::rfc3339(s.next_billing_date),
+            })
+        })
+        .collect();
+    subscriptions.sort_by(|a, b| {
+        a["subscription_id"]
+            .as_str()
+            .cmp(&b["subscription_id"].as_str())
+    });
     Ok(Json(json!({
         "charges": charges,
         "webhook_deliveries": store.deliveries,
+        "subscriptions": subscriptions,
     })))
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PurchaseRequest {
     customer_id: String,
     product_id: String,
@@ -61,8 +92,10 @@ fn one() -> i64 {
 /// if the customer had completed a Dodo checkout. Returns `{payment_id}`.
 pub async fn purchase(
     State(state): State<Arc<AppState>>,
-    Json(request): Json<PurchaseRequest>,
+    body: Bytes,
 ) -> Result<Json<Value>, DodoError> {
+    let request: PurchaseRequest = json_body(&body)?;
+    let now = state.clock.now();
     let mut store = state.lock()?;
     let product = store
         .products
@@ -86,10 +119,11 @@ pub async fn purchase(
             "the customer has no earlier payment to take a billing address from",
         )
     })?;
+    let created_at = now - Duration::minutes(request.minutes_ago);
     let payment = Payment {
         payment_id: new_id("pay"),
         customer_id: request.customer_id.clone(),
-        payment_method_id: method.payment_method_id.clone(),
+        payment_method_id: Some(method.payment_method_id.clone()),
         cart: vec![CartLine {
             product_id: request.product_id.clone(),
             quantity: request.quantity,
@@ -99,12 +133,108 @@ pub async fn purchase(
         status: "succeeded",
         error_code: None,
         error_message: None,
-        created_at: OffsetDateTime::now_utc() - Duration::minutes(request.minutes_ago),
+        created_at,
+        updated_at: created_at,
         billing,
         metadata: Map::new(),
         checkout_session_id: None,
+        subscription_id: None,
+        charge_type: "new",
+        payment_link: None,
+        settles_at: None,
     };
     let payment_id = payment.payment_id.clone();
     store.payments.insert(payment_id.clone(), payment);
     Ok(Json(json!({ "payment_id": payment_id })))
+}
+
+/// `POST /_sandbox/reset`: back to the seed the sandbox runs from: data, faults and clock.
+pub async fn reset(State(state): State<Arc<AppState>>) -> Result<Json<Value>, DodoError> {
+    let seed = state
+        .seed
+        .lock()
+        .map(|s| s.clone())
+        .map_err(|_| DodoError::invalid_parameters("seed unavailable"))?;
+    state
+        .reset_to(seed)
+        .map_err(|e| DodoError::invalid_parameters(e.to_string()))?;
+    Ok(Json(json!({ "reset": true })))
+}
+
+/// `PUT /_sandbox/seed` with a seed file (TOML) as the body: replaces the world.
+pub async fn replace_seed(
+    State(state): State<Arc<AppState>>,
+    body: String,
+) -> Result<Json<Value>, DodoError> {
+    let seed = Seed::parse(&body).map_err(|e| DodoError::invalid_body(format!("seed: {e}")))?;
+    state
+        .reset_to(seed)
+        .map_err(|e| DodoError::invalid_body(format!("seed: {e}")))?;
+    Ok(Json(json!({ "reset": true })))
+}
+
+/// `GET /_sandbox/faults`
+pub async fn faults(State(state): State<Arc<AppState>>) -> Json<Vec<FaultRule>> {
+    Json(state.faults.list())
+}
+
+/// `PUT /_sandbox/faults` with the full list of rules (`[]` clears them).
+pub async fn set_faults(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> Result<Json<Vec<FaultRule>>, DodoError> {
+    let rules: Vec<FaultRule> = json_body(&body)?;
+    state
+        .faults
+        .replace(rules)
+        .map_err(|e| DodoError::invalid_body(e.to_string()))?;
+    Ok(Json(state.faults.list()))
+}
+
+/// `GET /_sandbox/clock`
+pub async fn clock(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(json!({ "now": dodo_json::rfc3339(state.clock.now()) }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Advance {
+    #[serde(default)]
+    days: i64,
+    #[serde(default)]
+    seconds: i64,
+}
+
+/// `POST /_sandbox/clock/advance {days?, seconds?}`: moves the clock forward and runs what
+/// comes due (payments that settle, renewals, scheduled plan changes).
+pub async fn advance_clock(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> Result<Json<Value>, DodoError> {
+    let advance: Advance = json_body(&body)?;
+    if advance.days < 0 || advance.seconds < 0 {
+        return Err(DodoError::invalid_body("the clock only moves forward"));
+    }
+    state
+        .clock
+        .advance(Duration::days(advance.days) + Duration::seconds(advance.seconds));
+    state.process_due();
+    Ok(Json(
+        json!({ "now": dodo_json::rfc3339(state.clock.now()) }),
+    ))
+}
+
+/// `GET /_sandbox/webhooks`
+pub async fn webhooks(State(state): State<Arc<AppState>>) -> Json<WebhookSettings> {
+    Json(state.webhooks.settings())
+}
+
+/// `PUT /_sandbox/webhooks {endpoint?, duplicate?, delay_ms?, reorder_window_ms?}`
+pub async fn set_webhooks(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> Result<Json<WebhookSettings>, DodoError> {
+    let settings: WebhookSettings = json_body(&body)?;
+    state.webhooks.set_settings(settings);
+    Ok(Json(state.webhooks.settings()))
 }

@@ -46,16 +46,31 @@ async fn main() -> anyhow::Result<()> {
     let seed = Seed::load(&args.seed)?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     println!(
-        "dodo-sandbox: serving {} customers, {} products, {} payments from {} on http://{}",
+        "dodo-sandbox: {} customers, {} cards, {} products, {} payments, {} subscriptions from {} on http://{}",
         seed.customers.len(),
+        seed.payment_methods.len(),
         seed.products.len(),
         seed.payments.len(),
+        seed.subscriptions.len(),
         args.seed.display(),
         listener.local_addr()?
     );
-    println!("  Dodo API: /payments/{{id}} /products/{{id}} /customers/{{id}}/payment-methods /checkouts /checkouts/{{id}}");
+    println!(
+        "  Dodo API (Bearer {}…): POST /payments, GET /payments/{{id}}, GET /products/{{id}},",
+        &args.api_key[..args.api_key.len().min(8)]
+    );
+    println!("    GET /customers/{{id}}/payment-methods, POST /checkouts, GET /checkouts/{{id}}, GET /subscriptions/{{id}},");
+    println!("    POST /subscriptions/{{id}}/change-plan, POST /subscriptions/{{id}}/change-plan/preview");
+    println!("  hosted pages: /hosted/checkout/{{id}}, /hosted/3ds/{{payment_id}}, /hosted/pay/{{payment_id}}");
+    match &args.webhook_url {
+        Some(url) => println!("  webhooks to {url}"),
+        None => println!("  webhooks: none (no --webhook-url)"),
+    }
     if args.control_api {
-        println!("  control:  /_sandbox/ledger /_sandbox/purchases");
+        println!("  control: /_sandbox/ledger, purchases, reset, seed, faults, clock, clock/advance, webhooks");
+    }
+    if !seed.faults.is_empty() {
+        println!("  faults from the seed: {}", seed.faults.len());
     }
     let config = SandboxConfig {
         seed,

@@ -1,10 +1,12 @@
-//! The seed file: the customers, saved cards, products and purchases the sandbox starts with.
+//! The seed file: the customers, saved cards, products, purchases and subscriptions the sandbox
+//! starts with, and optionally the faults it starts with and the time its clock starts at.
 
-use serde::Deserialize;
+use crate::faults::FaultRule;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// What charging a seeded payment method does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CardBehaviour {
     /// The charge succeeds.
@@ -13,6 +15,11 @@ pub enum CardBehaviour {
     DeclinesInsufficientFunds,
     /// The charge fails with `CARD_DECLINED`.
     DeclinesCardDeclined,
+    /// The bank asks the customer to confirm (3-D Secure): the payment waits in
+    /// `requires_customer_action` until its `payment_link` page completes or fails it.
+    RequiresCustomerAction,
+    /// The payment stays `processing` for `processing_seconds` (sandbox clock), then succeeds.
+    StaysProcessing,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -20,6 +27,8 @@ pub enum CardBehaviour {
 pub struct Seed {
     pub business_id: String,
     pub brand_id: String,
+    /// RFC 3339 time the sandbox clock starts at; the real time when absent.
+    pub clock_start: Option<String>,
     #[serde(default)]
     pub customers: Vec<SeedCustomer>,
     #[serde(default)]
@@ -27,7 +36,13 @@ pub struct Seed {
     #[serde(default)]
     pub products: Vec<SeedProduct>,
     #[serde(default)]
+    pub addons: Vec<SeedAddon>,
+    #[serde(default)]
     pub payments: Vec<SeedPayment>,
+    #[serde(default)]
+    pub subscriptions: Vec<SeedSubscription>,
+    #[serde(default)]
+    pub faults: Vec<FaultRule>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -50,8 +65,24 @@ pub struct SeedPaymentMethod {
     /// The currency this method can pay in.
     pub currency: String,
     pub behaviour: CardBehaviour,
+    /// For `stays_processing`.
+    #[serde(default = "default_processing_seconds")]
+    pub processing_seconds: i64,
     #[serde(default)]
     pub last_used_minutes_ago: i64,
+}
+
+fn default_processing_seconds() -> i64 {
+    30
+}
+
+/// How often a recurring product bills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum Interval {
+    Day,
+    Week,
+    Month,
+    Year,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -67,6 +98,30 @@ pub struct SeedProduct {
     /// Percent, 0 to 100.
     #[serde(default)]
     pub discount: i64,
+    /// Set for a subscription product: it bills every `interval_count` `interval`s.
+    pub interval: Option<Interval>,
+    #[serde(default = "one")]
+    pub interval_count: i64,
+    /// Add-on ids this plan accepts.
+    #[serde(default)]
+    pub addons: Vec<String>,
+    /// A deleted product cannot be bought or changed to (`PRODUCT_IS_DELETED`).
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+fn one() -> i64 {
+    1
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedAddon {
+    pub addon_id: String,
+    pub name: String,
+    /// Minor units per unit per period.
+    pub price: i64,
+    pub currency: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,13 +132,34 @@ pub struct SeedPayment {
     pub payment_method_id: String,
     pub product_id: String,
     pub quantity: i64,
-    /// How long before the sandbox started the purchase was made.
+    /// How long before the clock's start the purchase was made.
     #[serde(default)]
     pub minutes_ago: i64,
     pub billing: SeedBilling,
 }
 
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedSubscription {
+    pub subscription_id: String,
+    pub customer_id: String,
+    pub payment_method_id: String,
+    pub product_id: String,
+    #[serde(default = "one")]
+    pub quantity: i64,
+    /// Start of the current period (RFC 3339); the clock's start when absent.
+    pub previous_billing_date: Option<String>,
+    /// `active` unless said otherwise.
+    #[serde(default = "active")]
+    pub status: String,
+    pub billing: SeedBilling,
+}
+
+fn active() -> String {
+    "active".into()
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 pub struct SeedBilling {
     pub country: String,
     pub state: Option<String>,

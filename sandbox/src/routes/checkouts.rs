@@ -1,19 +1,21 @@
 //! `POST /checkouts` and `GET /checkouts/{id}`. A session created with `confirm: true` and a
-//! saved `payment_method_id` charges that method at once, as Dodo's one-click flow does.
+//! saved `payment_method_id` charges that method at once, as Dodo's one-click flow does; any
+//! other session gets a `checkout_url` to the sandbox's hosted checkout page.
 
 use crate::app::AppState;
+use crate::charges::{self, NewCharge};
 use crate::dodo_json;
 use crate::error::DodoError;
-use crate::seed::{CardBehaviour, SeedBilling};
-use crate::store::{new_id, unit_price, CartLine, CheckoutSession, Payment};
+use crate::routes::json_body;
+use crate::seed::SeedBilling;
+use crate::store::{new_id, unit_price, CartLine, CheckoutSession};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
-use time::OffsetDateTime;
+use time::Duration;
 
 /// The fields of Dodo's `CheckoutSessionRequest` the sandbox acts on; others are accepted and ignored.
 #[derive(Debug, Deserialize)]
@@ -25,6 +27,7 @@ struct CheckoutRequest {
     billing_address: Option<SeedBilling>,
     minimal_address: Option<bool>,
     metadata: Option<Map<String, Value>>,
+    return_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -42,24 +45,27 @@ struct CustomerRef {
 /// Dodo refuses metadata with more than 50 keys.
 const MAX_METADATA_KEYS: usize = 50;
 /// "Minimum amount of $0.50 is required".
-const MINIMUM_USD_AMOUNT: i64 = 50;
+pub const MINIMUM_USD_AMOUNT: i64 = 50;
+/// A confirmed session lives 15 minutes; any other, 24 hours.
+const CONFIRMED_LIFETIME: Duration = Duration::minutes(15);
+const OPEN_LIFETIME: Duration = Duration::hours(24);
 
 /// `POST /checkouts`
 pub async fn create(
     State(state): State<Arc<AppState>>,
     body: Bytes,
 ) -> Result<Json<Value>, DodoError> {
-    let request: CheckoutRequest = serde_json::from_slice(&body)
-        .map_err(|e| DodoError::invalid_body(format!("invalid checkout session request: {e}")))?;
-    let now = OffsetDateTime::now_utc();
-
-    let (response, webhook) = {
+    let request: CheckoutRequest = json_body(&body)?;
+    let now = state.clock.now();
+    let mut events = Vec::new();
+    let response = {
         let mut store = state.lock()?;
         if request.product_cart.is_empty() {
             return Err(DodoError::invalid_body("product_cart must not be empty"));
         }
         let mut total = 0i64;
         let mut currency: Option<String> = None;
+        let mut recurring = Vec::new();
         for item in &request.product_cart {
             if item.quantity < 1 {
                 return Err(DodoError::invalid_body("quantity must be at least 1"));
@@ -68,20 +74,34 @@ pub async fn create(
                 .products
                 .get(&item.product_id)
                 .ok_or_else(|| DodoError::not_found("product", &item.product_id))?;
-            match &currency {
-                Some(c) if *c != product.currency => {
-                    return Err(DodoError::invalid_parameters(
-                        "all products in a cart must share one currency",
-                    ))
-                }
-                _ => currency = Some(product.currency.clone()),
+            if product.deleted {
+                return Err(DodoError::unprocessable(
+                    "PRODUCT_IS_DELETED",
+                    "the product has been deleted",
+                ));
             }
+            if currency.as_ref().is_some_and(|c| *c != product.currency) {
+                return Err(DodoError::invalid_parameters(
+                    "all products in a cart must share one currency",
+                ));
+            }
+            currency = Some(product.currency.clone());
+            recurring.push(product.interval.is_some());
             total += unit_price(product) * item.quantity;
+        }
+        if recurring.len() > 1 && recurring.iter().any(|r| *r) {
+            return Err(DodoError::invalid_parameters(
+                "a cart of several items may hold only one-time products; subscription products cannot be mixed with others",
+            ));
+        }
+        if recurring.iter().any(|r| *r) {
+            return Err(DodoError::invalid_parameters(
+                "the sandbox does not simulate subscription checkouts; seed the subscription instead",
+            ));
         }
         let currency = currency.unwrap_or_default();
         if request.metadata.as_ref().map_or(0, Map::len) > MAX_METADATA_KEYS {
-            return Err(DodoError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            return Err(DodoError::unprocessable(
                 "MAXIMUM_KEYS_REACHED",
                 "metadata may hold at most 50 keys",
             ));
@@ -91,119 +111,103 @@ pub async fn create(
             .customer
             .as_ref()
             .and_then(|c| c.customer_id.clone());
-        let Some(payment_method_id) = request.payment_method_id.clone() else {
-            return Err(DodoError::invalid_parameters(
-                "the sandbox simulates only one-click sessions: confirm=true with a saved payment_method_id",
-            ));
-        };
-        if !confirm {
-            return Err(DodoError::invalid_parameters(
-                "payment_method_id is only allowed when confirm is true",
-            ));
+        if let Some(customer_id) = &customer_id {
+            if !store.customers.contains_key(customer_id) {
+                return Err(DodoError::not_found("customer", customer_id));
+            }
         }
-        let Some(customer_id) = customer_id else {
-            return Err(DodoError::invalid_parameters(
-                "payment_method_id requires an existing customer: {\"customer_id\": …}",
-            ));
-        };
-        if !store.customers.contains_key(&customer_id) {
-            return Err(DodoError::not_found("customer", &customer_id));
+        if request.payment_method_id.is_some() {
+            if !confirm {
+                return Err(DodoError::invalid_parameters(
+                    "payment_method_id is only allowed when confirm is true",
+                ));
+            }
+            if customer_id.is_none() {
+                return Err(DodoError::invalid_parameters(
+                    "payment_method_id requires an existing customer: {\"customer_id\": …}",
+                ));
+            }
         }
-        let billing = request.billing_address.clone().ok_or_else(|| {
-            DodoError::invalid_parameters("billing_address is required when confirm is true")
-        })?;
-        check_billing(&billing, request.minimal_address.unwrap_or(false))?;
+        if confirm {
+            let billing = request.billing_address.as_ref().ok_or_else(|| {
+                DodoError::invalid_parameters("billing_address is required when confirm is true")
+            })?;
+            check_billing(billing, request.minimal_address.unwrap_or(false))?;
+        }
         if currency == "USD" && total < MINIMUM_USD_AMOUNT {
-            return Err(DodoError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            return Err(DodoError::unprocessable(
                 "TOTAL_PAYMENT_AMOUNT_BELOW_MINIMUM_AMOUNT",
                 "Minimum amount of $0.50 is required",
             ));
         }
-        let method = store
-            .payment_methods
-            .get(&payment_method_id)
-            .filter(|pm| pm.customer_id == customer_id)
-            .cloned()
-            .ok_or_else(|| {
-                DodoError::invalid_parameters("the payment method does not belong to this customer")
-            })?;
-        if method.currency != currency {
-            return Err(DodoError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "NO_ELIGIBLE_PAYMENT_METHODS",
-                format!("payment method cannot pay in {currency}"),
-            ));
-        }
-
-        let (status, error_code, error_message, event) = match method.behaviour {
-            CardBehaviour::Succeeds => ("succeeded", None, None, "payment.succeeded"),
-            CardBehaviour::DeclinesInsufficientFunds => (
-                "failed",
-                Some("INSUFFICIENT_FUNDS"),
-                Some("Your card has insufficient funds."),
-                "payment.failed",
-            ),
-            CardBehaviour::DeclinesCardDeclined => (
-                "failed",
-                Some("CARD_DECLINED"),
-                Some("Your card was declined."),
-                "payment.failed",
-            ),
-        };
+        let cart: Vec<CartLine> = request
+            .product_cart
+            .iter()
+            .map(|i| CartLine {
+                product_id: i.product_id.clone(),
+                quantity: i.quantity,
+            })
+            .collect();
         let session_id = new_id("cks");
-        let payment = Payment {
-            payment_id: new_id("pay"),
-            customer_id: customer_id.clone(),
-            payment_method_id: payment_method_id.clone(),
-            cart: request
-                .product_cart
-                .iter()
-                .map(|item| CartLine {
-                    product_id: item.product_id.clone(),
-                    quantity: item.quantity,
-                })
-                .collect(),
-            total_amount: total,
-            currency,
-            status,
-            error_code,
-            error_message,
-            created_at: now,
-            billing,
-            metadata: request.metadata.clone().unwrap_or_default(),
-            checkout_session_id: Some(session_id.clone()),
-        };
-        if let Some(pm) = store.payment_methods.get_mut(&payment_method_id) {
-            pm.last_used_at = now;
-        }
-        let webhook_data = {
-            let mut data = dodo_json::payment(&store, &payment);
-            data["payload_type"] = json!("Payment");
-            data
+        let metadata = request.metadata.clone().unwrap_or_default();
+        let (payment_id, checkout_url) = match (
+            &request.payment_method_id,
+            &customer_id,
+            &request.billing_address,
+        ) {
+            (Some(method), Some(customer_id), Some(billing)) => {
+                let payment_id = charges::charge_card(
+                    &mut store,
+                    now,
+                    NewCharge {
+                        customer_id: customer_id.clone(),
+                        payment_method_id: method.clone(),
+                        cart: cart.clone(),
+                        amount: total,
+                        currency,
+                        billing: billing.clone(),
+                        metadata: metadata.clone(),
+                        checkout_session_id: Some(session_id.clone()),
+                        subscription_id: None,
+                        charge_type: "new",
+                    },
+                    &mut events,
+                )?;
+                (Some(payment_id), None)
+            }
+            _ => (
+                None,
+                Some(format!("{}/hosted/checkout/{session_id}", store.public_url)),
+            ),
         };
         store.sessions.insert(
             session_id.clone(),
             CheckoutSession {
                 session_id: session_id.clone(),
                 customer_id,
-                payment_id: Some(payment.payment_id.clone()),
+                payment_id: payment_id.clone(),
+                cart,
+                billing: request.billing_address.clone(),
+                metadata,
+                return_url: request.return_url.clone(),
                 created_at: now,
+                expires_at: now
+                    + if confirm {
+                        CONFIRMED_LIFETIME
+                    } else {
+                        OPEN_LIFETIME
+                    },
             },
         );
-        store.charges.push(payment.payment_id.clone());
-        let response = json!({
+        json!({
             "session_id": session_id,
-            "checkout_url": null,
-            "payment_id": payment.payment_id,
+            "checkout_url": checkout_url,
+            "payment_id": payment_id,
             "client_secret": null,
             "publishable_key": null,
-        });
-        tracing::info!(payment_id = %payment.payment_id, amount = payment.total_amount, status, "charged");
-        store.payments.insert(payment.payment_id.clone(), payment);
-        (response, (event, webhook_data))
+        })
     };
-    state.webhooks.send(&state.store, webhook.0, webhook.1);
+    state.send_events(events);
     Ok(Json(response))
 }
 
@@ -243,7 +247,10 @@ pub async fn retrieve(
         .sessions
         .get(&session_id)
         .ok_or_else(|| DodoError::not_found("checkout session", &session_id))?;
-    let customer = store.customers.get(&session.customer_id);
+    let customer = session
+        .customer_id
+        .as_ref()
+        .and_then(|id| store.customers.get(id));
     let payment_status = session
         .payment_id
         .as_ref()

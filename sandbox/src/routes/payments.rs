@@ -1,12 +1,19 @@
+//! `GET /payments/{id}` and `POST /payments`.
+
 use crate::app::AppState;
+use crate::charges::{self, NewCharge};
 use crate::dodo_json;
 use crate::error::DodoError;
+use crate::routes::json_body;
+use crate::seed::SeedBilling;
+use crate::store::{new_id, unit_price, CartLine, Payment};
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
-/// `GET /payments/{payment_id}`
 pub async fn retrieve(
     State(state): State<Arc<AppState>>,
     Path(payment_id): Path<String>,
@@ -17,4 +24,159 @@ pub async fn retrieve(
         .get(&payment_id)
         .ok_or_else(|| DodoError::not_found("payment", &payment_id))?;
     Ok(Json(dodo_json::payment(&store, payment)))
+}
+
+/// The fields of Dodo's `PaymentsCreateParams` the sandbox acts on.
+#[derive(Debug, Deserialize)]
+struct CreatePayment {
+    billing: SeedBilling,
+    customer: CustomerRef,
+    product_cart: Vec<CartItem>,
+    payment_method_id: Option<String>,
+    metadata: Option<Map<String, Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CustomerRef {
+    customer_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CartItem {
+    product_id: String,
+    quantity: i64,
+}
+
+/// `POST /payments`: with a saved `payment_method_id`, charges it at once; without, returns a
+/// `payment_link` to a hosted page where the customer pays.
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> Result<Json<Value>, DodoError> {
+    let request: CreatePayment = json_body(&body)?;
+    let now = state.clock.now();
+    let mut events = Vec::new();
+    let response = {
+        let mut store = state.lock()?;
+        let customer_id = request.customer.customer_id.clone().ok_or_else(|| {
+            DodoError::invalid_parameters(
+                "the sandbox needs an existing customer: {\"customer_id\": …}",
+            )
+        })?;
+        if !store.customers.contains_key(&customer_id) {
+            return Err(DodoError::not_found("customer", &customer_id));
+        }
+        if request.product_cart.is_empty() || request.product_cart.len() > 100 {
+            return Err(DodoError::invalid_body(
+                "product_cart must hold 1 to 100 items",
+            ));
+        }
+        let mut total = 0;
+        let mut currency: Option<String> = None;
+        for item in &request.product_cart {
+            let product = store
+                .products
+                .get(&item.product_id)
+                .ok_or_else(|| DodoError::not_found("product", &item.product_id))?;
+            if product.deleted {
+                return Err(DodoError::unprocessable(
+                    "PRODUCT_IS_DELETED",
+                    "the product has been deleted",
+                ));
+            }
+            if product.interval.is_some() {
+                return Err(DodoError::invalid_parameters(
+                    "POST /payments takes one-time products only",
+                ));
+            }
+            if item.quantity < 1 {
+                return Err(DodoError::invalid_body("quantity must be at least 1"));
+            }
+            if currency.as_ref().is_some_and(|c| *c != product.currency) {
+                return Err(DodoError::invalid_parameters(
+                    "all products in a cart must share one currency",
+                ));
+            }
+            currency = Some(product.currency.clone());
+            total += unit_price(product) * item.quantity;
+        }
+        let currency = currency.unwrap_or_default();
+        if currency == "USD" && total < crate::routes::checkouts::MINIMUM_USD_AMOUNT {
+            return Err(DodoError::unprocessable(
+                "TOTAL_PAYMENT_AMOUNT_BELOW_MINIMUM_AMOUNT",
+                "Minimum amount of $0.50 is required",
+            ));
+        }
+        let cart: Vec<CartLine> = request
+            .product_cart
+            .iter()
+            .map(|i| CartLine {
+                product_id: i.product_id.clone(),
+                quantity: i.quantity,
+            })
+            .collect();
+        let metadata = request.metadata.clone().unwrap_or_default();
+        let payment_id = match &request.payment_method_id {
+            Some(method) => charges::charge_card(
+                &mut store,
+                now,
+                NewCharge {
+                    customer_id: customer_id.clone(),
+                    payment_method_id: method.clone(),
+                    cart: cart.clone(),
+                    amount: total,
+                    currency: currency.clone(),
+                    billing: request.billing.clone(),
+                    metadata: metadata.clone(),
+                    checkout_session_id: None,
+                    subscription_id: None,
+                    charge_type: "new",
+                },
+                &mut events,
+            )?,
+            None => {
+                let payment_id = new_id("pay");
+                let payment = Payment {
+                    payment_id: payment_id.clone(),
+                    customer_id: customer_id.clone(),
+                    payment_method_id: None,
+                    cart: cart.clone(),
+                    total_amount: total,
+                    currency: currency.clone(),
+                    status: "requires_payment_method",
+                    error_code: None,
+                    error_message: None,
+                    created_at: now,
+                    updated_at: now,
+                    billing: request.billing.clone(),
+                    metadata: metadata.clone(),
+                    checkout_session_id: None,
+                    subscription_id: None,
+                    charge_type: "new",
+                    payment_link: Some(format!("{}/hosted/pay/{payment_id}", store.public_url)),
+                    settles_at: None,
+                };
+                store.payments.insert(payment_id.clone(), payment);
+                payment_id
+            }
+        };
+        let payment = store.payments.get(&payment_id);
+        let customer = store.customers.get(&customer_id);
+        json!({
+            "payment_id": payment_id,
+            "client_secret": format!("{payment_id}_secret_sandbox"),
+            "customer": {
+                "customer_id": customer_id,
+                "email": customer.map(|c| c.email.as_str()).unwrap_or_default(),
+                "name": customer.map(|c| c.name.as_str()).unwrap_or_default(),
+            },
+            "metadata": metadata,
+            "total_amount": total,
+            "payment_link": payment.and_then(|p| p.payment_link.clone()),
+            "product_cart": cart,
+            "expires_on": null,
+        })
+    };
+    state.send_events(events);
+    Ok(Json(response))
 }

@@ -1,0 +1,430 @@
+//! Money that adds up: every worked example of Dodo's plan-change guide through the sandbox's
+//! HTTP API (preview, change, renewals), with the preview equal to the charge to the minor unit.
+
+mod common;
+
+use common::Sandbox;
+use dodopayments::models::{SubscriptionPreviewChangePlanResponse, SubscriptionsChangePlanParams};
+use serde_json::{json, Value};
+
+fn change(product: &str, mode: &str) -> SubscriptionsChangePlanParams {
+    SubscriptionsChangePlanParams {
+        product_id: Some(product.into()),
+        proration_billing_mode: Some(mode.into()),
+        quantity: Some(1),
+        ..Default::default()
+    }
+}
+
+/// Previews, then changes; returns the previewed total and what the change charged (0 when no
+/// payment was made).
+async fn preview_then_change(
+    sandbox: &Sandbox,
+    subscription: &str,
+    params: SubscriptionsChangePlanParams,
+) -> (SubscriptionPreviewChangePlanResponse, i64) {
+    let dodo = sandbox.dodo();
+    let preview = dodo
+        .subscriptions()
+        .preview_change_plan()
+        .subscription_id(subscription)
+        .body(params.clone())
+        .send()
+        .await
+        .unwrap();
+    let before = sandbox.charges_of(subscription).await.len();
+    let response = dodo
+        .subscriptions()
+        .change_plan()
+        .subscription_id(subscription)
+        .body(params)
+        .send()
+        .await
+        .unwrap();
+    let charges = sandbox.charges_of(subscription).await;
+    let charged = match response.payment_id {
+        Some(payment_id) => {
+            assert_eq!(charges.len(), before + 1);
+            let charge = charges.last().unwrap();
+            assert_eq!(charge["payment_id"], payment_id.as_str());
+            assert_eq!(charge["charge_type"], "plan_change");
+            charge["total_amount"].as_i64().unwrap()
+        }
+        None => {
+            assert_eq!(charges.len(), before, "no payment without a payment_id");
+            0
+        }
+    };
+    (preview, charged)
+}
+
+fn total(preview: &SubscriptionPreviewChangePlanResponse) -> i64 {
+    preview.immediate_charge["summary"]["total_amount"]
+        .as_i64()
+        .unwrap()
+}
+
+fn credits(preview: &SubscriptionPreviewChangePlanResponse) -> i64 {
+    preview.immediate_charge["summary"]["customer_credits"]
+        .as_i64()
+        .unwrap()
+}
+
+fn renewal_amounts(charges: &[Value]) -> Vec<i64> {
+    charges
+        .iter()
+        .filter(|c| c["charge_type"] == "renewal")
+        .map(|c| c["total_amount"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn prorated_upgrade_on_day_16_charges_25_dollars_and_renews_at_80() {
+    let sandbox = Sandbox::billing().await;
+    sandbox.advance_days(15).await;
+    let (preview, charged) = preview_then_change(
+        &sandbox,
+        "sub_basic",
+        change("prod_pro", "prorated_immediately"),
+    )
+    .await;
+    assert_eq!((total(&preview), charged), (2500, 2500));
+    assert_eq!(preview.new_plan.product_id, "prod_pro");
+    assert_eq!(preview.new_plan.next_billing_date, "2026-01-31T00:00:00Z");
+    let lines = preview.immediate_charge["line_items"].as_array().unwrap();
+    assert!(lines.iter().any(|l| l["type"] == "subscription"
+        && l["product_id"] == "prod_pro"
+        && l["proration_factor"] == 0.5));
+    assert!(lines
+        .iter()
+        .any(|l| l["product_id"] == "prod_basic" && l["proration_factor"] == -0.5));
+
+    sandbox.advance_days(15).await;
+    let charges = sandbox.charges_of("sub_basic").await;
+    assert_eq!(renewal_amounts(&charges), [8000]);
+    assert_eq!(
+        sandbox.subscription("sub_basic").await["product_id"],
+        "prod_pro"
+    );
+}
+
+#[tokio::test]
+async fn prorated_downgrade_credits_30_dollars_then_renews_at_0_and_10() {
+    let sandbox = Sandbox::billing().await;
+    sandbox.advance_days(15).await;
+    let (preview, charged) = preview_then_change(
+        &sandbox,
+        "sub_pro",
+        change("prod_starter", "prorated_immediately"),
+    )
+    .await;
+    assert_eq!((total(&preview), charged, credits(&preview)), (0, 0, 3000));
+    assert_eq!(
+        sandbox.subscription("sub_pro").await["credit_balance"],
+        3000
+    );
+    sandbox.advance_days(15).await;
+    sandbox.advance_days(30).await;
+    assert_eq!(
+        renewal_amounts(&sandbox.charges_of("sub_pro").await),
+        [0, 1000]
+    );
+    assert_eq!(sandbox.subscription("sub_pro").await["credit_balance"], 0);
+}
+
+#[tokio::test]
+async fn difference_upgrade_charges_50_dollars_and_renews_at_80() {
+    let sandbox = Sandbox::billing().await;
+    sandbox.advance_days(15).await;
+    let (preview, charged) = preview_then_change(
+        &sandbox,
+        "sub_basic",
+        change("prod_pro", "difference_immediately"),
+    )
+    .await;
+    assert_eq!((total(&preview), charged), (5000, 5000));
+    sandbox.advance_days(15).await;
+    assert_eq!(
+        renewal_amounts(&sandbox.charges_of("sub_basic").await),
+        [8000]
+    );
+}
+
+#[tokio::test]
+async fn difference_downgrade_credits_60_dollars_over_three_renewals() {
+    let sandbox = Sandbox::billing().await;
+    sandbox.advance_days(15).await;
+    let (preview, charged) = preview_then_change(
+        &sandbox,
+        "sub_pro",
+        change("prod_starter", "difference_immediately"),
+    )
+    .await;
+    assert_eq!((total(&preview), charged, credits(&preview)), (0, 0, 6000));
+    // Four renewals: three covered by the credit, then the full $20.
+    sandbox.advance_days(15 + 30 * 3).await;
+    assert_eq!(
+        renewal_amounts(&sandbox.charges_of("sub_pro").await),
+        [0, 0, 0, 2000]
+    );
+}
+
+#[tokio::test]
+async fn full_upgrade_charges_80_dollars_and_restarts_the_cycle_on_the_day() {
+    let sandbox = Sandbox::billing().await;
+    sandbox.advance_days(15).await;
+    let (preview, charged) = preview_then_change(
+        &sandbox,
+        "sub_basic",
+        change("prod_pro", "full_immediately"),
+    )
+    .await;
+    assert_eq!((total(&preview), charged), (8000, 8000));
+    assert_eq!(
+        preview.new_plan.previous_billing_date,
+        "2026-01-16T00:00:00Z"
+    );
+    assert_eq!(preview.new_plan.next_billing_date, "2026-02-15T00:00:00Z");
+    let sub = sandbox.subscription("sub_basic").await;
+    assert_eq!(sub["next_billing_date"], "2026-02-15T00:00:00Z");
+    sandbox.advance_days(15).await;
+    assert!(
+        renewal_amounts(&sandbox.charges_of("sub_basic").await).is_empty(),
+        "no renewal on Jan 31"
+    );
+    sandbox.advance_days(15).await;
+    assert_eq!(
+        renewal_amounts(&sandbox.charges_of("sub_basic").await),
+        [8000]
+    );
+}
+
+#[tokio::test]
+async fn prorated_upgrade_with_three_seat_addons_charges_40_dollars_and_renews_at_110() {
+    let sandbox = Sandbox::billing().await;
+    sandbox.advance_days(15).await;
+    let mut params = change("prod_pro", "prorated_immediately");
+    params.addons = Some(vec![serde_json::from_value(
+        json!({ "addon_id": "addon_seat", "quantity": 3 }),
+    )
+    .unwrap()]);
+    let (preview, charged) = preview_then_change(&sandbox, "sub_basic", params).await;
+    assert_eq!((total(&preview), charged), (4000, 4000));
+    assert!(preview.immediate_charge["line_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["type"] == "addon" && l["id"] == "addon_seat" && l["quantity"] == 3));
+    sandbox.advance_days(15).await;
+    assert_eq!(
+        renewal_amounts(&sandbox.charges_of("sub_basic").await),
+        [11_000]
+    );
+}
+
+#[tokio::test]
+async fn do_not_bill_changes_the_plan_and_bills_the_new_price_at_renewal() {
+    let sandbox = Sandbox::billing().await;
+    sandbox.advance_days(15).await;
+    let (preview, charged) =
+        preview_then_change(&sandbox, "sub_basic", change("prod_pro", "do_not_bill")).await;
+    assert_eq!((total(&preview), charged, credits(&preview)), (0, 0, 0));
+    assert_eq!(
+        sandbox.subscription("sub_basic").await["product_id"],
+        "prod_pro"
+    );
+    sandbox.advance_days(15).await;
+    assert_eq!(
+        renewal_amounts(&sandbox.charges_of("sub_basic").await),
+        [8000]
+    );
+}
+
+#[tokio::test]
+async fn zero_decimal_yen_prorates_to_whole_yen() {
+    let sandbox = Sandbox::billing().await;
+    // 21 days into a 31-day cycle: 10 left. Credit ¥316 (316.13), cost ¥639 (638.71).
+    sandbox.advance_days(21).await;
+    let (preview, charged) = preview_then_change(
+        &sandbox,
+        "sub_yen",
+        change("prod_yen_plus", "prorated_immediately"),
+    )
+    .await;
+    assert_eq!((total(&preview), charged), (323, 323));
+    assert_eq!(preview.immediate_charge["summary"]["currency"], "JPY");
+}
+
+#[tokio::test]
+async fn a_change_scheduled_for_the_next_billing_date_waits_for_it() {
+    let sandbox = Sandbox::billing().await;
+    sandbox.advance_days(15).await;
+    let mut params = change("prod_starter", "prorated_immediately");
+    params.effective_at = Some("next_billing_date".into());
+    let (preview, charged) = preview_then_change(&sandbox, "sub_pro", params).await;
+    assert_eq!((total(&preview), charged), (0, 0));
+    let scheduled = preview
+        .new_plan
+        .scheduled_change
+        .as_ref()
+        .expect("a scheduled change");
+    assert_eq!(
+        (
+            scheduled.product_id.as_str(),
+            scheduled.effective_at.as_str()
+        ),
+        ("prod_starter", "2026-01-31T00:00:00Z")
+    );
+    let sub = sandbox
+        .dodo()
+        .subscriptions()
+        .retrieve()
+        .subscription_id("sub_pro")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sub.product_id, "prod_pro",
+        "the customer keeps the current plan until then"
+    );
+    assert!(sub.scheduled_change.is_some());
+    sandbox.advance_days(15).await;
+    let sub = sandbox
+        .dodo()
+        .subscriptions()
+        .retrieve()
+        .subscription_id("sub_pro")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sub.product_id, "prod_starter");
+    assert!(sub.scheduled_change.is_none());
+    assert_eq!(
+        renewal_amounts(&sandbox.charges_of("sub_pro").await),
+        [2000]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_plan_change_payment_keeps_or_changes_the_plan_as_asked() {
+    let sandbox = Sandbox::billing().await;
+    sandbox.advance_days(15).await;
+    let dodo = sandbox.dodo();
+
+    let mut prevent = change("prod_pro", "prorated_immediately");
+    prevent.on_payment_failure = Some("prevent_change".into());
+    let response = dodo
+        .subscriptions()
+        .change_plan()
+        .subscription_id("sub_broke")
+        .body(prevent)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.payment_id.is_some());
+    let sub = sandbox.subscription("sub_broke").await;
+    assert_eq!(
+        (sub["product_id"].as_str(), sub["status"].as_str()),
+        (Some("prod_basic"), Some("active"))
+    );
+    let charges = sandbox.charges_of("sub_broke").await;
+    assert_eq!(charges.last().unwrap()["status"], "failed");
+
+    let mut apply = change("prod_pro", "prorated_immediately");
+    apply.on_payment_failure = Some("apply_change".into());
+    dodo.subscriptions()
+        .change_plan()
+        .subscription_id("sub_broke")
+        .body(apply)
+        .send()
+        .await
+        .unwrap();
+    let sub = sandbox.subscription("sub_broke").await;
+    assert_eq!(
+        (sub["product_id"].as_str(), sub["status"].as_str()),
+        (Some("prod_pro"), Some("on_hold"))
+    );
+}
+
+#[tokio::test]
+async fn a_plan_change_that_needs_3ds_waits_for_the_customer() {
+    let sandbox = Sandbox::billing().await;
+    sandbox.advance_days(15).await;
+    let mut params = change("prod_pro", "prorated_immediately");
+    params.on_payment_failure = Some("prevent_change".into());
+    let response = sandbox
+        .dodo()
+        .subscriptions()
+        .change_plan()
+        .subscription_id("sub_3ds")
+        .body(params)
+        .send()
+        .await
+        .unwrap();
+    let link = response.payment_link.expect("a page for the customer");
+    assert_eq!(
+        sandbox.subscription("sub_3ds").await["product_id"],
+        "prod_basic"
+    );
+    let page = sandbox.http.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Confirm"));
+    let done = sandbox
+        .http
+        .post(format!("{link}/complete"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    assert_eq!(
+        sandbox.subscription("sub_3ds").await["product_id"],
+        "prod_pro"
+    );
+    assert_eq!(
+        sandbox.charges_of("sub_3ds").await.last().unwrap()["status"],
+        "succeeded"
+    );
+}
+
+#[tokio::test]
+async fn plan_changes_dodo_refuses_are_refused_with_its_codes() {
+    let sandbox = Sandbox::billing().await;
+    let body = |product: &str| json!({ "product_id": product, "proration_billing_mode": "prorated_immediately", "quantity": 1 });
+    let (status, error) = sandbox
+        .post("/subscriptions/sub_on_hold/change-plan", body("prod_pro"))
+        .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (422, Some("INACTIVE_SUBSCRIPTION_PLAN_CHANGE_NOT_SUPPORTED"))
+    );
+    let (status, error) = sandbox
+        .post("/subscriptions/sub_basic/change-plan", body("prod_legacy"))
+        .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (422, Some("PRODUCT_IS_DELETED"))
+    );
+    let (status, error) = sandbox.post("/subscriptions/sub_basic/change-plan/preview", json!({ "product_id": "prod_pro", "proration_billing_mode": "sometimes", "quantity": 1 })).await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (422, Some("INVALID_REQUEST_BODY"))
+    );
+    let (status, error) = sandbox.post("/subscriptions/sub_basic/change-plan", json!({ "product_id": "prod_pro", "proration_billing_mode": "do_not_bill", "quantity": 0 })).await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (422, Some("INVALID_REQUEST_BODY"))
+    );
+    let (status, error) = sandbox.post("/subscriptions/sub_basic/change-plan", json!({ "product_id": "prod_pro", "proration_billing_mode": "do_not_bill", "quantity": 1, "addons": [{ "addon_id": "addon_nope", "quantity": 1 }] })).await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (422, Some("MISSING_ADDON_IDS"))
+    );
+    let (status, error) = sandbox
+        .post("/subscriptions/sub_nope/change-plan", body("prod_pro"))
+        .await;
+    assert_eq!((status, error["code"].as_str()), (404, Some("NOT_FOUND")));
+    assert!(sandbox.ledger().await["charges"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
