@@ -250,6 +250,7 @@ fn finish_plan_change(
                 }
             }
             push_subscription_event(store, "subscription.plan_changed", subscription_id, events);
+            push_subscription_event(store, "subscription.active", subscription_id, events);
             push_subscription_event(store, "subscription.updated", subscription_id, events);
         }
         // `prevent_change`: the plan stays as it was.

@@ -271,3 +271,159 @@ async fn requests_dodo_refuses_are_refused_with_its_status_and_code() {
         .unwrap();
     assert!(ledger["charges"].as_array().unwrap().is_empty());
 }
+
+/// The keys a nested object must have, per the TypeScript SDK (the Rust crate leaves these as
+/// untyped JSON).
+fn assert_keys(object: &Value, keys: &[&str], what: &str) {
+    for key in keys {
+        assert!(object.get(key).is_some(), "{what} lacks `{key}`: {object}");
+    }
+}
+
+#[tokio::test]
+async fn untyped_nested_shapes_match_the_typescript_sdk() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let config = SandboxConfig {
+        seed: Seed::parse(include_str!("../seed/billing.toml")).unwrap(),
+        api_key: KEY.into(),
+        webhook_url: None,
+        webhook_secret: "whsec_c2VjcmV0Cg==".into(),
+        webhook_time_scale: 0.001,
+        control_api: true,
+    };
+    tokio::spawn(dodo_sandbox::serve(
+        listener,
+        config,
+        std::future::pending(),
+    ));
+    let dodo = client(&url, KEY);
+
+    let product = dodo
+        .products()
+        .retrieve()
+        .id("prod_pro")
+        .send()
+        .await
+        .unwrap();
+    let dodopayments::models::Price::Variant0(price) = product.price.as_ref() else {
+        panic!("the SDK parses every price as its first variant");
+    };
+    assert_eq!(price["type"], "recurring_price");
+    assert_keys(
+        price,
+        &[
+            "currency",
+            "discount",
+            "price",
+            "purchasing_power_parity",
+            "payment_frequency_count",
+            "payment_frequency_interval",
+            "subscription_period_count",
+            "subscription_period_interval",
+        ],
+        "recurring_price",
+    );
+    assert_eq!(
+        price["payment_frequency_interval"], "Day",
+        "TimeInterval is capitalised"
+    );
+
+    let methods = dodo
+        .customers()
+        .retrieve_payment_methods()
+        .customer_id("cus_ok")
+        .send()
+        .await
+        .unwrap();
+    for item in &methods.items {
+        assert_keys(
+            item,
+            &["payment_method", "payment_method_id"],
+            "payment method item",
+        );
+        assert_keys(
+            &item["card"],
+            &[
+                "card_network",
+                "last4_digits",
+                "expiry_month",
+                "expiry_year",
+                "card_issuing_country",
+            ],
+            "card",
+        );
+    }
+
+    let params = dodopayments::models::SubscriptionsChangePlanParams {
+        product_id: Some("prod_pro".into()),
+        proration_billing_mode: Some("prorated_immediately".into()),
+        quantity: Some(1),
+        addons: Some(vec![serde_json::from_value(
+            serde_json::json!({ "addon_id": "addon_seat", "quantity": 2 }),
+        )
+        .unwrap()]),
+        ..Default::default()
+    };
+    let preview = dodo
+        .subscriptions()
+        .preview_change_plan()
+        .subscription_id("sub_basic")
+        .body(params)
+        .send()
+        .await
+        .unwrap();
+    let charge = &preview.immediate_charge;
+    assert_keys(
+        charge,
+        &["effective_at", "line_items", "summary"],
+        "immediate_charge",
+    );
+    assert_keys(
+        &charge["summary"],
+        &[
+            "currency",
+            "customer_credits",
+            "settlement_amount",
+            "settlement_currency",
+            "total_amount",
+        ],
+        "summary",
+    );
+    let lines = charge["line_items"].as_array().unwrap();
+    assert!(!lines.is_empty());
+    for line in lines {
+        match line["type"].as_str() {
+            Some("subscription") => assert_keys(
+                line,
+                &[
+                    "id",
+                    "currency",
+                    "product_id",
+                    "proration_factor",
+                    "quantity",
+                    "tax_inclusive",
+                    "unit_price",
+                ],
+                "subscription line",
+            ),
+            Some("addon") => assert_keys(
+                line,
+                &[
+                    "id",
+                    "currency",
+                    "name",
+                    "proration_factor",
+                    "quantity",
+                    "tax_category",
+                    "tax_inclusive",
+                    "tax_rate",
+                    "unit_price",
+                ],
+                "addon line",
+            ),
+            other => panic!("unexpected line type {other:?}"),
+        }
+    }
+    assert_eq!(preview.new_plan.addons.len(), 1);
+}
