@@ -115,8 +115,9 @@ async fn save_screenshot(browser: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn accepting_on_the_demo_page_charges_exactly_once() {
+/// The stack serving the demo page, a browser, and the demo page opened for a purchase of the
+/// Basic plan by Ada that has just succeeded.
+async fn demo_page_after_a_purchase() -> (Stack, Driver, Client, String) {
     let stack = Stack::start(StackOptions {
         widget_dir: Some(widget_dist()),
         ..StackOptions::default()
@@ -130,6 +131,12 @@ async fn accepting_on_the_demo_page_charges_exactly_once() {
     let driver = start_driver().await;
     let browser = open_browser(&driver).await;
     thank_you_page(&stack, &browser, &payment).await;
+    (stack, driver, browser, payment)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn accepting_on_the_demo_page_charges_exactly_once() {
+    let (stack, _driver, browser, payment) = demo_page_after_a_purchase().await;
 
     assert_eq!(
         text_of(&browser, ".dodo-upsell__title").await,
@@ -182,19 +189,7 @@ async fn accepting_on_the_demo_page_charges_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_thanks_on_the_demo_page_thanks_the_customer_and_charges_nothing() {
-    let stack = Stack::start(StackOptions {
-        widget_dir: Some(widget_dist()),
-        ..StackOptions::default()
-    })
-    .await
-    .unwrap();
-    let payment = stack
-        .purchase("cus_demo_ada", "prod_basic_plan")
-        .await
-        .unwrap();
-    let driver = start_driver().await;
-    let browser = open_browser(&driver).await;
-    thank_you_page(&stack, &browser, &payment).await;
+    let (stack, _driver, browser, payment) = demo_page_after_a_purchase().await;
 
     browser
         .wait()

@@ -7,6 +7,7 @@
 
 pub mod app;
 mod auth;
+mod cart;
 mod charges;
 pub mod clock;
 mod control;

@@ -13,10 +13,14 @@ use serde_json::Value;
 const KEY: &str = "sk_test_conformance";
 
 async fn sandbox() -> String {
+    sandbox_with(dodo_sandbox::DEMO_SEED).await
+}
+
+async fn sandbox_with(seed: &str) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let config = SandboxConfig {
-        seed: Seed::parse(dodo_sandbox::DEMO_SEED).unwrap(),
+        seed: Seed::parse(seed).unwrap(),
         api_key: KEY.into(),
         webhook_url: None,
         webhook_secret: "whsec_c2VjcmV0Cg==".into(),
@@ -282,21 +286,7 @@ fn assert_keys(object: &Value, keys: &[&str], what: &str) {
 
 #[tokio::test]
 async fn untyped_nested_shapes_match_the_typescript_sdk() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let config = SandboxConfig {
-        seed: Seed::parse(include_str!("../seed/billing.toml")).unwrap(),
-        api_key: KEY.into(),
-        webhook_url: None,
-        webhook_secret: "whsec_c2VjcmV0Cg==".into(),
-        webhook_time_scale: 0.001,
-        control_api: true,
-    };
-    tokio::spawn(dodo_sandbox::serve(
-        listener,
-        config,
-        std::future::pending(),
-    ));
+    let url = sandbox_with(include_str!("../seed/billing.toml")).await;
     let dodo = client(&url, KEY);
 
     let product = dodo

@@ -3,12 +3,13 @@
 //! other session gets a `checkout_url` to the sandbox's hosted checkout page.
 
 use crate::app::AppState;
+use crate::cart::{price_cart, CartItem};
 use crate::charges::{self, NewCharge};
 use crate::dodo_json;
 use crate::error::DodoError;
 use crate::routes::json_body;
 use crate::seed::SeedBilling;
-use crate::store::{new_id, unit_price, CartLine, CheckoutSession};
+use crate::store::{new_id, CheckoutSession};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
@@ -30,12 +31,6 @@ struct CheckoutRequest {
     return_url: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct CartItem {
-    product_id: String,
-    quantity: i64,
-}
-
 /// Dodo's untagged `CustomerRequest`: `{customer_id}` or `{email, name?, phone_number?}`.
 #[derive(Debug, Deserialize)]
 struct CustomerRef {
@@ -44,8 +39,6 @@ struct CustomerRef {
 
 /// Dodo refuses metadata with more than 50 keys.
 const MAX_METADATA_KEYS: usize = 50;
-/// "Minimum amount of $0.50 is required".
-pub const MINIMUM_USD_AMOUNT: i64 = 50;
 /// A confirmed session lives 15 minutes; any other, 24 hours.
 const CONFIRMED_LIFETIME: Duration = Duration::minutes(15);
 const OPEN_LIFETIME: Duration = Duration::hours(24);
@@ -60,46 +53,12 @@ pub async fn create(
     let mut events = Vec::new();
     let response = {
         let mut store = state.lock()?;
-        if request.product_cart.is_empty() {
-            return Err(DodoError::invalid_body("product_cart must not be empty"));
-        }
-        let mut total = 0i64;
-        let mut currency: Option<String> = None;
-        let mut recurring = Vec::new();
-        for item in &request.product_cart {
-            if item.quantity < 1 {
-                return Err(DodoError::invalid_body("quantity must be at least 1"));
-            }
-            let product = store
-                .products
-                .get(&item.product_id)
-                .ok_or_else(|| DodoError::not_found("product", &item.product_id))?;
-            if product.deleted {
-                return Err(DodoError::unprocessable(
-                    "PRODUCT_IS_DELETED",
-                    "the product has been deleted",
-                ));
-            }
-            if currency.as_ref().is_some_and(|c| *c != product.currency) {
-                return Err(DodoError::invalid_parameters(
-                    "all products in a cart must share one currency",
-                ));
-            }
-            currency = Some(product.currency.clone());
-            recurring.push(product.interval.is_some());
-            total += unit_price(product) * item.quantity;
-        }
-        if recurring.len() > 1 && recurring.iter().any(|r| *r) {
-            return Err(DodoError::invalid_parameters(
-                "a cart of several items may hold only one-time products; subscription products cannot be mixed with others",
-            ));
-        }
-        if recurring.iter().any(|r| *r) {
+        let priced = price_cart(&store, &request.product_cart)?;
+        if priced.has_subscription {
             return Err(DodoError::invalid_parameters(
                 "the sandbox does not simulate subscription checkouts; seed the subscription instead",
             ));
         }
-        let currency = currency.unwrap_or_default();
         if request.metadata.as_ref().map_or(0, Map::len) > MAX_METADATA_KEYS {
             return Err(DodoError::unprocessable(
                 "MAXIMUM_KEYS_REACHED",
@@ -134,20 +93,7 @@ pub async fn create(
             })?;
             check_billing(billing, request.minimal_address.unwrap_or(false))?;
         }
-        if currency == "USD" && total < MINIMUM_USD_AMOUNT {
-            return Err(DodoError::unprocessable(
-                "TOTAL_PAYMENT_AMOUNT_BELOW_MINIMUM_AMOUNT",
-                "Minimum amount of $0.50 is required",
-            ));
-        }
-        let cart: Vec<CartLine> = request
-            .product_cart
-            .iter()
-            .map(|i| CartLine {
-                product_id: i.product_id.clone(),
-                quantity: i.quantity,
-            })
-            .collect();
+        let (total, currency, cart) = (priced.total, priced.currency, priced.lines);
         let session_id = new_id("cks");
         let metadata = request.metadata.clone().unwrap_or_default();
         let (payment_id, checkout_url) = match (

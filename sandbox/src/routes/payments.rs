@@ -1,12 +1,13 @@
 //! `GET /payments/{id}` and `POST /payments`.
 
 use crate::app::AppState;
+use crate::cart::{price_cart, CartItem};
 use crate::charges::{self, NewCharge};
 use crate::dodo_json;
 use crate::error::DodoError;
 use crate::routes::json_body;
 use crate::seed::SeedBilling;
-use crate::store::{new_id, unit_price, CartLine, Payment};
+use crate::store::{new_id, Payment};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
@@ -41,12 +42,6 @@ struct CustomerRef {
     customer_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct CartItem {
-    product_id: String,
-    quantity: i64,
-}
-
 /// `POST /payments`: with a saved `payment_method_id`, charges it at once; without, returns a
 /// `payment_link` to a hosted page where the customer pays.
 pub async fn create(
@@ -66,55 +61,13 @@ pub async fn create(
         if !store.customers.contains_key(&customer_id) {
             return Err(DodoError::not_found("customer", &customer_id));
         }
-        if request.product_cart.is_empty() || request.product_cart.len() > 100 {
-            return Err(DodoError::invalid_body(
-                "product_cart must hold 1 to 100 items",
+        let cart = price_cart(&store, &request.product_cart)?;
+        if cart.has_subscription {
+            return Err(DodoError::invalid_parameters(
+                "POST /payments takes one-time products only",
             ));
         }
-        let mut total = 0;
-        let mut currency: Option<String> = None;
-        for item in &request.product_cart {
-            let product = store
-                .products
-                .get(&item.product_id)
-                .ok_or_else(|| DodoError::not_found("product", &item.product_id))?;
-            if product.deleted {
-                return Err(DodoError::unprocessable(
-                    "PRODUCT_IS_DELETED",
-                    "the product has been deleted",
-                ));
-            }
-            if product.interval.is_some() {
-                return Err(DodoError::invalid_parameters(
-                    "POST /payments takes one-time products only",
-                ));
-            }
-            if item.quantity < 1 {
-                return Err(DodoError::invalid_body("quantity must be at least 1"));
-            }
-            if currency.as_ref().is_some_and(|c| *c != product.currency) {
-                return Err(DodoError::invalid_parameters(
-                    "all products in a cart must share one currency",
-                ));
-            }
-            currency = Some(product.currency.clone());
-            total += unit_price(product) * item.quantity;
-        }
-        let currency = currency.unwrap_or_default();
-        if currency == "USD" && total < crate::routes::checkouts::MINIMUM_USD_AMOUNT {
-            return Err(DodoError::unprocessable(
-                "TOTAL_PAYMENT_AMOUNT_BELOW_MINIMUM_AMOUNT",
-                "Minimum amount of $0.50 is required",
-            ));
-        }
-        let cart: Vec<CartLine> = request
-            .product_cart
-            .iter()
-            .map(|i| CartLine {
-                product_id: i.product_id.clone(),
-                quantity: i.quantity,
-            })
-            .collect();
+        let (total, currency, cart) = (cart.total, cart.currency, cart.lines);
         let metadata = request.metadata.clone().unwrap_or_default();
         let payment_id = match &request.payment_method_id {
             Some(method) => charges::charge_card(
