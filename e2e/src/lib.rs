@@ -32,6 +32,10 @@ pub struct StackOptions {
     /// Static files the proxy serves at `/` (the built widget and demo page).
     pub widget_dir: Option<PathBuf>,
     pub offers_toml: String,
+    /// The proxy's limit on each call to Dodo.
+    pub upstream_timeout: Duration,
+    /// How long a lost charge may still show up at Dodo.
+    pub reconcile_grace: Duration,
 }
 
 impl Default for StackOptions {
@@ -39,6 +43,8 @@ impl Default for StackOptions {
         Self {
             widget_dir: None,
             offers_toml: DEMO_OFFERS.to_string(),
+            upstream_timeout: Duration::from_secs(2),
+            reconcile_grace: Duration::from_secs(3),
         }
     }
 }
@@ -73,7 +79,9 @@ impl Stack {
             database_url: "sqlite::memory:".into(),
             allowed_origins: Vec::new(),
             widget_dir: options.widget_dir,
-            upstream_timeout: Duration::from_secs(5),
+            upstream_timeout: options.upstream_timeout,
+            reconcile_grace: options.reconcile_grace,
+            reconcile_every: Duration::from_millis(200),
         };
         let app = upsell_proxy::router(proxy).await?;
         tokio::spawn(async move {
@@ -148,6 +156,60 @@ impl Stack {
             .error_for_status()?
             .json()
             .await?)
+    }
+
+    /// Replaces the sandbox's faults (`[]` clears them).
+    pub async fn set_faults(&self, rules: Value) -> anyhow::Result<()> {
+        self.http
+            .put(format!("{}/_sandbox/faults", self.sandbox_url))
+            .json(&rules)
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
+    }
+
+    /// The offers for a purchase, as the widget gets them.
+    pub async fn offers(&self, payment_id: &str) -> anyhow::Result<Value> {
+        Ok(self
+            .http
+            .get(format!("{}/v1/offers", self.proxy_url))
+            .query(&[("payment_id", payment_id)])
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    /// Accepts an offer as the widget does; returns the status and the JSON answer.
+    pub async fn accept(&self, token: &str, idempotency_key: &str) -> anyhow::Result<(u16, Value)> {
+        let response = self
+            .http
+            .post(format!("{}/v1/offers/accept", self.proxy_url))
+            .json(&json!({ "token": token, "idempotency_key": idempotency_key, "quantity": 1 }))
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// Polls an accept, as the widget does, until its status is final (within 15 s).
+    pub async fn final_status(&self, accept_id: &str) -> anyhow::Result<Value> {
+        for _ in 0..300 {
+            let response: Value = self
+                .http
+                .get(format!("{}/v1/accepts/{accept_id}", self.proxy_url))
+                .send()
+                .await?
+                .json()
+                .await?;
+            if matches!(response["status"].as_str(), Some("succeeded" | "failed")) {
+                return Ok(response);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("accept {accept_id} never reached a final status")
     }
 
     /// The sandbox's charges for one offer after one purchase.

@@ -133,14 +133,14 @@ async fn accepting_charges_the_saved_card_once_and_the_webhook_confirms_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn retries_double_clicks_and_replays_never_charge_twice() {
+async fn fifty_concurrent_accepts_retries_and_replays_never_charge_twice() {
     let stack = stack().await;
     let payment = stack.purchase(ADA, BASIC).await.unwrap();
     let offer = offers(&stack, &payment).await.offers.remove(0);
 
-    // 20 concurrent requests: 10 with the same key, 10 each with its own key.
+    // 50 concurrent requests: 25 with the same key, 25 each with its own key.
     let mut requests = Vec::new();
-    for i in 0..20 {
+    for i in 0..50 {
         let key = if i % 2 == 0 {
             "key-same-for-all-0001".to_string()
         } else {

@@ -35,6 +35,11 @@ pub struct ProxyConfig {
     pub widget_dir: Option<PathBuf>,
     /// Limit on every call to Dodo.
     pub upstream_timeout: Duration,
+    /// How long a charge whose answer was lost may still appear at Dodo; after it, a charge
+    /// that cannot be found never happened. Longer than `upstream_timeout`.
+    pub reconcile_grace: Duration,
+    /// How often accepts in flight are reconciled (also once at start-up).
+    pub reconcile_every: Duration,
 }
 
 pub struct AppState {
@@ -43,6 +48,7 @@ pub struct AppState {
     pub dodo: DodoApi,
     pub storage: Storage,
     pub webhook_verifier: Webhook,
+    pub reconcile_grace: Duration,
 }
 
 /// Request bodies are small JSON documents; anything larger is refused before it is read.
@@ -64,7 +70,10 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
         dodo,
         storage,
         webhook_verifier,
+        reconcile_grace: config.reconcile_grace,
     });
+    // Reconciles what an earlier run left in flight, then keeps watching.
+    crate::reconcile::spawn(Arc::clone(&state), config.reconcile_every);
 
     let origins = config
         .allowed_origins

@@ -89,7 +89,11 @@ pub async fn charge(state: Arc<AppState>, accept: Accept) -> Accept {
         Ok(session) => {
             if let Err(error) = state
                 .storage
-                .record_checkout(&id, &session.session_id, session.payment_id.as_deref())
+                .record_checkout(
+                    &id,
+                    Some(&session.session_id),
+                    session.payment_id.as_deref(),
+                )
                 .await
             {
                 tracing::error!(%error, accept_id = %id, session_id = %session.session_id, "charge made but not recorded");
@@ -105,50 +109,50 @@ pub async fn charge(state: Arc<AppState>, accept: Accept) -> Accept {
         }
         Err(error) => {
             // Timeout, 5xx, 429 or a broken connection: the charge may or may not exist. It stays
-            // `submitted` and is never sent again blindly.
+            // `submitted`, is never sent again blindly, and is looked up by its metadata.
             tracing::warn!(%error, accept_id = %id, "charge outcome unknown");
+            let current = reload(&state, accept).await;
+            return crate::reconcile::reconcile(&state, current).await;
         }
     }
     reload(&state, accept).await
 }
 
-/// For an accept still in flight, asks Dodo where its checkout session stands.
+/// For an accept still in flight, asks Dodo where its payment stands (or, before the payment
+/// id is known, its checkout session).
 pub async fn refresh(state: &AppState, accept: Accept) -> Accept {
-    let in_flight = matches!(
+    if !matches!(
         accept.state,
         AcceptState::Processing | AcceptState::RequiresAction
-    );
-    let Some(session_id) = accept.checkout_session_id.clone().filter(|_| in_flight) else {
+    ) {
+        return accept;
+    }
+    let (status, reason) = if let Some(payment_id) = accept.charge_payment_id.as_deref() {
+        match state.dodo.payment(payment_id).await {
+            Ok(payment) => (payment.status.map(|s| *s), payment.error_message),
+            Err(error) => {
+                tracing::info!(%error, accept_id = %accept.accept_id, "cannot poll the payment");
+                return accept;
+            }
+        }
+    } else if let Some(session_id) = accept.checkout_session_id.as_deref() {
+        match state.dodo.checkout_status(session_id).await {
+            Ok(session) => (session.payment_status.map(|s| *s), None),
+            Err(error) => {
+                tracing::info!(%error, accept_id = %accept.accept_id, "cannot poll the checkout session");
+                return accept;
+            }
+        }
+    } else {
         return accept;
     };
-    let status = match state.dodo.checkout_status(&session_id).await {
-        Ok(status) => status,
-        Err(error) => {
-            tracing::info!(%error, accept_id = %accept.accept_id, "cannot poll checkout session");
-            return accept;
-        }
-    };
-    let Some(payment_status) = status.payment_status.as_deref() else {
-        return accept;
-    };
-    let (next, reason) = match payment_status {
-        IntentStatus::Succeeded => (AcceptState::Succeeded, None),
-        IntentStatus::Failed | IntentStatus::Cancelled => {
-            let reason = match status.payment_id.as_deref() {
-                Some(payment_id) => state
-                    .dodo
-                    .payment(payment_id)
-                    .await
-                    .ok()
-                    .and_then(|p| p.error_message),
-                None => None,
-            };
-            (
-                AcceptState::Failed,
-                Some(reason.unwrap_or_else(|| "The payment did not go through.".into())),
-            )
-        }
-        IntentStatus::RequiresCustomerAction => (AcceptState::RequiresAction, None),
+    let (next, reason) = match status {
+        Some(IntentStatus::Succeeded) => (AcceptState::Succeeded, None),
+        Some(IntentStatus::Failed | IntentStatus::Cancelled) => (
+            AcceptState::Failed,
+            Some(reason.unwrap_or_else(|| "The payment did not go through.".into())),
+        ),
+        Some(IntentStatus::RequiresCustomerAction) => (AcceptState::RequiresAction, None),
         _ => return accept,
     };
     if let Err(error) = state
@@ -162,7 +166,7 @@ pub async fn refresh(state: &AppState, accept: Accept) -> Accept {
     reload(state, accept).await
 }
 
-async fn fail(state: &AppState, accept: Accept, reason: &str) -> Accept {
+pub async fn fail(state: &AppState, accept: Accept, reason: &str) -> Accept {
     if let Err(error) = state
         .storage
         .advance(&accept.accept_id, AcceptState::Failed, Some(reason))
@@ -173,7 +177,7 @@ async fn fail(state: &AppState, accept: Accept, reason: &str) -> Accept {
     reload(state, accept).await
 }
 
-async fn reload(state: &AppState, accept: Accept) -> Accept {
+pub async fn reload(state: &AppState, accept: Accept) -> Accept {
     match state.storage.accept(&accept.accept_id).await {
         Ok(Some(current)) => current,
         _ => accept,

@@ -5,10 +5,12 @@
 //! could charge twice. The charge client has `max_retries = 0`.
 
 use dodopayments::models::{
-    CheckoutSessionResponse, CheckoutSessionStatus, CheckoutSessionsCreateParams, Payment, Product,
+    CheckoutSessionResponse, CheckoutSessionStatus, CheckoutSessionsCreateParams, Payment,
+    PaymentListResponse, Product,
 };
 use dodopayments::{Client, ClientConfig, Error};
 use serde::Deserialize;
+use serde_json::json;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -102,6 +104,44 @@ impl DodoApi {
             .id(session_id)
             .send()
             .await
+    }
+
+    /// The payment whose metadata holds `key = value`, among the customer's payments created
+    /// since `since`: how a charge whose answer was lost is found again.
+    pub async fn find_payment_by_metadata(
+        &self,
+        customer_id: &str,
+        since: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<Option<PaymentListResponse>, Error> {
+        const PAGE_SIZE: usize = 100;
+        for page_number in 0.. {
+            let page = self
+                .reads
+                .payments()
+                .list()
+                .query(json!({
+                    "customer_id": customer_id,
+                    "created_at_gte": since,
+                    "page_size": PAGE_SIZE,
+                    "page_number": page_number,
+                }))
+                .send()
+                .await?;
+            let last_page = page.items.len() < PAGE_SIZE;
+            if let Some(found) = page
+                .items
+                .into_iter()
+                .find(|p| p.metadata.get(key).and_then(|v| v.as_str()) == Some(value))
+            {
+                return Ok(Some(found));
+            }
+            if last_page {
+                break;
+            }
+        }
+        Ok(None)
     }
 }
 

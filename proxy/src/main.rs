@@ -46,6 +46,10 @@ struct Args {
     /// Timeout of every call to Dodo, in seconds.
     #[arg(long, env = "UPSELL_UPSTREAM_TIMEOUT_SECS", default_value_t = 10)]
     upstream_timeout_secs: u64,
+    /// Seconds after which a charge whose answer was lost, and that Dodo does not show, is
+    /// taken as never made. Must exceed the upstream timeout.
+    #[arg(long, env = "UPSELL_RECONCILE_GRACE_SECS", default_value_t = 60)]
+    reconcile_grace_secs: u64,
 }
 
 #[tokio::main]
@@ -67,7 +71,13 @@ async fn main() -> anyhow::Result<()> {
         allowed_origins: args.allowed_origins,
         widget_dir: args.widget_dir,
         upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
+        reconcile_grace: Duration::from_secs(args.reconcile_grace_secs),
+        reconcile_every: Duration::from_secs(5),
     };
+    anyhow::ensure!(
+        config.reconcile_grace > config.upstream_timeout,
+        "the reconcile grace must be longer than the upstream timeout"
+    );
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(addr = %listener.local_addr()?, offers = config.rules.offers.len(), "upsell proxy listening");
     upsell_proxy::serve(listener, config, async {

@@ -10,12 +10,19 @@ pub struct OfferRules {
     /// How long after a purchase its offers stay valid.
     #[serde(default = "default_window")]
     pub offer_window_minutes: i64,
+    /// How many offers one purchase may accept (Shopify's limit is 3).
+    #[serde(default = "default_max_accepted")]
+    pub max_accepted_offers: i64,
     #[serde(default)]
     pub offers: Vec<OfferRule>,
 }
 
 fn default_window() -> i64 {
     30
+}
+
+fn default_max_accepted() -> i64 {
+    3
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -49,6 +56,10 @@ impl OfferRules {
         anyhow::ensure!(
             (1..=24 * 60).contains(&rules.offer_window_minutes),
             "offer_window_minutes must be between 1 and 1440"
+        );
+        anyhow::ensure!(
+            (1..=20).contains(&rules.max_accepted_offers),
+            "max_accepted_offers must be between 1 and 20"
         );
         let mut ids = HashSet::new();
         for offer in &rules.offers {

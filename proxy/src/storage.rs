@@ -83,6 +83,10 @@ pub struct Accept {
     pub checkout_session_id: Option<String>,
     pub charge_payment_id: Option<String>,
     pub failure_reason: Option<String>,
+    /// When the accept was recorded (RFC 3339).
+    pub created_at: String,
+    /// When its state last changed (RFC 3339).
+    pub updated_at: String,
 }
 
 /// The result of trying to record an accept.
@@ -92,6 +96,8 @@ pub enum BeginAccept {
     Recorded(Accept),
     /// An accept with the same token, idempotency key, or purchase and offer already exists.
     Existing(Accept),
+    /// The purchase has accepted as many offers as it may.
+    LimitReached,
 }
 
 #[derive(Clone)]
@@ -102,7 +108,7 @@ pub struct Storage {
 const COLUMNS: &str =
     "accept_id, jti, idempotency_key, original_payment_id, offer_id, customer_id, \
      product_id, payment_method_id, quantity, amount, currency, state, checkout_session_id, \
-     charge_payment_id, failure_reason";
+     charge_payment_id, failure_reason, created_at, updated_at";
 
 /// States an accept can still leave.
 const OPEN_STATES: &str = "('pending', 'submitted', 'processing', 'requires_action')";
@@ -127,13 +133,20 @@ impl Storage {
 
     /// Records a new accept in state `pending`, unless one with the same `jti`, idempotency key,
     /// or purchase and offer exists; then that one is returned and nothing is written.
-    pub async fn begin_accept(&self, accept: &Accept) -> Result<BeginAccept, sqlx::Error> {
+    pub async fn begin_accept(
+        &self,
+        accept: &Accept,
+        max_accepted: i64,
+    ) -> Result<BeginAccept, sqlx::Error> {
         let now = now();
+        // One statement, so that the purchase's limit holds however many accepts race.
         let inserted = sqlx::query(
             "INSERT INTO accepts (accept_id, jti, idempotency_key, original_payment_id, offer_id, \
              customer_id, product_id, payment_method_id, quantity, amount, currency, state, \
              created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ? \
+             WHERE (SELECT COUNT(*) FROM accepts WHERE original_payment_id = ? AND state <> 'failed') < ? \
+             ON CONFLICT DO NOTHING",
         )
         .bind(&accept.accept_id)
         .bind(&accept.jti)
@@ -148,11 +161,15 @@ impl Storage {
         .bind(&accept.currency)
         .bind(&now)
         .bind(&now)
+        .bind(&accept.original_payment_id)
+        .bind(max_accepted)
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 1 {
             let mut recorded = accept.clone();
             recorded.state = AcceptState::Pending;
+            recorded.created_at = now.clone();
+            recorded.updated_at = now;
             return Ok(BeginAccept::Recorded(recorded));
         }
         let existing = sqlx::query(&format!(
@@ -163,9 +180,12 @@ impl Storage {
         .bind(&accept.idempotency_key)
         .bind(&accept.original_payment_id)
         .bind(&accept.offer_id)
-        .fetch_one(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(BeginAccept::Existing(row_to_accept(&existing)?))
+        match existing {
+            Some(row) => Ok(BeginAccept::Existing(row_to_accept(&row)?)),
+            None => Ok(BeginAccept::LimitReached),
+        }
     }
 
     pub async fn accept(&self, accept_id: &str) -> Result<Option<Accept>, sqlx::Error> {
@@ -203,11 +223,12 @@ impl Storage {
     pub async fn record_checkout(
         &self,
         accept_id: &str,
-        session_id: &str,
+        session_id: Option<&str>,
         payment_id: Option<&str>,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE accepts SET checkout_session_id = ?, charge_payment_id = ?, \
+            "UPDATE accepts SET checkout_session_id = COALESCE(?, checkout_session_id), \
+             charge_payment_id = COALESCE(?, charge_payment_id), \
              state = CASE WHEN state IN ('pending', 'submitted') THEN 'processing' ELSE state END, \
              updated_at = ? WHERE accept_id = ?",
         )
@@ -218,6 +239,28 @@ impl Storage {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Accepts whose outcome is not final yet, oldest first.
+    pub async fn open_accepts(&self) -> Result<Vec<Accept>, sqlx::Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM accepts WHERE state IN {OPEN_STATES} ORDER BY created_at"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(row_to_accept).collect()
+    }
+
+    /// How many offers were accepted after this purchase, whatever became of their charge
+    /// except an outright failure.
+    pub async fn accepted_count(&self, original_payment_id: &str) -> Result<i64, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM accepts WHERE original_payment_id = ? AND state <> 'failed'",
+        )
+        .bind(original_payment_id)
+        .fetch_one(&self.pool)
+        .await?;
+        row.try_get("n")
     }
 
     /// Offer ids already accepted or declined after this purchase.
@@ -306,5 +349,7 @@ fn row_to_accept(row: &sqlx::sqlite::SqliteRow) -> Result<Accept, sqlx::Error> {
         checkout_session_id: row.try_get("checkout_session_id")?,
         charge_payment_id: row.try_get("charge_payment_id")?,
         failure_reason: row.try_get("failure_reason")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
     })
 }

@@ -133,7 +133,10 @@ pub fn build(config: SandboxConfig, public_url: &str) -> anyhow::Result<(Router,
         public_url: public_url.trim_end_matches('/').to_string(),
     });
     let dodo = Router::new()
-        .route("/payments", post(routes::payments::create))
+        .route(
+            "/payments",
+            post(routes::payments::create).get(routes::payments::list),
+        )
         .route("/payments/{payment_id}", get(routes::payments::retrieve))
         .route("/products/{product_id}", get(routes::products::retrieve))
         .route(

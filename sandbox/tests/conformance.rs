@@ -417,3 +417,46 @@ async fn untyped_nested_shapes_match_the_typescript_sdk() {
     }
     assert_eq!(preview.new_plan.addons.len(), 1);
 }
+
+#[tokio::test]
+async fn the_payment_list_filters_by_customer_and_time_and_deserializes() {
+    let url = sandbox().await;
+    let dodo = client(&url, KEY);
+    let session = dodo
+        .checkout_sessions()
+        .create()
+        .body(one_click(
+            "cus_demo_ada",
+            "pm_demo_visa_4242",
+            Some(billing()),
+            true,
+        ))
+        .send()
+        .await
+        .unwrap();
+    let page = dodo
+        .payments()
+        .list()
+        .query(serde_json::json!({ "customer_id": "cus_demo_ada", "page_size": 100 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.len(),
+        2,
+        "the seeded purchase and the new charge"
+    );
+    assert_eq!(
+        page.items[0].payment_id,
+        session.payment_id.unwrap(),
+        "newest first"
+    );
+    let later = dodo
+        .payments()
+        .list()
+        .query(serde_json::json!({ "customer_id": "cus_demo_grace", "created_at_gte": "2099-01-01T00:00:00Z" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(later.items.is_empty());
+}

@@ -44,6 +44,7 @@ pub fn OfferFlow(
             token: accept_token.clone(),
             idempotency_key: idempotency_key.clone(),
             quantity: offer.quantity,
+            payment_method_id: None,
         };
         let endpoint = accept_endpoint.clone();
         spawn_local(async move {

@@ -77,6 +77,10 @@ pub struct AcceptRequest {
     pub idempotency_key: String,
     /// Units to add; must lie within the bounds sealed in the token.
     pub quantity: u32,
+    /// Another of the customer's saved payment methods to charge instead of the offered one;
+    /// the proxy checks that it belongs to the token's customer and can pay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method_id: Option<String>,
 }
 
 /// Where an accepted offer's charge stands.

@@ -6,8 +6,10 @@
 
 use crate::app::AppState;
 use crate::charge;
+use crate::dodo_api::card_is_current;
 use crate::error::ApiError;
 use crate::offer_token::TokenError;
+use crate::reconcile::reconcile;
 use crate::storage::{Accept, AcceptState, BeginAccept};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -37,6 +39,13 @@ pub async fn accept(
         .amt
         .checked_mul(i64::from(request.quantity))
         .ok_or_else(|| ApiError::bad_request("invalid_quantity", "quantity is too large"))?;
+    let payment_method_id = match request.payment_method_id.as_deref() {
+        Some(chosen) if chosen != claims.pm => {
+            check_customer_method(&state, &claims.cus, &claims.cur, chosen).await?;
+            chosen.to_string()
+        }
+        _ => claims.pm.clone(),
+    };
     let candidate = Accept {
         accept_id: format!("acc_{}", uuid::Uuid::new_v4().simple()),
         jti: claims.jti.clone(),
@@ -45,7 +54,7 @@ pub async fn accept(
         offer_id: claims.oid.clone(),
         customer_id: claims.cus.clone(),
         product_id: claims.pid.clone(),
-        payment_method_id: claims.pm.clone(),
+        payment_method_id,
         quantity: request.quantity,
         amount,
         currency: claims.cur.clone(),
@@ -53,10 +62,12 @@ pub async fn accept(
         checkout_session_id: None,
         charge_payment_id: None,
         failure_reason: None,
+        created_at: String::new(),
+        updated_at: String::new(),
     };
     let recorded = match state
         .storage
-        .begin_accept(&candidate)
+        .begin_accept(&candidate, state.rules.max_accepted_offers)
         .await
         .map_err(|e| ApiError::storage(&e))?
     {
@@ -72,8 +83,15 @@ pub async fn accept(
                     "this idempotency key was already used for another offer",
                 ));
             }
-            let current = charge::refresh(&state, existing).await;
+            let current = reconcile(&state, existing).await;
             return Ok(Json(response(&current)));
+        }
+        BeginAccept::LimitReached => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "offer_limit_reached",
+                "this purchase has accepted as many offers as it may",
+            ));
         }
         BeginAccept::Recorded(recorded) => recorded,
     };
@@ -99,7 +117,7 @@ pub async fn status(
         .ok_or_else(|| {
             ApiError::new(StatusCode::NOT_FOUND, "accept_not_found", "no such accept")
         })?;
-    let current = charge::refresh(&state, accept).await;
+    let current = reconcile(&state, accept).await;
     Ok(Json(response(&current)))
 }
 
@@ -126,6 +144,37 @@ pub fn token_error(error: TokenError) -> ApiError {
         TokenError::Expired => {
             ApiError::new(StatusCode::GONE, "offer_expired", "this offer has expired")
         }
+    }
+}
+
+/// A payment method the customer picked instead of the offered one must be one of their saved,
+/// current cards. (Dodo checks the currency when charging.)
+async fn check_customer_method(
+    state: &AppState,
+    customer_id: &str,
+    currency: &str,
+    payment_method_id: &str,
+) -> Result<(), ApiError> {
+    let methods = state
+        .dodo
+        .payment_methods(customer_id)
+        .await
+        .map_err(|e| ApiError::upstream(&e))?;
+    let now = time::OffsetDateTime::now_utc();
+    let usable = methods.iter().any(|m| {
+        m.payment_method_id == payment_method_id
+            && m.payment_method == "card"
+            && m.card.as_ref().is_some_and(|c| card_is_current(c, now))
+    });
+    if usable {
+        Ok(())
+    } else {
+        tracing::warn!(%currency, "accept named a payment method the customer cannot use");
+        Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "payment_method_not_allowed",
+            "this payment method cannot be used for this offer",
+        ))
     }
 }
 

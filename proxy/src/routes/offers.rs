@@ -62,6 +62,14 @@ pub async fn list(
         ));
     }
 
+    let accepted = state
+        .storage
+        .accepted_count(&payment.payment_id)
+        .await
+        .map_err(|e| ApiError::storage(&e))?;
+    if accepted >= state.rules.max_accepted_offers {
+        return Ok(Json(OffersResponse { offers: Vec::new() }));
+    }
     let purchased = purchased_products(&payment);
     let settled = state
         .storage

@@ -133,3 +133,64 @@ pub async fn create(
     state.send_events(events);
     Ok(Json(response))
 }
+
+/// `GET /payments` query: Dodo's filters, and its page-number pagination.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    customer_id: Option<String>,
+    subscription_id: Option<String>,
+    status: Option<String>,
+    created_at_gte: Option<String>,
+    created_at_lte: Option<String>,
+    page_size: Option<usize>,
+    page_number: Option<usize>,
+}
+
+/// `GET /payments`: newest first, `{items: [...]}`.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    query: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, DodoError> {
+    let axum::extract::Query(query) =
+        query.map_err(|e| DodoError::unprocessable("INVALID_REQUEST_PARAMETERS", e.body_text()))?;
+    let bound = |text: &Option<String>| {
+        text.as_deref()
+            .map(crate::store::parse_time)
+            .transpose()
+            .map_err(|e| DodoError::unprocessable("INVALID_REQUEST_PARAMETERS", e.to_string()))
+    };
+    let (after, before) = (bound(&query.created_at_gte)?, bound(&query.created_at_lte)?);
+    let page_size = query.page_size.unwrap_or(10).clamp(1, 100);
+    let page_number = query.page_number.unwrap_or(0);
+    let store = state.lock()?;
+    let mut payments: Vec<&Payment> = store
+        .payments
+        .values()
+        .filter(|p| {
+            query
+                .customer_id
+                .as_ref()
+                .is_none_or(|c| *c == p.customer_id)
+        })
+        .filter(|p| query.subscription_id.is_none() || query.subscription_id == p.subscription_id)
+        .filter(|p| query.status.as_deref().is_none_or(|s| s == p.status))
+        .filter(|p| after.is_none_or(|t| p.created_at >= t))
+        .filter(|p| before.is_none_or(|t| p.created_at <= t))
+        .collect();
+    payments.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then(b.payment_id.cmp(&a.payment_id))
+    });
+    let items: Vec<Value> = payments
+        .into_iter()
+        .skip(page_number * page_size)
+        .take(page_size)
+        .map(|p| {
+            let mut item = dodo_json::payment(&store, p);
+            item["has_license_key"] = Value::Bool(false);
+            item
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
