@@ -158,6 +158,27 @@ impl Stack {
             .await?)
     }
 
+    /// Sets how the sandbox delivers webhooks (`duplicate`, `delay_ms`, `reorder_window_ms`).
+    pub async fn set_webhook_delivery(&self, switches: Value) -> anyhow::Result<()> {
+        let mut settings: Value = self
+            .http
+            .get(format!("{}/_sandbox/webhooks", self.sandbox_url))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if let (Some(settings), Some(switches)) = (settings.as_object_mut(), switches.as_object()) {
+            settings.extend(switches.clone());
+        }
+        self.http
+            .put(format!("{}/_sandbox/webhooks", self.sandbox_url))
+            .json(&settings)
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
+    }
+
     /// Replaces the sandbox's faults (`[]` clears them).
     pub async fn set_faults(&self, rules: Value) -> anyhow::Result<()> {
         self.http
