@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use upsell_proxy::offer_rules::OfferRules;
 use upsell_proxy::offer_token::OfferTokenKeys;
+use upsell_proxy::rate_limit::Rate;
 use upsell_proxy::ProxyConfig;
 
 pub const API_KEY: &str = "sk_test_stack";
@@ -36,6 +37,11 @@ pub struct StackOptions {
     pub upstream_timeout: Duration,
     /// How long a lost charge may still show up at Dodo.
     pub reconcile_grace: Duration,
+    /// How often the proxy reconciles accepts in flight in the background.
+    pub reconcile_every: Duration,
+    /// Every test talks from 127.0.0.1: one client, so a generous limit unless a test says.
+    pub rate_per_client: Rate,
+    pub rate_per_token: Rate,
 }
 
 impl Default for StackOptions {
@@ -45,6 +51,9 @@ impl Default for StackOptions {
             offers_toml: DEMO_OFFERS.to_string(),
             upstream_timeout: Duration::from_secs(2),
             reconcile_grace: Duration::from_secs(3),
+            reconcile_every: Duration::from_millis(200),
+            rate_per_client: Rate::per_minute(100_000),
+            rate_per_token: Rate::per_minute(1_000),
         }
     }
 }
@@ -81,7 +90,9 @@ impl Stack {
             widget_dir: options.widget_dir,
             upstream_timeout: options.upstream_timeout,
             reconcile_grace: options.reconcile_grace,
-            reconcile_every: Duration::from_millis(200),
+            reconcile_every: options.reconcile_every,
+            rate_per_client: options.rate_per_client,
+            rate_per_token: options.rate_per_token,
         };
         let app = upsell_proxy::router(proxy).await?;
         tokio::spawn(async move {

@@ -3,10 +3,12 @@
 use crate::dodo_api::DodoApi;
 use crate::offer_rules::OfferRules;
 use crate::offer_token::OfferTokenKeys;
+use crate::rate_limit::{self, Rate, RateLimits};
 use crate::routes;
 use crate::storage::Storage;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Method};
+use axum::middleware;
 use axum::routing::{get, post};
 pub use axum::Router;
 use standardwebhooks::Webhook;
@@ -40,6 +42,10 @@ pub struct ProxyConfig {
     pub reconcile_grace: Duration,
     /// How often accepts in flight are reconciled (also once at start-up).
     pub reconcile_every: Duration,
+    /// Requests per client IP address, on every API route.
+    pub rate_per_client: Rate,
+    /// Accepts and declines per offer token.
+    pub rate_per_token: Rate,
 }
 
 pub struct AppState {
@@ -49,6 +55,7 @@ pub struct AppState {
     pub storage: Storage,
     pub webhook_verifier: Webhook,
     pub reconcile_grace: Duration,
+    pub limits: RateLimits,
 }
 
 /// Request bodies are small JSON documents; anything larger is refused before it is read.
@@ -71,6 +78,7 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
         storage,
         webhook_verifier,
         reconcile_grace: config.reconcile_grace,
+        limits: RateLimits::new(config.rate_per_client, config.rate_per_token),
     });
     // Reconciles what an earlier run left in flight, then keeps watching.
     crate::reconcile::spawn(Arc::clone(&state), config.reconcile_every);
@@ -87,7 +95,6 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
         .allow_headers([header::CONTENT_TYPE]);
 
     let api = Router::new()
-        .route("/healthz", get(routes::health::healthz))
         .route(paths::OFFERS, get(routes::offers::list))
         .route(paths::ACCEPT, post(routes::accept::accept))
         .route(paths::DECLINE, post(routes::decline::decline))
@@ -95,6 +102,13 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
             &format!("{}/{{accept_id}}", paths::ACCEPTS),
             get(routes::accept::status),
         )
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            rate_limit::per_client,
+        ))
+        // Not rate limited: health checks, and Dodo's webhooks (verified, and dropping one
+        // would lose the truth).
+        .route("/healthz", get(routes::health::healthz))
         .route("/webhooks/dodo", post(routes::dodo_webhooks::receive))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state);
@@ -122,7 +136,11 @@ pub async fn serve_router(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The caller's address feeds the per-client rate limit.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

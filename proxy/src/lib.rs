@@ -9,6 +9,7 @@ pub mod dodo_api;
 mod error;
 pub mod offer_rules;
 pub mod offer_token;
+pub mod rate_limit;
 mod reconcile;
 mod routes;
 pub mod storage;

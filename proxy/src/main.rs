@@ -2,10 +2,12 @@
 
 use clap::Parser;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 use upsell_proxy::offer_rules::OfferRules;
 use upsell_proxy::offer_token::OfferTokenKeys;
+use upsell_proxy::rate_limit::Rate;
 use upsell_proxy::ProxyConfig;
 
 #[derive(Debug, Parser)]
@@ -50,6 +52,12 @@ struct Args {
     /// taken as never made. Must exceed the upstream timeout.
     #[arg(long, env = "UPSELL_RECONCILE_GRACE_SECS", default_value_t = 60)]
     reconcile_grace_secs: u64,
+    /// Requests per minute from one client IP address (burst: a quarter of it).
+    #[arg(long, env = "UPSELL_RATE_PER_CLIENT", default_value_t = NonZeroU32::new(120).unwrap_or(NonZeroU32::MIN))]
+    rate_per_client: NonZeroU32,
+    /// Accepts and declines per minute with one offer token (also its burst).
+    #[arg(long, env = "UPSELL_RATE_PER_TOKEN", default_value_t = NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN))]
+    rate_per_token: NonZeroU32,
 }
 
 #[tokio::main]
@@ -73,6 +81,14 @@ async fn main() -> anyhow::Result<()> {
         upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
         reconcile_grace: Duration::from_secs(args.reconcile_grace_secs),
         reconcile_every: Duration::from_secs(5),
+        rate_per_client: Rate {
+            per_minute: args.rate_per_client,
+            burst: NonZeroU32::new(args.rate_per_client.get() / 4).unwrap_or(NonZeroU32::MIN),
+        },
+        rate_per_token: Rate {
+            per_minute: args.rate_per_token,
+            burst: args.rate_per_token,
+        },
     };
     anyhow::ensure!(
         config.reconcile_grace > config.upstream_timeout,

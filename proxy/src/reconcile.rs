@@ -105,6 +105,7 @@ pub fn spawn(state: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<(
                 }
                 Err(error) => tracing::error!(%error, "cannot list open accepts"),
             }
+            state.limits.forget_idle();
             tokio::time::sleep(every).await;
         }
     })

@@ -25,6 +25,7 @@ pub async fn accept(
     let Json(request) = body?;
     check_idempotency_key(&request.idempotency_key)?;
     let claims = state.keys.verify(&request.token).map_err(token_error)?;
+    state.limits.check_token(&claims.jti)?;
     if !(claims.qmin..=claims.qmax).contains(&request.quantity) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -15,6 +15,7 @@ pub async fn decline(
 ) -> Result<Json<DeclineResponse>, ApiError> {
     let Json(request) = body?;
     let claims = state.keys.verify(&request.token).map_err(token_error)?;
+    state.limits.check_token(&claims.jti)?;
     state
         .storage
         .record_decline(&claims.sub, &claims.oid)
