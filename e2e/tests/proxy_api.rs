@@ -414,3 +414,43 @@ async fn a_webhook_with_a_bad_signature_is_refused_and_changes_nothing() {
         AcceptStatus::Failed
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_requests_charges_and_webhooks_by_route_not_by_id() {
+    let stack = stack().await;
+    let payment = stack.purchase(ADA, BASIC).await.unwrap();
+    let offer = offers(&stack, &payment).await.offers.remove(0);
+    let (_, body) = accept(&stack, &offer.token, "key-metrics-000001").await;
+    final_status(&stack, body["accept_id"].as_str().unwrap()).await;
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = stack
+            .http
+            .get(format!("{}/metrics", stack.proxy_url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("upsell_webhooks_total{result=\"applied\"} 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        text.contains("upsell_charges_total{result=\"submitted\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("upsell_webhooks_total{result=\"applied\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("upsell_http_requests_total{route=\"/v1/offers/accept\",status=\"200\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("route=\"/v1/accepts/{accept_id}\""), "{text}");
+    assert!(!text.contains(&payment), "no series per payment id");
+    assert!(!text.contains(&offer.token), "never a token");
+}

@@ -1,6 +1,7 @@
 //! The proxy as an axum application: its configuration, shared state and routes.
 
 use crate::dodo_api::DodoApi;
+use crate::metrics::Metrics;
 use crate::offer_rules::OfferRules;
 use crate::offer_token::OfferTokenKeys;
 use crate::rate_limit::{self, Rate, RateLimits};
@@ -56,6 +57,7 @@ pub struct AppState {
     pub webhook_verifier: Webhook,
     pub reconcile_grace: Duration,
     pub limits: RateLimits,
+    pub metrics: Metrics,
 }
 
 /// Request bodies are small JSON documents; anything larger is refused before it is read.
@@ -79,6 +81,7 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
         webhook_verifier,
         reconcile_grace: config.reconcile_grace,
         limits: RateLimits::new(config.rate_per_client, config.rate_per_token),
+        metrics: Metrics::new()?,
     });
     // Reconciles what an earlier run left in flight, then keeps watching.
     crate::reconcile::spawn(Arc::clone(&state), config.reconcile_every);
@@ -110,6 +113,11 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
         // would lose the truth).
         .route("/healthz", get(routes::health::healthz))
         .route("/webhooks/dodo", post(routes::dodo_webhooks::receive))
+        .route("/metrics", get(crate::metrics::render))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            crate::metrics::observe,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state);
     let app = match config.widget_dir {

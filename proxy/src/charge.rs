@@ -99,18 +99,25 @@ pub async fn charge(state: Arc<AppState>, accept: Accept) -> Accept {
                 tracing::error!(%error, accept_id = %id, session_id = %session.session_id, "charge made but not recorded");
             }
             tracing::info!(accept_id = %id, session_id = %session.session_id, "charge submitted");
+            state
+                .metrics
+                .charges
+                .with_label_values(&["submitted"])
+                .inc();
         }
         Err(dodopayments::Error::Api { status, message })
             if (400..500).contains(&status) && status != 408 && status != 429 =>
         {
             // Dodo refused the request outright: nothing was charged.
             tracing::warn!(accept_id = %id, status, %message, "Dodo refused the charge");
+            state.metrics.charges.with_label_values(&["refused"]).inc();
             return fail(&state, accept, &refusal_reason(&message)).await;
         }
         Err(error) => {
             // Timeout, 5xx, 429 or a broken connection: the charge may or may not exist. It stays
             // `submitted`, is never sent again blindly, and is looked up by its metadata.
             tracing::warn!(%error, accept_id = %id, "charge outcome unknown");
+            state.metrics.charges.with_label_values(&["unknown"]).inc();
             let current = reload(&state, accept).await;
             return crate::reconcile::reconcile(&state, current).await;
         }

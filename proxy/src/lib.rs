@@ -7,6 +7,7 @@ mod charge;
 pub mod clock;
 pub mod dodo_api;
 mod error;
+mod metrics;
 pub mod offer_rules;
 pub mod offer_token;
 pub mod rate_limit;

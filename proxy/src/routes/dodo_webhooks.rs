@@ -18,6 +18,7 @@ pub async fn receive(
 ) -> Result<StatusCode, ApiError> {
     if let Err(error) = state.webhook_verifier.verify(&body, &headers) {
         tracing::warn!(%error, "webhook refused");
+        state.metrics.webhooks.with_label_values(&["refused"]).inc();
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_signature",
@@ -43,6 +44,11 @@ pub async fn receive(
         .map_err(|e| ApiError::storage(&e))?
     {
         tracing::info!(%webhook_id, %event_type, "duplicate webhook ignored");
+        state
+            .metrics
+            .webhooks
+            .with_label_values(&["duplicate"])
+            .inc();
         return Ok(StatusCode::OK);
     }
     if let Err(error) = apply(&state, &payload).await {
@@ -50,6 +56,7 @@ pub async fn receive(
         let _ = state.storage.forget_delivery(&webhook_id).await;
         return Err(ApiError::storage(&error));
     }
+    state.metrics.webhooks.with_label_values(&["applied"]).inc();
     Ok(StatusCode::OK)
 }
 
