@@ -25,10 +25,28 @@ pub struct Stack {
     pub sandbox_url: String,
     pub proxy_url: String,
     pub http: reqwest::Client,
-    _stop: Vec<oneshot::Sender<()>>,
+    /// The proxy's database: a fresh SQLite file, or with `UPSELL_TEST_POSTGRES_URL` set, a
+    /// fresh PostgreSQL database.
+    pub database_url: String,
+    options: StackOptions,
+    sqlite_file: Option<PathBuf>,
+    stop: Vec<oneshot::Sender<()>>,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Some(file) = &self.sqlite_file {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut name = file.clone().into_os_string();
+                name.push(suffix);
+                let _ = std::fs::remove_file(name);
+            }
+        }
+    }
 }
 
 /// What to start.
+#[derive(Clone)]
 pub struct StackOptions {
     /// Static files the proxy serves at `/` (the built widget and demo page).
     pub widget_dir: Option<PathBuf>,
@@ -78,14 +96,39 @@ impl Stack {
             let _ = sandbox_stopped.await;
         }));
 
-        let (stop_proxy, proxy_stopped) = oneshot::channel::<()>();
+        let (database_url, sqlite_file) = test_database().await?;
+        let mut stack = Stack {
+            sandbox_url,
+            proxy_url: proxy_url.clone(),
+            http: reqwest::Client::new(),
+            database_url,
+            options,
+            sqlite_file,
+            stop: vec![stop_sandbox],
+        };
+        stack.serve_proxy(proxy_listener).await?;
+        Ok(stack)
+    }
+
+    /// Starts one more proxy instance on the same database and sandbox, as a second server
+    /// behind a load balancer would be; returns its URL.
+    pub async fn start_another_proxy(&mut self) -> anyhow::Result<String> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        self.serve_proxy(listener).await?;
+        Ok(url)
+    }
+
+    async fn serve_proxy(&mut self, listener: TcpListener) -> anyhow::Result<()> {
+        let url = format!("http://{}", listener.local_addr()?);
+        let options = self.options.clone();
         let proxy = ProxyConfig {
-            dodo_base_url: sandbox_url.clone(),
+            dodo_base_url: self.sandbox_url.clone(),
             dodo_api_key: API_KEY.into(),
             webhook_secret: WEBHOOK_SECRET.into(),
             token_keys: OfferTokenKeys::parse(TOKEN_KEYS)?,
             rules: OfferRules::parse(&options.offers_toml)?,
-            database_url: "sqlite::memory:".into(),
+            database_url: self.database_url.clone(),
             allowed_origins: Vec::new(),
             widget_dir: options.widget_dir,
             upstream_timeout: options.upstream_timeout,
@@ -95,25 +138,19 @@ impl Stack {
             rate_per_token: options.rate_per_token,
         };
         let app = upsell_proxy::router(proxy).await?;
+        let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
-            let _ = axum_serve(proxy_listener, app, proxy_stopped).await;
+            let _ = axum_serve(listener, app, stopped).await;
         });
-
-        let stack = Stack {
-            sandbox_url,
-            proxy_url,
-            http: reqwest::Client::new(),
-            _stop: vec![stop_sandbox, stop_proxy],
-        };
-        stack.wait_until_up().await?;
-        Ok(stack)
+        self.stop.push(stop);
+        self.wait_until_up(&url).await
     }
 
-    async fn wait_until_up(&self) -> anyhow::Result<()> {
+    async fn wait_until_up(&self, url: &str) -> anyhow::Result<()> {
         for _ in 0..100 {
             let up = self
                 .http
-                .get(format!("{}/healthz", self.proxy_url))
+                .get(format!("{url}/healthz"))
                 .send()
                 .await
                 .is_ok_and(|r| r.status().is_success());
@@ -261,6 +298,29 @@ impl Stack {
             })
             .cloned()
             .collect())
+    }
+}
+
+/// A database of the test's own: a fresh PostgreSQL database when `UPSELL_TEST_POSTGRES_URL`
+/// names a server (`cargo xtask test` starts one), otherwise a fresh SQLite file.
+async fn test_database() -> anyhow::Result<(String, Option<PathBuf>)> {
+    let name = format!("upsell_test_{}", uuid::Uuid::new_v4().simple());
+    match std::env::var("UPSELL_TEST_POSTGRES_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            use sqlx::{Connection, Executor};
+            let mut connection = sqlx::PgConnection::connect(&admin).await?;
+            connection
+                .execute(format!("CREATE DATABASE {name}").as_str())
+                .await?;
+            let (server, _) = admin
+                .rsplit_once('/')
+                .ok_or_else(|| anyhow::anyhow!("UPSELL_TEST_POSTGRES_URL has no database name"))?;
+            Ok((format!("{server}/{name}"), None))
+        }
+        _ => {
+            let file = std::env::temp_dir().join(format!("{name}.db"));
+            Ok((format!("sqlite://{}", file.display()), Some(file)))
+        }
     }
 }
 

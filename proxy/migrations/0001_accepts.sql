@@ -9,8 +9,8 @@ CREATE TABLE accepts (
     customer_id         TEXT NOT NULL,
     product_id          TEXT NOT NULL,
     payment_method_id   TEXT NOT NULL,
-    quantity            INTEGER NOT NULL,
-    amount              INTEGER NOT NULL,
+    quantity            BIGINT NOT NULL,
+    amount              BIGINT NOT NULL,
     currency            TEXT NOT NULL,
     -- pending → submitted → processing → succeeded | failed | requires_action
     state               TEXT NOT NULL,

@@ -1,10 +1,13 @@
 //! Durable state: accepted offers, declines and processed webhooks, in SQLite (one file, no
-//! set-up). An accept is written before Dodo is called, and the database's unique constraints
-//! (`jti`, `idempotency_key`, and one accept per purchase and offer) are what make a second
-//! charge impossible, whatever the number of requests racing.
+//! set-up) or PostgreSQL (several proxy instances behind a load balancer), chosen by the URL.
+//! An accept is written before Dodo is called, and the database's unique constraints (`jti`,
+//! `idempotency_key`, and one accept per purchase and offer) are what make a second charge
+//! impossible, whatever the number of requests or instances racing.
+//!
+//! The SQL is written once for both: `$N` placeholders, `BIGINT`, `ON CONFLICT DO NOTHING`.
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -102,7 +105,7 @@ pub enum BeginAccept {
 
 #[derive(Clone)]
 pub struct Storage {
-    pool: SqlitePool,
+    pool: AnyPool,
 }
 
 const COLUMNS: &str =
@@ -114,17 +117,33 @@ const COLUMNS: &str =
 const OPEN_STATES: &str = "('pending', 'submitted', 'processing', 'requires_action')";
 
 impl Storage {
-    /// Opens (creating if needed) the SQLite file at `url` (`sqlite://path` or `sqlite::memory:`)
-    /// and applies the migrations.
+    /// Opens the database at `url` and applies the migrations: `sqlite://path` (the file is
+    /// created if missing), `sqlite::memory:`, or `postgres://user:password@host/db`.
     pub async fn open(url: &str) -> anyhow::Result<Storage> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(Duration::from_secs(5));
-        // One in-memory database is per connection, so it gets exactly one.
+        sqlx::any::install_default_drivers();
+        let sqlite = url.starts_with("sqlite:");
+        let url = if sqlite && !url.contains(":memory:") && !url.contains("mode=") {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{separator}mode=rwc")
+        } else {
+            url.to_string()
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        // One in-memory SQLite database is per connection, so it gets exactly one.
         let max = if url.contains(":memory:") { 1 } else { 8 };
-        let pool = SqlitePoolOptions::new()
+        let pool = AnyPoolOptions::new()
             .max_connections(max)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // Readers never wait for the writer; writers wait their turn a while.
+                        connection.execute("PRAGMA journal_mode = WAL").await?;
+                        connection.execute("PRAGMA busy_timeout = 5000").await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
@@ -144,8 +163,8 @@ impl Storage {
             "INSERT INTO accepts (accept_id, jti, idempotency_key, original_payment_id, offer_id, \
              customer_id, product_id, payment_method_id, quantity, amount, currency, state, \
              created_at, updated_at) \
-             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ? \
-             WHERE (SELECT COUNT(*) FROM accepts WHERE original_payment_id = ? AND state <> 'failed') < ? \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13 \
+             WHERE (SELECT COUNT(*) FROM accepts WHERE original_payment_id = $14 AND state <> 'failed') < $15 \
              ON CONFLICT DO NOTHING",
         )
         .bind(&accept.accept_id)
@@ -173,8 +192,8 @@ impl Storage {
             return Ok(BeginAccept::Recorded(recorded));
         }
         let existing = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM accepts WHERE jti = ? OR idempotency_key = ? \
-             OR (original_payment_id = ? AND offer_id = ?) ORDER BY created_at LIMIT 1"
+            "SELECT {COLUMNS} FROM accepts WHERE jti = $1 OR idempotency_key = $2 \
+             OR (original_payment_id = $3 AND offer_id = $4) ORDER BY created_at LIMIT 1"
         ))
         .bind(&accept.jti)
         .bind(&accept.idempotency_key)
@@ -190,7 +209,7 @@ impl Storage {
 
     pub async fn accept(&self, accept_id: &str) -> Result<Option<Accept>, sqlx::Error> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM accepts WHERE accept_id = ?"
+            "SELECT {COLUMNS} FROM accepts WHERE accept_id = $1"
         ))
         .bind(accept_id)
         .fetch_optional(&self.pool)
@@ -207,8 +226,8 @@ impl Storage {
         failure_reason: Option<&str>,
     ) -> Result<bool, sqlx::Error> {
         let result = sqlx::query(&format!(
-            "UPDATE accepts SET state = ?, failure_reason = COALESCE(?, failure_reason), \
-             updated_at = ? WHERE accept_id = ? AND state IN {OPEN_STATES}"
+            "UPDATE accepts SET state = $1, failure_reason = COALESCE($2, failure_reason), \
+             updated_at = $3 WHERE accept_id = $4 AND state IN {OPEN_STATES}"
         ))
         .bind(state.as_str())
         .bind(failure_reason)
@@ -227,10 +246,10 @@ impl Storage {
         payment_id: Option<&str>,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE accepts SET checkout_session_id = COALESCE(?, checkout_session_id), \
-             charge_payment_id = COALESCE(?, charge_payment_id), \
+            "UPDATE accepts SET checkout_session_id = COALESCE($1, checkout_session_id), \
+             charge_payment_id = COALESCE($2, charge_payment_id), \
              state = CASE WHEN state IN ('pending', 'submitted') THEN 'processing' ELSE state END, \
-             updated_at = ? WHERE accept_id = ?",
+             updated_at = $3 WHERE accept_id = $4",
         )
         .bind(session_id)
         .bind(payment_id)
@@ -255,7 +274,7 @@ impl Storage {
     /// except an outright failure.
     pub async fn accepted_count(&self, original_payment_id: &str) -> Result<i64, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM accepts WHERE original_payment_id = ? AND state <> 'failed'",
+            "SELECT COUNT(*) AS n FROM accepts WHERE original_payment_id = $1 AND state <> 'failed'",
         )
         .bind(original_payment_id)
         .fetch_one(&self.pool)
@@ -269,8 +288,8 @@ impl Storage {
         original_payment_id: &str,
     ) -> Result<Vec<String>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT offer_id FROM accepts WHERE original_payment_id = ? \
-             UNION SELECT offer_id FROM declines WHERE original_payment_id = ?",
+            "SELECT offer_id FROM accepts WHERE original_payment_id = $1 \
+             UNION SELECT offer_id FROM declines WHERE original_payment_id = $2",
         )
         .bind(original_payment_id)
         .bind(original_payment_id)
@@ -286,7 +305,7 @@ impl Storage {
         offer_id: &str,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO declines (original_payment_id, offer_id, declined_at) VALUES (?, ?, ?) \
+            "INSERT INTO declines (original_payment_id, offer_id, declined_at) VALUES ($1, $2, $3) \
              ON CONFLICT DO NOTHING",
         )
         .bind(original_payment_id)
@@ -304,7 +323,7 @@ impl Storage {
         event_type: &str,
     ) -> Result<bool, sqlx::Error> {
         let result = sqlx::query(
-            "INSERT INTO webhook_events (webhook_id, event_type, received_at) VALUES (?, ?, ?) \
+            "INSERT INTO webhook_events (webhook_id, event_type, received_at) VALUES ($1, $2, $3) \
              ON CONFLICT DO NOTHING",
         )
         .bind(webhook_id)
@@ -317,7 +336,7 @@ impl Storage {
 
     /// Forgets a webhook id, so that a delivery whose processing failed is processed on retry.
     pub async fn forget_delivery(&self, webhook_id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM webhook_events WHERE webhook_id = ?")
+        sqlx::query("DELETE FROM webhook_events WHERE webhook_id = $1")
             .bind(webhook_id)
             .execute(&self.pool)
             .await?;
@@ -329,7 +348,7 @@ fn now() -> String {
     crate::clock::rfc3339(time::OffsetDateTime::now_utc())
 }
 
-fn row_to_accept(row: &sqlx::sqlite::SqliteRow) -> Result<Accept, sqlx::Error> {
+fn row_to_accept(row: &AnyRow) -> Result<Accept, sqlx::Error> {
     let state: String = row.try_get("state")?;
     let quantity: i64 = row.try_get("quantity")?;
     Ok(Accept {

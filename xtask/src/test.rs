@@ -12,9 +12,20 @@ struct Counts {
     failed: u32,
 }
 
+impl std::ops::Add for Counts {
+    type Output = Counts;
+    fn add(self, other: Counts) -> Counts {
+        Counts {
+            passed: self.passed + other.passed,
+            failed: self.failed + other.failed,
+        }
+    }
+}
+
 pub fn run(root: &Path) -> anyhow::Result<()> {
     tools::ensure_build_tools(root)?;
     tools::ensure_browser()?;
+    let postgres = tools::start_test_postgres()?;
 
     tools::run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
     tools::run(Command::new("cargo").args([
@@ -48,8 +59,18 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         &["test", "--workspace", "--exclude", "dodo-upsell"],
         &[("UPSELL_WIDGET_DIST", &root.join("dist").to_string_lossy())],
     )?;
-    let end_to_end = native_run.for_targets(|target| target.contains("browser_flow"));
-    let native = native_run.for_targets(|target| !target.contains("browser_flow"));
+    // The same suite again with the proxy's storage on PostgreSQL.
+    let postgres_run = cargo_test(
+        &["test", "--workspace", "--exclude", "dodo-upsell"],
+        &[
+            ("UPSELL_WIDGET_DIST", &root.join("dist").to_string_lossy()),
+            ("UPSELL_TEST_POSTGRES_URL", &postgres),
+        ],
+    )?;
+    let is_browser = |target: &str| target.contains("browser_flow");
+    let end_to_end = native_run.for_targets(is_browser) + postgres_run.for_targets(is_browser);
+    let native = native_run.for_targets(|t| !is_browser(t));
+    let native_postgres = postgres_run.for_targets(|t| !is_browser(t));
 
     let browser = cargo_test(
         &[
@@ -66,19 +87,23 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     println!();
     println!("Tests run:");
     println!(
-        "  native (proxy over HTTP against the sandbox, units): {}",
+        "  native, SQLite (units; the proxy over HTTP against the sandbox): {}",
         native.passed
+    );
+    println!(
+        "  native, PostgreSQL (the same suite, the proxy on PostgreSQL): {}",
+        native_postgres.passed
     );
     println!(
         "  browser (widget in headless Chromium, wasm-bindgen-test): {}",
         browser.passed
     );
     println!(
-        "  end-to-end (demo page in headless Chromium via WebDriver): {}",
+        "  end-to-end (demo page in headless Chromium via WebDriver, both databases): {}",
         end_to_end.passed
     );
-    let passed = native.passed + browser.passed + end_to_end.passed;
-    let failed = native.failed + browser.failed + end_to_end.failed;
+    let all = native + native_postgres + browser + end_to_end;
+    let (passed, failed) = (all.passed, all.failed);
     println!("{passed} passed, {failed} failed");
     for (kind, counts) in [
         ("native", native),

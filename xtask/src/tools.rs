@@ -158,3 +158,50 @@ pub fn build_widget(root: &Path) -> anyhow::Result<()> {
         .current_dir(root)
         .env("PATH", path_with_tools()))
 }
+
+/// The test PostgreSQL cluster: Debian's PostgreSQL, a cluster of our own on its own port with
+/// trust authentication on loopback, so tests need no password and touch no other database.
+pub const POSTGRES_CLUSTER: &str = "upsell";
+pub const POSTGRES_PORT: u16 = 54329;
+
+/// Installs PostgreSQL when missing and starts a fresh test cluster. Returns its admin URL.
+pub fn start_test_postgres() -> anyhow::Result<String> {
+    if !Path::new("/usr/bin/pg_createcluster").exists() {
+        run(Command::new("apt-get").args(["update", "-qq"]))?;
+        run(Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                "postgresql",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    let version = std::fs::read_dir("/usr/lib/postgresql")
+        .context("PostgreSQL is not installed in /usr/lib/postgresql")?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .max()
+        .context("no PostgreSQL version in /usr/lib/postgresql")?
+        .to_string();
+    let clusters = output_of("pg_lsclusters", &["--no-header"]).unwrap_or_default();
+    if clusters
+        .lines()
+        .any(|line| line.split_whitespace().nth(1) == Some(POSTGRES_CLUSTER))
+    {
+        // A fresh cluster each run: no databases left from earlier runs.
+        run(Command::new("pg_dropcluster").args(["--stop", &version, POSTGRES_CLUSTER]))?;
+    }
+    run(Command::new("pg_createcluster")
+        .args([
+            "--port",
+            &POSTGRES_PORT.to_string(),
+            "--start",
+            &version,
+            POSTGRES_CLUSTER,
+        ])
+        .args(["--", "--auth-host=trust", "--auth-local=trust"]))?;
+    Ok(format!(
+        "postgres://postgres@127.0.0.1:{POSTGRES_PORT}/postgres"
+    ))
+}
