@@ -454,3 +454,54 @@ async fn metrics_count_requests_charges_and_webhooks_by_route_not_by_id() {
     assert!(!text.contains(&payment), "no series per payment id");
     assert!(!text.contains(&offer.token), "never a token");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_and_foreign_tokens_are_refused_over_http_and_charge_nothing() {
+    let stack = stack().await;
+    let payment = stack.purchase(ADA, BASIC).await.unwrap();
+    let now = time_now();
+    let claims = |exp: i64, jti: &str| OfferClaims {
+        sub: payment.clone(),
+        cus: ADA.into(),
+        oid: OFFER.into(),
+        pid: "prod_pro_upgrade".into(),
+        amt: 5000,
+        cur: "USD".into(),
+        qmin: 1,
+        qmax: 1,
+        pm: "pm_demo_visa_4242".into(),
+        iat: now - 60,
+        exp,
+        jti: jti.into(),
+    };
+    let ours = OfferTokenKeys::parse(upsell_e2e::TOKEN_KEYS).unwrap();
+    let expired = ours.sign(&claims(now - 1, "expired")).unwrap();
+    let (status, body) = accept(&stack, &expired, "key-expired-token-1").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (410, Some("offer_expired"))
+    );
+
+    // Signed with a key the proxy does not hold, under a kid it does.
+    let foreign = OfferTokenKeys::parse("k1=somebody-elses-key-0123456789abcdef")
+        .unwrap()
+        .sign(&claims(now + 600, "foreign"))
+        .unwrap();
+    let (status, body) = accept(&stack, &foreign, "key-foreign-token-1").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    let (status, body) = post(&stack, "/v1/offers/decline", json!({ "token": foreign })).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_token"))
+    );
+
+    assert!(stack.charges_for(&payment, OFFER).await.unwrap().is_empty());
+    assert_eq!(
+        offers(&stack, &payment).await.offers.len(),
+        1,
+        "the offer is still open"
+    );
+}

@@ -14,5 +14,6 @@ pub mod rate_limit;
 mod reconcile;
 mod routes;
 pub mod storage;
+pub mod webhook_event;
 
 pub use app::{router, serve, ProxyConfig};

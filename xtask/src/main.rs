@@ -3,6 +3,7 @@
 //! missing.
 
 mod demo;
+mod fuzz;
 mod test;
 mod tools;
 
@@ -29,6 +30,14 @@ enum Command {
     },
     /// Run every check and test: format, lints, native, browser and end-to-end tests.
     Test,
+    /// Fuzz the offer token, webhook and offers-file parsers (`cargo fuzz`), each for a set time.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+        /// Targets to run (default: all of offer_token, webhook, offers_file).
+        targets: Vec<String>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -38,6 +47,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Demo { port, sandbox_port } => demo::run(&root, port, sandbox_port),
         Command::Test => test::run(&root),
+        Command::Fuzz { seconds, targets } => fuzz::run(&root, seconds, &targets),
     }
 }
 

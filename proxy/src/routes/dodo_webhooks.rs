@@ -2,13 +2,12 @@
 //! Events may come late, twice or out of order: a final outcome is never undone.
 
 use crate::app::AppState;
-use crate::charge::META_ACCEPT_ID;
 use crate::error::ApiError;
 use crate::storage::AcceptState;
+use crate::webhook_event::{self, PaymentEvent};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use dodopayments::models::{WebhookEventType, WebhookPayload};
 use std::sync::Arc;
 
 pub async fn receive(
@@ -31,12 +30,9 @@ pub async fn receive(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let payload: WebhookPayload = serde_json::from_slice(&body)
+    let event = webhook_event::parse(&body)
         .map_err(|e| ApiError::bad_request("invalid_body", format!("not a Dodo webhook: {e}")))?;
-    let event_type = serde_json::to_value(&payload.r#type)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_else(|| "unknown".into());
+    let event_type = event.event_type.clone();
     if !state
         .storage
         .first_delivery(&webhook_id, &event_type)
@@ -51,7 +47,7 @@ pub async fn receive(
             .inc();
         return Ok(StatusCode::OK);
     }
-    if let Err(error) = apply(&state, &payload).await {
+    if let Err(error) = apply(&state, event.payment).await {
         // Let Dodo deliver it again.
         let _ = state.storage.forget_delivery(&webhook_id).await;
         return Err(ApiError::storage(&error));
@@ -60,42 +56,29 @@ pub async fn receive(
     Ok(StatusCode::OK)
 }
 
-async fn apply(state: &AppState, payload: &WebhookPayload) -> Result<(), sqlx::Error> {
-    let next = match payload.r#type.as_ref() {
-        WebhookEventType::PaymentSucceeded => AcceptState::Succeeded,
-        WebhookEventType::PaymentFailed | WebhookEventType::PaymentCancelled => AcceptState::Failed,
-        WebhookEventType::PaymentProcessing => AcceptState::Processing,
-        _ => return Ok(()),
-    };
-    let Some(accept_id) = payload
-        .data
-        .get("metadata")
-        .and_then(|m| m.get(META_ACCEPT_ID))
-        .and_then(|v| v.as_str())
+async fn apply(state: &AppState, payment: Option<PaymentEvent>) -> Result<(), sqlx::Error> {
+    // Not a payment event of one of our charges.
+    let Some(PaymentEvent {
+        accept_id,
+        next,
+        failure_reason,
+    }) = payment
     else {
-        // Not one of ours.
         return Ok(());
-    };
-    let reason = match next {
-        AcceptState::Failed => Some(
-            payload
-                .data
-                .get("error_message")
-                .and_then(|v| v.as_str())
-                .unwrap_or("The payment did not go through."),
-        ),
-        _ => None,
     };
     // `processing` must not pull a succeeded or failed accept back, and `advance` never moves a
     // final state; it may only move pending/submitted forward.
     if next == AcceptState::Processing {
-        if let Some(current) = state.storage.accept(accept_id).await? {
+        if let Some(current) = state.storage.accept(&accept_id).await? {
             if !matches!(current.state, AcceptState::Pending | AcceptState::Submitted) {
                 return Ok(());
             }
         }
     }
-    let changed = state.storage.advance(accept_id, next, reason).await?;
+    let changed = state
+        .storage
+        .advance(&accept_id, next, failure_reason.as_deref())
+        .await?;
     tracing::info!(%accept_id, state = next.as_str(), changed, "webhook applied");
     Ok(())
 }

@@ -1,0 +1,97 @@
+//! What the proxy takes from a Dodo webhook's body: the event type and, for `payment.*` events
+//! of upsell charges, the accept they settle. Bodies are parsed only after their signature has
+//! been verified, but the parser must stand any input (`fuzz/fuzz_targets/webhook.rs`).
+
+use crate::charge::META_ACCEPT_ID;
+use crate::storage::AcceptState;
+use dodopayments::models::{WebhookEventType, WebhookPayload};
+
+/// A payment event about one of our accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentEvent {
+    pub accept_id: String,
+    /// The state the payment says the accept has reached.
+    pub next: AcceptState,
+    /// Why the payment failed, when it did.
+    pub failure_reason: Option<String>,
+}
+
+/// A webhook body, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEvent {
+    /// `payment.succeeded`, `subscription.updated`, …
+    pub event_type: String,
+    /// Set for `payment.*` events of upsell charges.
+    pub payment: Option<PaymentEvent>,
+}
+
+/// Parses a webhook body (Dodo's envelope `{business_id, type, timestamp, data}`).
+pub fn parse(body: &[u8]) -> Result<WebhookEvent, serde_json::Error> {
+    let payload: WebhookPayload = serde_json::from_slice(body)?;
+    let event_type = serde_json::to_value(&payload.r#type)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_else(|| "unknown".into());
+    let next = match payload.r#type.as_ref() {
+        WebhookEventType::PaymentSucceeded => Some(AcceptState::Succeeded),
+        WebhookEventType::PaymentFailed | WebhookEventType::PaymentCancelled => {
+            Some(AcceptState::Failed)
+        }
+        WebhookEventType::PaymentProcessing => Some(AcceptState::Processing),
+        _ => None,
+    };
+    let accept_id = payload
+        .data
+        .get("metadata")
+        .and_then(|m| m.get(META_ACCEPT_ID))
+        .and_then(|v| v.as_str());
+    let payment = match (next, accept_id) {
+        (Some(next), Some(accept_id)) => Some(PaymentEvent {
+            accept_id: accept_id.to_string(),
+            next,
+            failure_reason: (next == AcceptState::Failed).then(|| {
+                payload
+                    .data
+                    .get("error_message")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("The payment did not go through.")
+                    .to_string()
+            }),
+        }),
+        _ => None,
+    };
+    Ok(WebhookEvent {
+        event_type,
+        payment,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_upsell_payment_names_its_accept_and_reason() {
+        let body = br#"{"business_id":"b","type":"payment.failed","timestamp":"t",
+            "data":{"metadata":{"upsell_accept_id":"acc_1"},"error_message":"Declined."}}"#;
+        let event = parse(body).unwrap();
+        assert_eq!(event.event_type, "payment.failed");
+        assert_eq!(
+            event.payment,
+            Some(PaymentEvent {
+                accept_id: "acc_1".into(),
+                next: AcceptState::Failed,
+                failure_reason: Some("Declined.".into()),
+            })
+        );
+    }
+
+    #[test]
+    fn other_events_and_other_payments_are_not_ours() {
+        let sub = br#"{"business_id":"b","type":"subscription.active","timestamp":"t","data":{}}"#;
+        assert_eq!(parse(sub).unwrap().payment, None);
+        let plain = br#"{"business_id":"b","type":"payment.succeeded","timestamp":"t","data":{"metadata":{}}}"#;
+        assert_eq!(parse(plain).unwrap().payment, None);
+        assert!(parse(b"{").is_err());
+    }
+}
