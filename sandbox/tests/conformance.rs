@@ -72,6 +72,21 @@ fn one_click(
     }
 }
 
+/// Ada's one-click purchase of the Pro upgrade with her saved Visa.
+async fn charge_ada(dodo: &Client) -> dodopayments::models::CheckoutSessionResponse {
+    dodo.checkout_sessions()
+        .create()
+        .body(one_click(
+            "cus_demo_ada",
+            "pm_demo_visa_4242",
+            Some(billing()),
+            true,
+        ))
+        .send()
+        .await
+        .unwrap()
+}
+
 fn api_error(error: Error) -> (u16, String) {
     match error {
         Error::Api { status, message } => {
@@ -129,18 +144,7 @@ async fn reads_deserialize_into_the_sdk_models() {
 async fn a_one_click_checkout_charges_and_its_session_and_payment_deserialize() {
     let url = sandbox().await;
     let dodo = client(&url, KEY);
-    let session = dodo
-        .checkout_sessions()
-        .create()
-        .body(one_click(
-            "cus_demo_ada",
-            "pm_demo_visa_4242",
-            Some(billing()),
-            true,
-        ))
-        .send()
-        .await
-        .unwrap();
+    let session = charge_ada(&dodo).await;
     assert!(session.session_id.starts_with("cks_"));
     assert!(
         session.checkout_url.is_none(),
@@ -422,18 +426,7 @@ async fn untyped_nested_shapes_match_the_typescript_sdk() {
 async fn the_payment_list_filters_by_customer_and_time_and_deserializes() {
     let url = sandbox().await;
     let dodo = client(&url, KEY);
-    let session = dodo
-        .checkout_sessions()
-        .create()
-        .body(one_click(
-            "cus_demo_ada",
-            "pm_demo_visa_4242",
-            Some(billing()),
-            true,
-        ))
-        .send()
-        .await
-        .unwrap();
+    let session = charge_ada(&dodo).await;
     let page = dodo
         .payments()
         .list()

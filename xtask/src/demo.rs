@@ -61,6 +61,8 @@ pub fn run(root: &Path, port: u16, sandbox_port: u16) -> anyhow::Result<()> {
     println!("  {proxy_url}/?payment_id=pay_demo_basic_ada&status=succeeded");
     println!("Grace, Mastercard 0341 (the card is declined):");
     println!("  {proxy_url}/?payment_id=pay_demo_basic_grace&status=succeeded");
+    println!("Linus, Visa 0077 (the bank says processing for a second, then succeeds):");
+    println!("  {proxy_url}/?payment_id=pay_demo_basic_linus&status=succeeded");
     println!("Sandbox ledger: {sandbox_url}/_sandbox/ledger");
     println!(
         "Offers stay open 30 minutes after the sandbox starts; restart the demo for fresh ones."
