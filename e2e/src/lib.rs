@@ -60,6 +60,7 @@ pub struct StackOptions {
     /// Every test talks from 127.0.0.1: one client, so a generous limit unless a test says.
     pub rate_per_client: Rate,
     pub rate_per_token: Rate,
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for StackOptions {
@@ -72,6 +73,7 @@ impl Default for StackOptions {
             reconcile_every: Duration::from_millis(200),
             rate_per_client: Rate::per_minute(100_000),
             rate_per_token: Rate::per_minute(1_000),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -136,6 +138,7 @@ impl Stack {
             reconcile_every: options.reconcile_every,
             rate_per_client: options.rate_per_client,
             rate_per_token: options.rate_per_token,
+            trust_forwarded_for: options.trust_forwarded_for,
         };
         let app = upsell_proxy::router(proxy).await?;
         let (stop, stopped) = oneshot::channel::<()>();

@@ -76,3 +76,41 @@ async fn one_offer_token_is_limited_however_many_keys_it_comes_with() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_a_trusted_balancer_clients_are_told_apart_by_x_forwarded_for() {
+    for trusted in [true, false] {
+        let stack = Stack::start(StackOptions {
+            rate_per_client: Rate {
+                per_minute: NonZeroU32::new(60).unwrap(),
+                burst: NonZeroU32::new(2).unwrap(),
+            },
+            trust_forwarded_for: trusted,
+            ..StackOptions::default()
+        })
+        .await
+        .unwrap();
+        let url = format!("{}/v1/offers?payment_id=pay_nothing", stack.proxy_url);
+        let mut statuses = Vec::new();
+        for client in ["203.0.113.1", "203.0.113.1", "203.0.113.2", "203.0.113.2"] {
+            let response = stack
+                .http
+                .get(&url)
+                .header("x-forwarded-for", format!("{client}, 10.0.0.1"))
+                .send()
+                .await
+                .unwrap();
+            statuses.push(response.status().as_u16());
+        }
+        if trusted {
+            assert_eq!(
+                statuses,
+                [404, 404, 404, 404],
+                "two clients, two allowances"
+            );
+        } else {
+            // Untrusted, the header is anyone's to write: one peer, one allowance.
+            assert_eq!(statuses, [404, 404, 429, 429]);
+        }
+    }
+}

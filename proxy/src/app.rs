@@ -47,6 +47,8 @@ pub struct ProxyConfig {
     pub rate_per_client: Rate,
     /// Accepts and declines per offer token.
     pub rate_per_token: Rate,
+    /// Key the per-client limit by `X-Forwarded-For` (behind a load balancer only).
+    pub trust_forwarded_for: bool,
 }
 
 pub struct AppState {
@@ -80,7 +82,11 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
         storage,
         webhook_verifier,
         reconcile_grace: config.reconcile_grace,
-        limits: RateLimits::new(config.rate_per_client, config.rate_per_token),
+        limits: RateLimits::new(
+            config.rate_per_client,
+            config.rate_per_token,
+            config.trust_forwarded_for,
+        ),
         metrics: Metrics::new()?,
     });
     // Reconciles what an earlier run left in flight, then keeps watching.

@@ -58,6 +58,9 @@ struct Args {
     /// Accepts and declines per minute with one offer token (also its burst).
     #[arg(long, env = "UPSELL_RATE_PER_TOKEN", default_value_t = NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN))]
     rate_per_token: NonZeroU32,
+    /// Behind a load balancer that sets X-Forwarded-For (and only then): limit clients by it.
+    #[arg(long, env = "UPSELL_TRUST_FORWARDED_FOR")]
+    trust_forwarded_for: bool,
 }
 
 #[tokio::main]
@@ -89,6 +92,7 @@ async fn main() -> anyhow::Result<()> {
             per_minute: args.rate_per_token,
             burst: args.rate_per_token,
         },
+        trust_forwarded_for: args.trust_forwarded_for,
     };
     anyhow::ensure!(
         config.reconcile_grace > config.upstream_timeout,

@@ -44,15 +44,36 @@ pub struct RateLimits {
     per_client: Keyed<IpAddr>,
     per_token: Keyed<String>,
     clock: DefaultClock,
+    /// Key clients by the first `X-Forwarded-For` address: only right when every request comes
+    /// through a load balancer that sets it (otherwise a client could choose its own key).
+    trust_forwarded_for: bool,
 }
 
 impl RateLimits {
-    pub fn new(per_client: Rate, per_token: Rate) -> Self {
+    pub fn new(per_client: Rate, per_token: Rate, trust_forwarded_for: bool) -> Self {
         Self {
             per_client: RateLimiter::keyed(per_client.quota()),
             per_token: RateLimiter::keyed(per_token.quota()),
             clock: DefaultClock::default(),
+            trust_forwarded_for,
         }
+    }
+
+    /// Who is calling: the peer address, or the balancer's word for it when trusted.
+    fn client(&self, request: &Request) -> Option<IpAddr> {
+        let forwarded = self
+            .trust_forwarded_for
+            .then(|| request.headers().get("x-forwarded-for"))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|first| first.trim().parse().ok());
+        forwarded.or_else(|| {
+            request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip())
+        })
     }
 
     /// Counts one use of an offer token (its `jti`).
@@ -88,11 +109,7 @@ pub async fn per_client(
     request: Request,
     next: Next,
 ) -> Response {
-    let ip = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip());
-    if let Some(ip) = ip {
+    if let Some(ip) = state.limits.client(&request) {
         if let Err(not_until) = state.limits.per_client.check_key(&ip) {
             let (error, retry_after) = limited(not_until.wait_time_from(state.limits.clock.now()));
             let mut response = error.into_response();
