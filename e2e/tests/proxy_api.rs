@@ -371,6 +371,25 @@ async fn bad_input_gets_a_json_4xx_with_a_stable_code() {
         .unwrap();
     assert_eq!(response.status(), 404);
 
+    let response = stack
+        .http
+        .get(format!("{}/v1/nothing-here", stack.proxy_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.json::<Value>().await.unwrap()["code"], "not_found");
+    let response = stack
+        .http
+        .delete(format!("{}/v1/offers/accept", stack.proxy_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["code"],
+        "method_not_allowed"
+    );
     assert!(stack.ledger().await.unwrap()["charges"]
         .as_array()
         .unwrap()

@@ -128,8 +128,9 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
         .with_state(state);
     let app = match config.widget_dir {
         Some(dir) => api.fallback_service(ServeDir::new(dir)),
-        None => api,
-    };
+        None => api.fallback(routes::not_found),
+    }
+    .method_not_allowed_fallback(routes::method_not_allowed);
     Ok(app.layer(cors))
 }
 

@@ -5,3 +5,24 @@ pub mod decline;
 pub mod dodo_webhooks;
 pub mod health;
 pub mod offers;
+
+use crate::error::ApiError;
+use axum::http::StatusCode;
+
+/// Any path the API does not have.
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "there is nothing at this path",
+    )
+}
+
+/// A path the API has, asked with the wrong method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not take that method",
+    )
+}
