@@ -1,11 +1,16 @@
 //! The widget's typed client for the upsell proxy. The proxy's base URL comes from the
 //! element's `endpoint` attribute; every type is shared with the proxy through `upsell-wire`.
+//!
+//! JSON is read and written by the browser's own `JSON`, with `serde-wasm-bindgen` between
+//! JavaScript values and our types: no JSON parser is compiled into the widget.
 
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use upsell_wire::{
     paths, AcceptRequest, AcceptResponse, ApiError, DeclineRequest, DeclineResponse, OffersResponse,
 };
+use wasm_bindgen::prelude::*;
 
 /// Why a call to the proxy did not give an answer the widget can use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,9 +35,7 @@ pub async fn fetch_offers(endpoint: &str, payment_id: &str) -> Result<OffersResp
 /// Accepts an offer. A retry must send the same `idempotency_key`.
 pub async fn accept(endpoint: &str, request: &AcceptRequest) -> Result<AcceptResponse, ApiFailure> {
     let url = format!("{}{}", base(endpoint), paths::ACCEPT);
-    let response = Request::post(&url)
-        .json(request)
-        .map_err(unreachable)?
+    let response = post_json(&url, request)?
         .send()
         .await
         .map_err(unreachable)?;
@@ -52,13 +55,42 @@ pub async fn decline(
     request: &DeclineRequest,
 ) -> Result<DeclineResponse, ApiFailure> {
     let url = format!("{}{}", base(endpoint), paths::DECLINE);
-    let response = Request::post(&url)
-        .json(request)
-        .map_err(unreachable)?
+    let response = post_json(&url, request)?
         .send()
         .await
         .map_err(unreachable)?;
     read(response).await
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    fn json_parse(text: &str) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
+    fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+fn post_json<T: Serialize>(url: &str, body: &T) -> Result<gloo_net::http::Request, ApiFailure> {
+    let value =
+        serde_wasm_bindgen::to_value(body).map_err(|e| ApiFailure::Unreachable(e.to_string()))?;
+    let text = json_stringify(&value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| ApiFailure::Unreachable("cannot encode the request".into()))?;
+    Request::post(url)
+        .header("content-type", "application/json")
+        .body(text)
+        .map_err(unreachable)
+}
+
+/// Parses a JSON body with the browser's `JSON.parse`.
+async fn parse<T: DeserializeOwned>(response: &Response) -> Result<T, ApiFailure> {
+    let text = response.text().await.map_err(unreachable)?;
+    let value = json_parse(&text).map_err(|_| {
+        ApiFailure::Unreachable("the upsell service sent something that is not JSON".into())
+    })?;
+    serde_wasm_bindgen::from_value(value).map_err(|e| ApiFailure::Unreachable(e.to_string()))
 }
 
 fn base(endpoint: &str) -> &str {
@@ -71,9 +103,9 @@ fn unreachable(error: gloo_net::Error) -> ApiFailure {
 
 async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiFailure> {
     if response.ok() {
-        response.json::<T>().await.map_err(unreachable)
+        parse::<T>(&response).await
     } else {
-        match response.json::<ApiError>().await {
+        match parse::<ApiError>(&response).await {
             Ok(error) => Err(ApiFailure::Refused(error)),
             Err(_) => Err(ApiFailure::Unreachable(format!(
                 "HTTP {} from the upsell service",
