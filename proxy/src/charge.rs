@@ -21,13 +21,16 @@ pub const META_ORIGINAL_PAYMENT_ID: &str = "upsell_original_payment_id";
 /// Charges a freshly recorded accept and returns it as it then stands.
 pub async fn charge(state: Arc<AppState>, accept: Accept) -> Accept {
     let id = accept.accept_id.clone();
-    if let Err(error) = state
-        .storage
-        .advance(&id, AcceptState::Submitted, None)
-        .await
-    {
-        tracing::error!(%error, accept_id = %id, "cannot mark accept submitted; not charging");
-        return accept;
+    match state.storage.claim_for_charge(&id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(accept_id = %id, "accept no longer pending; not charging");
+            return reload(&state, accept).await;
+        }
+        Err(error) => {
+            tracing::error!(%error, accept_id = %id, "cannot mark accept submitted; not charging");
+            return accept;
+        }
     }
 
     // The billing address of the purchase the offer follows: Dodo requires one to confirm.

@@ -238,6 +238,21 @@ impl Storage {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Claims a `pending` accept for charging: moves it to `submitted` and returns true, for
+    /// exactly one caller. False when it is no longer pending (another caller charged it, or
+    /// the reconciler gave up on it), and then nothing may be sent to Dodo.
+    pub async fn claim_for_charge(&self, accept_id: &str) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query(
+            "UPDATE accepts SET state = 'submitted', updated_at = $1 \
+             WHERE accept_id = $2 AND state = 'pending'",
+        )
+        .bind(now())
+        .bind(accept_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     /// Records the checkout session and payment Dodo created for an accept.
     pub async fn record_checkout(
         &self,
@@ -371,4 +386,78 @@ fn row_to_accept(row: &AnyRow) -> Result<Accept, sqlx::Error> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(id: &str) -> Accept {
+        Accept {
+            accept_id: id.into(),
+            jti: format!("jti-{id}"),
+            idempotency_key: format!("key-{id}"),
+            original_payment_id: "pay_1".into(),
+            offer_id: format!("offer-{id}"),
+            customer_id: "cus_1".into(),
+            product_id: "prod_1".into(),
+            payment_method_id: "pm_1".into(),
+            quantity: 1,
+            amount: 5000,
+            currency: "USD".into(),
+            state: AcceptState::Pending,
+            checkout_session_id: None,
+            charge_payment_id: None,
+            failure_reason: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn only_one_caller_claims_an_accept_and_a_failed_one_cannot_be_claimed() {
+        let storage = Storage::open("sqlite::memory:").await.unwrap();
+        assert!(matches!(
+            storage.begin_accept(&accept("a"), 3).await.unwrap(),
+            BeginAccept::Recorded(_)
+        ));
+        assert!(storage.claim_for_charge("a").await.unwrap());
+        assert!(
+            !storage.claim_for_charge("a").await.unwrap(),
+            "claimed once only"
+        );
+
+        assert!(matches!(
+            storage.begin_accept(&accept("b"), 3).await.unwrap(),
+            BeginAccept::Recorded(_)
+        ));
+        assert!(storage
+            .advance("b", AcceptState::Failed, Some("gave up"))
+            .await
+            .unwrap());
+        assert!(
+            !storage.claim_for_charge("b").await.unwrap(),
+            "a failed accept is never charged"
+        );
+        assert!(
+            !storage
+                .advance("b", AcceptState::Succeeded, None)
+                .await
+                .unwrap(),
+            "final states never move"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_same_token_key_or_offer_finds_the_first_accept() {
+        let storage = Storage::open("sqlite::memory:").await.unwrap();
+        let first = accept("a");
+        storage.begin_accept(&first, 3).await.unwrap();
+        let mut again = accept("b");
+        again.offer_id = first.offer_id.clone();
+        match storage.begin_accept(&again, 3).await.unwrap() {
+            BeginAccept::Existing(existing) => assert_eq!(existing.accept_id, "a"),
+            other => panic!("expected the first accept, got {other:?}"),
+        }
+    }
 }
