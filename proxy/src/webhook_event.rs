@@ -4,7 +4,32 @@
 
 use crate::charge::META_ACCEPT_ID;
 use crate::storage::AcceptState;
+use axum::http::HeaderMap;
 use dodopayments::models::{WebhookEventType, WebhookPayload};
+use standardwebhooks::{Webhook, WebhookError};
+
+/// Timestamps further than this from now are refused before `standardwebhooks` sees them:
+/// its tolerance check subtracts without checking (1.0.1 panics in debug builds, and wraps past
+/// the check in release builds, on a timestamp near `i64::MIN`). Far wider than the ±5 min
+/// tolerance the crate then applies.
+const SANE_TIMESTAMP_RANGE_SECS: i64 = 365 * 24 * 3600;
+
+/// Verifies a webhook per Standard Webhooks (±5 min), refusing absurd timestamps first.
+pub fn verify(verifier: &Webhook, body: &[u8], headers: &HeaderMap) -> Result<(), WebhookError> {
+    let timestamp = headers
+        .get("webhook-timestamp")
+        .ok_or(WebhookError::MissingHeader("timestamp"))?
+        .to_str()
+        .map_err(|_| WebhookError::InvalidHeader("timestamp"))?
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| WebhookError::InvalidTimestamp)?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if timestamp.abs_diff(now) > SANE_TIMESTAMP_RANGE_SECS.unsigned_abs() {
+        return Err(WebhookError::InvalidTimestamp);
+    }
+    verifier.verify(body, headers)
+}
 
 /// A payment event about one of our accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +109,31 @@ mod tests {
                 failure_reason: Some("Declined.".into()),
             })
         );
+    }
+
+    #[test]
+    fn an_absurd_timestamp_is_refused_without_reaching_the_crate() {
+        let verifier = Webhook::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("webhook-id", "msg_1".parse().unwrap());
+        headers.insert("webhook-signature", "v1,AAAA".parse().unwrap());
+        for timestamp in [
+            "-9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775807",
+            "0",
+        ] {
+            headers.insert("webhook-timestamp", timestamp.parse().unwrap());
+            assert!(
+                matches!(
+                    verify(&verifier, b"{}", &headers),
+                    Err(WebhookError::InvalidTimestamp)
+                ),
+                "{timestamp}"
+            );
+        }
+        headers.insert("webhook-timestamp", "soon".parse().unwrap());
+        assert!(verify(&verifier, b"{}", &headers).is_err());
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    if let Err(error) = state.webhook_verifier.verify(&body, &headers) {
+    if let Err(error) = webhook_event::verify(&state.webhook_verifier, &body, &headers) {
         tracing::warn!(%error, "webhook refused");
         state.metrics.webhooks.with_label_values(&["refused"]).inc();
         return Err(ApiError::new(
