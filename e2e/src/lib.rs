@@ -266,6 +266,37 @@ impl Stack {
         Ok((status, response.json().await.unwrap_or(Value::Null)))
     }
 
+    /// Sends `count` accepts of one token at the same moment, the i-th to
+    /// `urls[i % urls.len()]` with idempotency key `key(i)`; returns each answer's status and
+    /// body, in order.
+    pub async fn accept_concurrently(
+        &self,
+        urls: &[String],
+        token: &str,
+        count: usize,
+        key: impl Fn(usize) -> String,
+    ) -> anyhow::Result<Vec<(u16, Value)>> {
+        let mut requests = Vec::new();
+        for i in 0..count {
+            let url = format!("{}/v1/offers/accept", urls[i % urls.len()]);
+            let body = json!({ "token": token, "idempotency_key": key(i), "quantity": 1 });
+            let http = self.http.clone();
+            requests.push(tokio::spawn(async move {
+                let response = http.post(url).json(&body).send().await?;
+                let status = response.status().as_u16();
+                anyhow::Ok((
+                    status,
+                    response.json::<Value>().await.unwrap_or(Value::Null),
+                ))
+            }));
+        }
+        let mut answers = Vec::new();
+        for request in requests {
+            answers.push(request.await??);
+        }
+        Ok(answers)
+    }
+
     /// Polls an accept, as the widget does, until its status is final (within 15 s).
     pub async fn final_status(&self, accept_id: &str) -> anyhow::Result<Value> {
         for _ in 0..300 {

@@ -12,6 +12,24 @@ const GRACE: &str = "cus_demo_grace";
 const BASIC: &str = "prod_basic_plan";
 const OFFER: &str = "pro-upgrade";
 
+/// Claims for Ada's Pro upgrade after `payment`, as the proxy would sign them.
+fn ada_claims(payment: &str, iat: i64, exp: i64, jti: &str) -> OfferClaims {
+    OfferClaims {
+        sub: payment.into(),
+        cus: ADA.into(),
+        oid: OFFER.into(),
+        pid: "prod_pro_upgrade".into(),
+        amt: 5000,
+        cur: "USD".into(),
+        qmin: 1,
+        qmax: 1,
+        pm: "pm_demo_visa_4242".into(),
+        iat,
+        exp,
+        jti: jti.into(),
+    }
+}
+
 fn time_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -139,35 +157,27 @@ async fn fifty_concurrent_accepts_retries_and_replays_never_charge_twice() {
     let offer = offers(&stack, &payment).await.offers.remove(0);
 
     // 50 concurrent requests: 25 with the same key, 25 each with its own key.
-    let mut requests = Vec::new();
-    for i in 0..50 {
-        let key = if i % 2 == 0 {
-            "key-same-for-all-0001".to_string()
-        } else {
-            format!("key-different-{i:04}")
-        };
-        let stack_proxy = stack.proxy_url.clone();
-        let http = stack.http.clone();
-        let token = offer.token.clone();
-        requests.push(tokio::spawn(async move {
-            let response = http
-                .post(format!("{stack_proxy}/v1/offers/accept"))
-                .json(&json!({ "token": token, "idempotency_key": key, "quantity": 1 }))
-                .send()
-                .await
-                .unwrap();
-            (
-                response.status().as_u16(),
-                response.json::<Value>().await.unwrap(),
-            )
-        }));
-    }
+    let answers = stack
+        .accept_concurrently(
+            std::slice::from_ref(&stack.proxy_url),
+            &offer.token,
+            50,
+            |i| {
+                if i % 2 == 0 {
+                    "key-same-for-all-0001".to_string()
+                } else {
+                    format!("key-different-{i:04}")
+                }
+            },
+        )
+        .await
+        .unwrap();
     let mut accept_ids = Vec::new();
-    for request in requests {
-        let (status, body) = request.await.unwrap();
+    for (status, body) in answers {
         assert_eq!(status, 200, "{body}");
         accept_ids.push(body["accept_id"].as_str().unwrap().to_string());
     }
+    accept_ids.sort();
     accept_ids.dedup();
     assert_eq!(
         accept_ids.len(),
@@ -190,20 +200,7 @@ async fn fifty_concurrent_accepts_retries_and_replays_never_charge_twice() {
     let keys = OfferTokenKeys::parse(upsell_e2e::TOKEN_KEYS).unwrap();
     let now = time_now();
     let second = keys
-        .sign(&OfferClaims {
-            sub: payment.clone(),
-            cus: ADA.into(),
-            oid: OFFER.into(),
-            pid: "prod_pro_upgrade".into(),
-            amt: 5000,
-            cur: "USD".into(),
-            qmin: 1,
-            qmax: 1,
-            pm: "pm_demo_visa_4242".into(),
-            iat: now,
-            exp: now + 600,
-            jti: "another-tab".into(),
-        })
+        .sign(&ada_claims(&payment, now, now + 600, "another-tab"))
         .unwrap();
     let (status, body) = accept(&stack, &second, "key-another-tab-0001").await;
     assert_eq!(status, 200, "{body}");
@@ -479,20 +476,7 @@ async fn expired_and_foreign_tokens_are_refused_over_http_and_charge_nothing() {
     let stack = stack().await;
     let payment = stack.purchase(ADA, BASIC).await.unwrap();
     let now = time_now();
-    let claims = |exp: i64, jti: &str| OfferClaims {
-        sub: payment.clone(),
-        cus: ADA.into(),
-        oid: OFFER.into(),
-        pid: "prod_pro_upgrade".into(),
-        amt: 5000,
-        cur: "USD".into(),
-        qmin: 1,
-        qmax: 1,
-        pm: "pm_demo_visa_4242".into(),
-        iat: now - 60,
-        exp,
-        jti: jti.into(),
-    };
+    let claims = |exp: i64, jti: &str| ada_claims(&payment, now - 60, exp, jti);
     let ours = OfferTokenKeys::parse(upsell_e2e::TOKEN_KEYS).unwrap();
     let expired = ours.sign(&claims(now - 1, "expired")).unwrap();
     let (status, body) = accept(&stack, &expired, "key-expired-token-1").await;

@@ -2,7 +2,7 @@
 //! across both still make exactly one charge. Runs on SQLite and, in `cargo xtask test`'s second
 //! pass, on PostgreSQL.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use upsell_e2e::{Stack, StackOptions};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -17,36 +17,24 @@ async fn accepts_spread_across_two_instances_charge_exactly_once() {
         .as_str()
         .unwrap()
         .to_string();
-    let mut requests = Vec::new();
-    for i in 0..40 {
-        let url = if i % 2 == 0 {
-            stack.proxy_url.clone()
-        } else {
-            second.clone()
-        };
-        // Half the clicks share a key; the other half each have their own.
-        let key = if i % 4 < 2 {
-            "key-two-instances-0".to_string()
-        } else {
-            format!("key-two-instances-{i}")
-        };
-        let (http, token) = (stack.http.clone(), token.clone());
-        requests.push(tokio::spawn(async move {
-            let response = http
-                .post(format!("{url}/v1/offers/accept"))
-                .json(&json!({ "token": token, "idempotency_key": key, "quantity": 1 }))
-                .send()
-                .await
-                .unwrap();
-            (
-                response.status().as_u16(),
-                response.json::<Value>().await.unwrap(),
-            )
-        }));
-    }
+    // Alternating instances; half the clicks share a key, the other half each have their own.
+    let answers = stack
+        .accept_concurrently(
+            &[stack.proxy_url.clone(), second.clone()],
+            &token,
+            40,
+            |i| {
+                if i % 4 < 2 {
+                    "key-two-instances-0".to_string()
+                } else {
+                    format!("key-two-instances-{i}")
+                }
+            },
+        )
+        .await
+        .unwrap();
     let mut accept_ids = Vec::new();
-    for request in requests {
-        let (status, body) = request.await.unwrap();
+    for (status, body) in answers {
         assert_eq!(status, 200, "{body}");
         accept_ids.push(body["accept_id"].as_str().unwrap().to_string());
     }
