@@ -310,31 +310,11 @@ pub fn apply(
         return Ok((json!({}), events));
     }
     if quote.charge == 0 {
-        store
-            .subscriptions
-            .insert(subscription_id.to_string(), changed);
-        charges::push_subscription_event(
-            store,
-            "subscription.plan_changed",
-            subscription_id,
-            &mut events,
-        );
-        charges::push_subscription_event(
-            store,
-            "subscription.updated",
-            subscription_id,
-            &mut events,
-        );
+        put_on_new_plan(store, subscription_id, changed, &mut events);
         return Ok((json!({}), events));
     }
 
-    charges::check_method(
-        store,
-        &sub.customer_id,
-        &sub.payment_method_id,
-        &sub.currency,
-        now,
-    )?;
+    // `charge_card` checks the card (owner, expiry, currency) before anything changes.
     let charge = NewCharge {
         customer_id: sub.customer_id.clone(),
         payment_method_id: sub.payment_method_id.clone(),
@@ -358,23 +338,7 @@ pub fn apply(
     let status = payment.as_ref().map_or("failed", |p| p.status);
     let apply_anyway = request.on_payment_failure != Some(OnPaymentFailure::PreventChange);
     match status {
-        "succeeded" => {
-            store
-                .subscriptions
-                .insert(subscription_id.to_string(), changed);
-            charges::push_subscription_event(
-                store,
-                "subscription.plan_changed",
-                subscription_id,
-                &mut events,
-            );
-            charges::push_subscription_event(
-                store,
-                "subscription.updated",
-                subscription_id,
-                &mut events,
-            );
-        }
+        "succeeded" => put_on_new_plan(store, subscription_id, changed, &mut events),
         "failed" if apply_anyway => {
             let mut on_hold = changed;
             on_hold.status = "on_hold";
@@ -415,6 +379,21 @@ pub fn apply(
         "payment_link": payment.and_then(|p| p.payment_link),
     });
     Ok((response, events))
+}
+
+/// Puts a subscription on its changed plan and says so (`subscription.plan_changed`, then
+/// `subscription.updated`).
+fn put_on_new_plan(
+    store: &mut Store,
+    subscription_id: &str,
+    changed: Subscription,
+    events: &mut Vec<Event>,
+) {
+    store
+        .subscriptions
+        .insert(subscription_id.to_string(), changed);
+    charges::push_subscription_event(store, "subscription.plan_changed", subscription_id, events);
+    charges::push_subscription_event(store, "subscription.updated", subscription_id, events);
 }
 
 /// The preview response: `{immediate_charge, new_plan}`.
