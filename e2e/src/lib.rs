@@ -20,6 +20,17 @@ pub const TOKEN_KEYS: &str = "k1=stack-test-token-key-0123456789abcdef";
 /// The demo's offers file.
 pub const DEMO_OFFERS: &str = include_str!("../../proxy/offers.toml");
 
+/// One offer and nothing else (no downsell, no cross-sell): what most tests of the money path
+/// need, so that what they see after an accept or a decline is only that offer's doing.
+pub const SINGLE_OFFER: &str = r#"
+offer_window_minutes = 30
+
+[[offers]]
+id = "pro-upgrade"
+after = ["prod_basic_plan"]
+product = "prod_pro_upgrade"
+"#;
+
 /// A running sandbox and proxy. Dropping it stops both.
 pub struct Stack {
     pub sandbox_url: String,
@@ -67,7 +78,7 @@ impl Default for StackOptions {
     fn default() -> Self {
         Self {
             widget_dir: None,
-            offers_toml: DEMO_OFFERS.to_string(),
+            offers_toml: SINGLE_OFFER.to_string(),
             upstream_timeout: Duration::from_secs(2),
             reconcile_grace: Duration::from_secs(3),
             reconcile_every: Duration::from_millis(200),
@@ -252,6 +263,18 @@ impl Stack {
             .error_for_status()?
             .json()
             .await?)
+    }
+
+    /// POSTs JSON to the proxy; returns the status and the JSON answer.
+    pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<(u16, Value)> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.proxy_url))
+            .json(&body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
     }
 
     /// Accepts an offer as the widget does; returns the status and the JSON answer.

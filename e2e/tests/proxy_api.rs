@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use upsell_e2e::{Stack, StackOptions};
 use upsell_proxy::offer_token::{OfferClaims, OfferTokenKeys};
-use upsell_wire::{AcceptResponse, AcceptStatus, OffersResponse};
+use upsell_wire::{AcceptResponse, AcceptStatus, OfferKind, OffersResponse};
 
 const ADA: &str = "cus_demo_ada";
 const GRACE: &str = "cus_demo_grace";
@@ -18,6 +18,7 @@ fn ada_claims(payment: &str, iat: i64, exp: i64, jti: &str) -> OfferClaims {
         sub: payment.into(),
         cus: ADA.into(),
         oid: OFFER.into(),
+        iid: OFFER.into(),
         pid: "prod_pro_upgrade".into(),
         amt: 5000,
         cur: "USD".into(),
@@ -104,12 +105,19 @@ async fn a_fresh_purchase_gets_its_upsell_with_price_card_and_token() {
     assert_eq!(response.offers.len(), 1);
     let offer = &response.offers[0];
     assert_eq!(offer.offer_id, OFFER);
-    assert_eq!(offer.title, "Pro plan upgrade");
-    assert_eq!(offer.price.amount, 5000);
-    assert_eq!(offer.price.currency, "USD");
-    assert_eq!(offer.payment_method.network, "Visa");
-    assert_eq!(offer.payment_method.last4, "4242");
-    assert_eq!(offer.token.split('.').count(), 3, "a JWT");
+    assert_eq!(offer.items[0].title, "Pro plan upgrade");
+    assert_eq!(offer.items[0].price.amount, 5000);
+    assert_eq!(offer.items[0].price.currency, "USD");
+    assert_eq!(offer.kind, OfferKind::Upsell);
+    assert_eq!(offer.items[0].token.split('.').count(), 3, "a JWT");
+    // The card the purchase was paid with first, then Ada's other current card; her expired
+    // Amex is never offered.
+    let cards: Vec<_> = response
+        .payment_methods
+        .iter()
+        .map(|m| format!("{} {}", m.network, m.last4))
+        .collect();
+    assert_eq!(cards, ["Visa 4242", "Mastercard 5454"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -118,7 +126,7 @@ async fn accepting_charges_the_saved_card_once_and_the_webhook_confirms_it() {
     let payment = stack.purchase(ADA, BASIC).await.unwrap();
     let offer = offers(&stack, &payment).await.offers.remove(0);
 
-    let (status, body) = accept(&stack, &offer.token, "key-accept-once-0001").await;
+    let (status, body) = accept(&stack, &offer.items[0].token, "key-accept-once-0001").await;
     assert_eq!(status, 200, "{body}");
     let first: AcceptResponse = serde_json::from_value(body).unwrap();
     assert_eq!(first.amount.amount, 5000);
@@ -160,7 +168,7 @@ async fn fifty_concurrent_accepts_retries_and_replays_never_charge_twice() {
     let answers = stack
         .accept_concurrently(
             std::slice::from_ref(&stack.proxy_url),
-            &offer.token,
+            &offer.items[0].token,
             50,
             |i| {
                 if i % 2 == 0 {
@@ -190,7 +198,7 @@ async fn fifty_concurrent_accepts_retries_and_replays_never_charge_twice() {
     );
 
     // A replay after the charge: same answer, no new charge.
-    let (status, body) = accept(&stack, &offer.token, "key-replayed-later-01").await;
+    let (status, body) = accept(&stack, &offer.items[0].token, "key-replayed-later-01").await;
     assert_eq!(status, 200);
     assert_eq!(body["accept_id"], accept_ids[0].as_str());
     assert_eq!(body["status"], "succeeded");
@@ -212,9 +220,10 @@ async fn fifty_concurrent_accepts_retries_and_replays_never_charge_twice() {
 async fn a_declined_card_fails_with_its_reason_and_is_not_retried() {
     let stack = stack().await;
     let payment = stack.purchase(GRACE, BASIC).await.unwrap();
-    let offer = offers(&stack, &payment).await.offers.remove(0);
-    assert_eq!(offer.payment_method.last4, "0341");
-    let (status, body) = accept(&stack, &offer.token, "key-declined-card-01").await;
+    let listed = offers(&stack, &payment).await;
+    assert_eq!(listed.payment_methods[0].last4, "0341");
+    let offer = &listed.offers[0];
+    let (status, body) = accept(&stack, &offer.items[0].token, "key-declined-card-01").await;
     assert_eq!(status, 200, "{body}");
     let done = final_status(&stack, body["accept_id"].as_str().unwrap()).await;
     assert_eq!(done.status, AcceptStatus::Failed);
@@ -222,6 +231,7 @@ async fn a_declined_card_fails_with_its_reason_and_is_not_retried() {
         done.failure_reason.as_deref(),
         Some("Your card has insufficient funds.")
     );
+    assert_eq!(done.failure_code.as_deref(), Some("insufficient_funds"));
     let charges = stack.charges_for(&payment, OFFER).await.unwrap();
     assert_eq!(charges.len(), 1);
     assert_eq!(charges[0]["status"], "failed");
@@ -235,7 +245,7 @@ async fn a_declined_offer_is_not_shown_again() {
     let (status, body) = post(
         &stack,
         "/v1/offers/decline",
-        json!({ "token": offer.token }),
+        json!({ "token": offer.items[0].token }),
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -250,7 +260,7 @@ async fn a_tampered_token_or_a_quantity_outside_its_bounds_charges_nothing() {
     let payment = stack.purchase(ADA, BASIC).await.unwrap();
     let offer = offers(&stack, &payment).await.offers.remove(0);
 
-    let mut parts: Vec<&str> = offer.token.split('.').collect();
+    let mut parts: Vec<&str> = offer.items[0].token.split('.').collect();
     let forged_claims = "eyJzdWIiOiJwYXlfeCIsImN1cyI6ImN1c19kZW1vX2dyYWNlIiwiYW10IjoxfQ";
     parts[1] = forged_claims;
     let (status, body) = accept(&stack, &parts.join("."), "key-tampered-0001").await;
@@ -262,7 +272,7 @@ async fn a_tampered_token_or_a_quantity_outside_its_bounds_charges_nothing() {
     let (status, body) = post(
         &stack,
         "/v1/offers/accept",
-        json!({ "token": offer.token, "idempotency_key": "key-quantity-0001", "quantity": 5 }),
+        json!({ "token": offer.items[0].token, "idempotency_key": "key-quantity-0001", "quantity": 5 }),
     )
     .await;
     assert_eq!(
@@ -274,7 +284,7 @@ async fn a_tampered_token_or_a_quantity_outside_its_bounds_charges_nothing() {
     let (status, body) = post(
         &stack,
         "/v1/offers/accept",
-        json!({ "token": offer.token, "idempotency_key": "key-price-0001", "quantity": 1,
+        json!({ "token": offer.items[0].token, "idempotency_key": "key-price-0001", "quantity": 1,
                 "price": 1, "product_id": "prod_template_pack", "customer_id": "cus_demo_grace" }),
     )
     .await;
@@ -398,7 +408,7 @@ async fn a_webhook_with_a_bad_signature_is_refused_and_changes_nothing() {
     let stack = stack().await;
     let payment = stack.purchase(GRACE, BASIC).await.unwrap();
     let offer = offers(&stack, &payment).await.offers.remove(0);
-    let (_, body) = accept(&stack, &offer.token, "key-forged-webhook-1").await;
+    let (_, body) = accept(&stack, &offer.items[0].token, "key-forged-webhook-1").await;
     let accept_id = body["accept_id"].as_str().unwrap().to_string();
     assert_eq!(
         final_status(&stack, &accept_id).await.status,
@@ -436,7 +446,7 @@ async fn metrics_count_requests_charges_and_webhooks_by_route_not_by_id() {
     let stack = stack().await;
     let payment = stack.purchase(ADA, BASIC).await.unwrap();
     let offer = offers(&stack, &payment).await.offers.remove(0);
-    let (_, body) = accept(&stack, &offer.token, "key-metrics-000001").await;
+    let (_, body) = accept(&stack, &offer.items[0].token, "key-metrics-000001").await;
     final_status(&stack, body["accept_id"].as_str().unwrap()).await;
     let mut text = String::new();
     for _ in 0..100 {
@@ -468,7 +478,7 @@ async fn metrics_count_requests_charges_and_webhooks_by_route_not_by_id() {
     );
     assert!(text.contains("route=\"/v1/accepts/{accept_id}\""), "{text}");
     assert!(!text.contains(&payment), "no series per payment id");
-    assert!(!text.contains(&offer.token), "never a token");
+    assert!(!text.contains(&offer.items[0].token), "never a token");
 }
 
 #[tokio::test(flavor = "multi_thread")]

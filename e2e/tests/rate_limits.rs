@@ -54,7 +54,7 @@ async fn one_offer_token_is_limited_however_many_keys_it_comes_with() {
         .purchase("cus_demo_ada", "prod_basic_plan")
         .await
         .unwrap();
-    let token = stack.offers(&payment).await.unwrap()["offers"][0]["token"]
+    let token = stack.offers(&payment).await.unwrap()["offers"][0]["items"][0]["token"]
         .as_str()
         .unwrap()
         .to_string();

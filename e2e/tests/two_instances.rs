@@ -13,7 +13,7 @@ async fn accepts_spread_across_two_instances_charge_exactly_once() {
         .purchase("cus_demo_ada", "prod_basic_plan")
         .await
         .unwrap();
-    let token = stack.offers(&payment).await.unwrap()["offers"][0]["token"]
+    let token = stack.offers(&payment).await.unwrap()["offers"][0]["items"][0]["token"]
         .as_str()
         .unwrap()
         .to_string();

@@ -11,7 +11,7 @@ const BASIC: &str = "prod_basic_plan";
 const OFFER: &str = "pro-upgrade";
 
 async fn offer_token(stack: &Stack, payment: &str) -> String {
-    stack.offers(payment).await.unwrap()["offers"][0]["token"]
+    stack.offers(payment).await.unwrap()["offers"][0]["items"][0]["token"]
         .as_str()
         .unwrap()
         .to_string()

@@ -8,7 +8,7 @@ use upsell_e2e::{Stack, StackOptions, WEBHOOK_SECRET};
 
 async fn accepted(stack: &Stack, customer: &str, key: &str) -> (String, String) {
     let payment = stack.purchase(customer, "prod_basic_plan").await.unwrap();
-    let token = stack.offers(&payment).await.unwrap()["offers"][0]["token"]
+    let token = stack.offers(&payment).await.unwrap()["offers"][0]["items"][0]["token"]
         .as_str()
         .unwrap()
         .to_string();

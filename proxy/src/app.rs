@@ -58,6 +58,8 @@ pub struct AppState {
     pub storage: Storage,
     pub webhook_verifier: Webhook,
     pub reconcile_grace: Duration,
+    /// The merchant's origins: CORS, and where a fallback checkout may return to.
+    pub allowed_origins: Vec<String>,
     pub limits: RateLimits,
     pub metrics: Metrics,
 }
@@ -82,6 +84,7 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
         storage,
         webhook_verifier,
         reconcile_grace: config.reconcile_grace,
+        allowed_origins: config.allowed_origins.clone(),
         limits: RateLimits::new(
             config.rate_per_client,
             config.rate_per_token,
@@ -107,6 +110,7 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
         .route(paths::OFFERS, get(routes::offers::list))
         .route(paths::ACCEPT, post(routes::accept::accept))
         .route(paths::DECLINE, post(routes::decline::decline))
+        .route(paths::CHECKOUT, post(routes::checkout::checkout))
         .route(
             &format!("{}/{{accept_id}}", paths::ACCEPTS),
             get(routes::accept::status),

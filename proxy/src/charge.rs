@@ -5,7 +5,7 @@
 //! is visible as such instead of looking like "not charged".
 
 use crate::app::AppState;
-use crate::storage::{Accept, AcceptState};
+use crate::storage::{Accept, AcceptState, Failure};
 use dodopayments::models::{
     AttachExistingCustomer, CheckoutSessionBillingAddress, CheckoutSessionsCreateParams,
     CustomerRequest, IntentStatus, Metadata, ProductItemReq,
@@ -40,7 +40,10 @@ pub async fn charge(state: Arc<AppState>, accept: Accept) -> Accept {
             return fail(
                 &state,
                 accept,
-                "This offer does not belong to this purchase.",
+                Failure::new(
+                    "not_charged",
+                    "This offer does not belong to this purchase.",
+                ),
             )
             .await;
         }
@@ -49,7 +52,10 @@ pub async fn charge(state: Arc<AppState>, accept: Accept) -> Accept {
             return fail(
                 &state,
                 accept,
-                "The payment provider could not be reached. Nothing was charged.",
+                Failure::new(
+                    "provider_unreachable",
+                    "The payment provider could not be reached. Nothing was charged.",
+                ),
             )
             .await;
         }
@@ -114,7 +120,7 @@ pub async fn charge(state: Arc<AppState>, accept: Accept) -> Accept {
             // Dodo refused the request outright: nothing was charged.
             tracing::warn!(accept_id = %id, status, %message, "Dodo refused the charge");
             state.metrics.charges.with_label_values(&["refused"]).inc();
-            return fail(&state, accept, &refusal_reason(&message)).await;
+            return fail(&state, accept, refusal(&message)).await;
         }
         Err(error) => {
             // Timeout, 5xx, 429 or a broken connection: the charge may or may not exist. It stays
@@ -137,9 +143,23 @@ pub async fn refresh(state: &AppState, accept: Accept) -> Accept {
     ) {
         return accept;
     }
-    let (status, reason) = if let Some(payment_id) = accept.charge_payment_id.as_deref() {
+    let (status, failure, action_url) = if let Some(payment_id) =
+        accept.charge_payment_id.as_deref()
+    {
         match state.dodo.payment(payment_id).await {
-            Ok(payment) => (payment.status.map(|s| *s), payment.error_message),
+            Ok(payment) => {
+                let failure = Failure::new(
+                    payment
+                        .error_code
+                        .as_deref()
+                        .map(str::to_lowercase)
+                        .unwrap_or_else(|| "payment_failed".into()),
+                    payment
+                        .error_message
+                        .unwrap_or_else(|| "The payment did not go through.".into()),
+                );
+                (payment.status.map(|s| *s), failure, payment.payment_link)
+            }
             Err(error) => {
                 tracing::info!(%error, accept_id = %accept.accept_id, "cannot poll the payment");
                 return accept;
@@ -147,7 +167,11 @@ pub async fn refresh(state: &AppState, accept: Accept) -> Accept {
         }
     } else if let Some(session_id) = accept.checkout_session_id.as_deref() {
         match state.dodo.checkout_status(session_id).await {
-            Ok(session) => (session.payment_status.map(|s| *s), None),
+            Ok(session) => (
+                session.payment_status.map(|s| *s),
+                Failure::new("payment_failed", "The payment did not go through."),
+                None,
+            ),
             Err(error) => {
                 tracing::info!(%error, accept_id = %accept.accept_id, "cannot poll the checkout session");
                 return accept;
@@ -156,18 +180,28 @@ pub async fn refresh(state: &AppState, accept: Accept) -> Accept {
     } else {
         return accept;
     };
-    let (next, reason) = match status {
+    let (next, failure) = match status {
         Some(IntentStatus::Succeeded) => (AcceptState::Succeeded, None),
-        Some(IntentStatus::Failed | IntentStatus::Cancelled) => (
-            AcceptState::Failed,
-            Some(reason.unwrap_or_else(|| "The payment did not go through.".into())),
-        ),
-        Some(IntentStatus::RequiresCustomerAction) => (AcceptState::RequiresAction, None),
+        Some(IntentStatus::Failed | IntentStatus::Cancelled) => {
+            (AcceptState::Failed, Some(failure))
+        }
+        Some(IntentStatus::RequiresCustomerAction) => {
+            if let Some(url) = action_url.filter(|_| accept.action_url.is_none()) {
+                if let Err(error) = state
+                    .storage
+                    .record_action_url(&accept.accept_id, &url)
+                    .await
+                {
+                    tracing::error!(%error, accept_id = %accept.accept_id, "cannot record the action link");
+                }
+            }
+            (AcceptState::RequiresAction, None)
+        }
         _ => return accept,
     };
     if let Err(error) = state
         .storage
-        .advance(&accept.accept_id, next, reason.as_deref())
+        .advance(&accept.accept_id, next, failure.as_ref())
         .await
     {
         tracing::error!(%error, accept_id = %accept.accept_id, "cannot record polled outcome");
@@ -176,10 +210,10 @@ pub async fn refresh(state: &AppState, accept: Accept) -> Accept {
     reload(state, accept).await
 }
 
-pub async fn fail(state: &AppState, accept: Accept, reason: &str) -> Accept {
+pub async fn fail(state: &AppState, accept: Accept, failure: Failure) -> Accept {
     if let Err(error) = state
         .storage
-        .advance(&accept.accept_id, AcceptState::Failed, Some(reason))
+        .advance(&accept.accept_id, AcceptState::Failed, Some(&failure))
         .await
     {
         tracing::error!(%error, accept_id = %accept.accept_id, "cannot record failure");
@@ -194,10 +228,19 @@ pub async fn reload(state: &AppState, accept: Accept) -> Accept {
     }
 }
 
-/// Dodo's error body is `{code, message}`; its message is meant for people.
-fn refusal_reason(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("message")?.as_str().map(String::from))
-        .unwrap_or_else(|| "The payment provider refused this charge.".into())
+/// Dodo's error body is `{code, message}`: the code (lower-cased) for the widget, the message
+/// for people.
+fn refusal(body: &str) -> Failure {
+    let value = serde_json::from_str::<serde_json::Value>(body).ok();
+    let field = |name: &str| {
+        value
+            .as_ref()
+            .and_then(|v| v.get(name)?.as_str().map(String::from))
+    };
+    Failure::new(
+        field("code")
+            .map(|c| c.to_lowercase())
+            .unwrap_or_else(|| "refused".into()),
+        field("message").unwrap_or_else(|| "The payment provider refused this charge.".into()),
+    )
 }

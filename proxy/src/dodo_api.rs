@@ -42,6 +42,8 @@ pub struct SavedCardDetails {
 pub struct OneTimePrice {
     /// After the product's percentage discount, in minor units; half a minor unit rounds up.
     pub unit_amount: i64,
+    /// Before the discount: shown struck through when it differs.
+    pub list_amount: i64,
     pub currency: String,
 }
 
@@ -90,6 +92,20 @@ impl DodoApi {
         params: CheckoutSessionsCreateParams,
     ) -> Result<CheckoutSessionResponse, Error> {
         self.charges
+            .checkout_sessions()
+            .create()
+            .body(params)
+            .send()
+            .await
+    }
+
+    /// Creates an unconfirmed checkout session: the customer pays on its hosted page. Nothing
+    /// is charged by this call, so the SDK may retry it.
+    pub async fn create_checkout(
+        &self,
+        params: CheckoutSessionsCreateParams,
+    ) -> Result<CheckoutSessionResponse, Error> {
+        self.reads
             .checkout_sessions()
             .create()
             .body(params)
@@ -161,6 +177,7 @@ pub fn one_time_price(product: &Product) -> Option<OneTimePrice> {
     }
     Some(OneTimePrice {
         unit_amount: (price * (100 - discount) + 50) / 100,
+        list_amount: price,
         currency: value.get("currency")?.as_str()?.to_uppercase(),
     })
 }

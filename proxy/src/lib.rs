@@ -8,6 +8,7 @@ pub mod clock;
 pub mod dodo_api;
 mod error;
 mod metrics;
+pub mod offer_builder;
 pub mod offer_rules;
 pub mod offer_token;
 pub mod rate_limit;

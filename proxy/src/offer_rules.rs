@@ -30,13 +30,81 @@ fn default_max_accepted() -> i64 {
 pub struct OfferRule {
     /// Unique name of the offer.
     pub id: String,
-    /// Dodo product ids whose purchase triggers this offer.
+    /// Dodo product ids whose purchase triggers this offer. Empty for an offer that is shown
+    /// only as another offer's `downsell`.
+    #[serde(default)]
     pub after: Vec<String>,
-    /// The Dodo product offered.
-    pub product: String,
-    /// Units added by accepting.
+    /// The Dodo product offered (an upsell or downsell). Exclusive with `items`.
+    pub product: Option<String>,
+    /// Units added by accepting `product`; the smallest the customer may choose.
     #[serde(default = "one")]
     pub quantity: u32,
+    /// The most units of `product` the customer may choose; `quantity` when absent.
+    pub max_quantity: Option<u32>,
+    /// Several products, each added with its own click (a cross-sell). Exclusive with `product`.
+    #[serde(default)]
+    pub items: Vec<ItemRule>,
+    /// The offer shown when this one is declined.
+    pub downsell: Option<String>,
+    /// Social-proof badge: `most_popular`, `best_value`, `limited_offer` (translated by the
+    /// widget), or the merchant's own words.
+    pub badge: Option<String>,
+    /// Show the time left until the offer window closes.
+    #[serde(default)]
+    pub countdown: bool,
+}
+
+/// One product of a cross-sell.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemRule {
+    /// The Dodo product.
+    pub product: String,
+    /// The smallest number of units the customer may add.
+    #[serde(default = "one")]
+    pub quantity: u32,
+    /// The most units the customer may add; `quantity` when absent.
+    pub max_quantity: Option<u32>,
+}
+
+/// One product of an offer, as the rules define it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferedProduct {
+    /// Names this product's accept: the offer id for a one-product offer,
+    /// `offer.product` inside a cross-sell.
+    pub item_id: String,
+    pub product: String,
+    pub min_quantity: u32,
+    pub max_quantity: u32,
+}
+
+impl OfferRule {
+    /// True for a cross-sell (several products, each with its own click).
+    pub fn is_cross_sell(&self) -> bool {
+        !self.items.is_empty()
+    }
+
+    /// The products this offer sells, in file order.
+    pub fn products(&self) -> Vec<OfferedProduct> {
+        match &self.product {
+            Some(product) => vec![OfferedProduct {
+                item_id: self.id.clone(),
+                product: product.clone(),
+                min_quantity: self.quantity,
+                max_quantity: self.max_quantity.unwrap_or(self.quantity),
+            }],
+            None => self
+                .items
+                .iter()
+                .map(|item| OfferedProduct {
+                    item_id: format!("{}.{}", self.id, item.product),
+                    product: item.product.clone(),
+                    min_quantity: item.quantity,
+                    max_quantity: item.max_quantity.unwrap_or(item.quantity),
+                })
+                .collect(),
+        }
+    }
 }
 
 fn one() -> u32 {
@@ -69,20 +137,74 @@ impl OfferRules {
                 offer.id
             );
             anyhow::ensure!(
-                ids.insert(&offer.id),
+                ids.insert(offer.id.as_str()),
                 "offer {:?} is defined twice",
                 offer.id
             );
             anyhow::ensure!(
-                !offer.after.is_empty(),
-                "offer {:?}: `after` must name at least one product",
+                offer.product.is_some() != offer.is_cross_sell(),
+                "offer {:?}: give either `product` or `items`, not both or neither",
                 offer.id
             );
             anyhow::ensure!(
-                (1..=100).contains(&offer.quantity),
-                "offer {:?}: quantity must be between 1 and 100",
+                offer.items.len() <= 6,
+                "offer {:?}: a cross-sell has at most 6 items",
                 offer.id
             );
+            let mut products = HashSet::new();
+            for item in offer.products() {
+                anyhow::ensure!(
+                    products.insert(item.product.clone()),
+                    "offer {:?}: product {:?} is listed twice",
+                    offer.id,
+                    item.product
+                );
+                anyhow::ensure!(
+                    (1..=100).contains(&item.min_quantity)
+                        && (item.min_quantity..=100).contains(&item.max_quantity),
+                    "offer {:?}: quantities must satisfy 1 <= quantity <= max_quantity <= 100",
+                    offer.id
+                );
+            }
+            if let Some(badge) = &offer.badge {
+                anyhow::ensure!(
+                    (1..=40).contains(&badge.chars().count()),
+                    "offer {:?}: a badge has 1 to 40 characters",
+                    offer.id
+                );
+            }
+        }
+        let downsell_targets: HashSet<&str> = rules
+            .offers
+            .iter()
+            .filter_map(|o| o.downsell.as_deref())
+            .collect();
+        for offer in &rules.offers {
+            if let Some(target) = &offer.downsell {
+                anyhow::ensure!(
+                    ids.contains(target.as_str()),
+                    "offer {:?}: downsell {:?} is not defined",
+                    offer.id,
+                    target
+                );
+            }
+            anyhow::ensure!(
+                !offer.after.is_empty() || downsell_targets.contains(offer.id.as_str()),
+                "offer {:?}: `after` must name at least one product, unless the offer is another offer's `downsell`",
+                offer.id
+            );
+            // A chain must end: a customer who declines every offer sees each at most once.
+            let mut seen = HashSet::from([offer.id.as_str()]);
+            let mut next = offer.downsell.as_deref();
+            while let Some(id) = next {
+                anyhow::ensure!(
+                    seen.insert(id),
+                    "offer {:?}: its downsell chain comes back to {:?}",
+                    offer.id,
+                    id
+                );
+                next = rules.offer(id).and_then(|o| o.downsell.as_deref());
+            }
         }
         Ok(rules)
     }
@@ -95,6 +217,11 @@ impl OfferRules {
         self.offers
             .iter()
             .filter(move |rule| rule.after.iter().any(|p| purchased.contains(p)))
+    }
+
+    /// The offer with this id.
+    pub fn offer(&self, id: &str) -> Option<&OfferRule> {
+        self.offers.iter().find(|o| o.id == id)
     }
 }
 
@@ -117,7 +244,41 @@ mod tests {
             .offers_after(&purchased)
             .map(|r| r.id.as_str())
             .collect();
-        assert_eq!(ids, ["pro-upgrade"]);
+        assert_eq!(ids, ["pro-upgrade", "add-ons"]);
+        let chain = rules.offer("pro-upgrade").and_then(|o| o.downsell.clone());
+        assert_eq!(chain.as_deref(), Some("pro-upgrade-discount"));
+        let add_ons = rules.offer("add-ons").unwrap().products();
+        assert_eq!(add_ons[0].item_id, "add-ons.prod_template_pack");
+        assert_eq!((add_ons[0].min_quantity, add_ons[0].max_quantity), (1, 5));
+    }
+
+    #[test]
+    fn chains_must_end_and_name_defined_offers() {
+        let cycle = "[[offers]]\nid = \"a\"\nafter = [\"p\"]\nproduct = \"x\"\ndownsell = \"b\"\n\
+                     [[offers]]\nid = \"b\"\nproduct = \"y\"\ndownsell = \"a\"\n";
+        let err = OfferRules::parse(cycle).unwrap_err().to_string();
+        assert!(err.contains("comes back to"), "{err}");
+
+        let missing =
+            "[[offers]]\nid = \"a\"\nafter = [\"p\"]\nproduct = \"x\"\ndownsell = \"zz\"\n";
+        let err = OfferRules::parse(missing).unwrap_err().to_string();
+        assert!(err.contains("downsell \"zz\" is not defined"), "{err}");
+
+        let orphan = "[[offers]]\nid = \"a\"\nproduct = \"x\"\n";
+        let err = OfferRules::parse(orphan).unwrap_err().to_string();
+        assert!(
+            err.contains("unless the offer is another offer's `downsell`"),
+            "{err}"
+        );
+
+        let both = "[[offers]]\nid = \"a\"\nafter = [\"p\"]\nproduct = \"x\"\n\
+                    [[offers.items]]\nproduct = \"y\"\n";
+        let err = OfferRules::parse(both).unwrap_err().to_string();
+        assert!(err.contains("either `product` or `items`"), "{err}");
+
+        let bounds = "[[offers]]\nid = \"a\"\nafter = [\"p\"]\nproduct = \"x\"\nquantity = 3\nmax_quantity = 2\n";
+        let err = OfferRules::parse(bounds).unwrap_err().to_string();
+        assert!(err.contains("quantity <= max_quantity"), "{err}");
     }
 
     #[test]

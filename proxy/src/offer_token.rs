@@ -16,6 +16,8 @@ pub struct OfferClaims {
     pub cus: String,
     /// The offer's id in the offers file.
     pub oid: String,
+    /// The item's id: what the accept is recorded under (the offer id for a one-product offer).
+    pub iid: String,
     /// The Dodo product to charge.
     pub pid: String,
     /// Unit price in minor units.
@@ -26,7 +28,8 @@ pub struct OfferClaims {
     pub qmin: u32,
     /// Highest quantity the customer may choose.
     pub qmax: u32,
-    /// The saved payment method to charge.
+    /// The saved payment method to charge; empty when the customer has none that can pay, and
+    /// then only a standard checkout is possible.
     pub pm: String,
     /// Issued at, Unix seconds.
     pub iat: i64,
@@ -139,6 +142,7 @@ mod tests {
             sub: "pay_1".into(),
             cus: "cus_1".into(),
             oid: "pro".into(),
+            iid: "pro".into(),
             pid: "prod_pro".into(),
             amt: 5000,
             cur: "USD".into(),

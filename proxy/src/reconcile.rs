@@ -11,7 +11,7 @@
 use crate::app::AppState;
 use crate::charge::{self, META_ACCEPT_ID};
 use crate::clock;
-use crate::storage::{Accept, AcceptState};
+use crate::storage::{Accept, AcceptState, Failure};
 use dodopayments::models::IntentStatus;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +23,7 @@ const NOT_CHARGED: &str = "The order could not be completed. Nothing was charged
 pub async fn reconcile(state: &AppState, accept: Accept) -> Accept {
     match accept.state {
         AcceptState::Pending if settled_in_silence(state, &accept) => {
-            charge::fail(state, accept, NOT_CHARGED).await
+            charge::fail(state, accept, Failure::new("not_charged", NOT_CHARGED)).await
         }
         AcceptState::Submitted => look_up(state, accept).await,
         AcceptState::Processing | AcceptState::RequiresAction => {
@@ -83,7 +83,7 @@ async fn look_up(state: &AppState, accept: Accept) -> Accept {
         }
         Ok(None) if settled_in_silence(state, &accept) => {
             tracing::warn!(accept_id = %accept.accept_id, "no charge was made; the accept failed");
-            charge::fail(state, accept, NOT_CHARGED).await
+            charge::fail(state, accept, Failure::new("not_charged", NOT_CHARGED)).await
         }
         Ok(None) => accept,
         Err(error) => {

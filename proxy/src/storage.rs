@@ -6,6 +6,7 @@
 //!
 //! The SQL is written once for both: `$N` placeholders, `BIGINT`, `ON CONFLICT DO NOTHING`.
 
+use crate::offer_builder::Settled;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 use std::str::FromStr;
@@ -86,10 +87,30 @@ pub struct Accept {
     pub checkout_session_id: Option<String>,
     pub charge_payment_id: Option<String>,
     pub failure_reason: Option<String>,
+    /// Stable code of the failure, which the widget translates.
+    pub failure_code: Option<String>,
+    /// Where the customer confirms the payment, while it requires action (3-D Secure).
+    pub action_url: Option<String>,
     /// When the accept was recorded (RFC 3339).
     pub created_at: String,
     /// When its state last changed (RFC 3339).
     pub updated_at: String,
+}
+
+/// Why a charge failed: a stable code for the widget, and words for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: String,
+    pub reason: String,
+}
+
+impl Failure {
+    pub fn new(code: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            reason: reason.into(),
+        }
+    }
 }
 
 /// The result of trying to record an accept.
@@ -111,7 +132,7 @@ pub struct Storage {
 const COLUMNS: &str =
     "accept_id, jti, idempotency_key, original_payment_id, offer_id, customer_id, \
      product_id, payment_method_id, quantity, amount, currency, state, checkout_session_id, \
-     charge_payment_id, failure_reason, created_at, updated_at";
+     charge_payment_id, failure_reason, failure_code, action_url, created_at, updated_at";
 
 /// States an accept can still leave.
 const OPEN_STATES: &str = "('pending', 'submitted', 'processing', 'requires_action')";
@@ -223,14 +244,16 @@ impl Storage {
         &self,
         accept_id: &str,
         state: AcceptState,
-        failure_reason: Option<&str>,
+        failure: Option<&Failure>,
     ) -> Result<bool, sqlx::Error> {
         let result = sqlx::query(&format!(
             "UPDATE accepts SET state = $1, failure_reason = COALESCE($2, failure_reason), \
-             updated_at = $3 WHERE accept_id = $4 AND state IN {OPEN_STATES}"
+             failure_code = COALESCE($3, failure_code), updated_at = $4 \
+             WHERE accept_id = $5 AND state IN {OPEN_STATES}"
         ))
         .bind(state.as_str())
-        .bind(failure_reason)
+        .bind(failure.map(|f| f.reason.as_str()))
+        .bind(failure.map(|f| f.code.as_str()))
         .bind(now())
         .bind(accept_id)
         .execute(&self.pool)
@@ -275,6 +298,20 @@ impl Storage {
         Ok(())
     }
 
+    /// Records where the customer confirms a payment that requires action.
+    pub async fn record_action_url(
+        &self,
+        accept_id: &str,
+        action_url: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE accepts SET action_url = $1 WHERE accept_id = $2")
+            .bind(action_url)
+            .bind(accept_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Accepts whose outcome is not final yet, oldest first.
     pub async fn open_accepts(&self) -> Result<Vec<Accept>, sqlx::Error> {
         let rows = sqlx::query(&format!(
@@ -297,20 +334,28 @@ impl Storage {
         row.try_get("n")
     }
 
-    /// Offer ids already accepted or declined after this purchase.
-    pub async fn settled_offers(
-        &self,
-        original_payment_id: &str,
-    ) -> Result<Vec<String>, sqlx::Error> {
+    /// What the customer already did with this purchase's offers: items accepted (whatever
+    /// became of their charge) and offers declined.
+    pub async fn settled(&self, original_payment_id: &str) -> Result<Settled, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT offer_id FROM accepts WHERE original_payment_id = $1 \
-             UNION SELECT offer_id FROM declines WHERE original_payment_id = $2",
+            "SELECT offer_id, 'accepted' AS how FROM accepts WHERE original_payment_id = $1 \
+             UNION SELECT offer_id, 'declined' AS how FROM declines WHERE original_payment_id = $2",
         )
         .bind(original_payment_id)
         .bind(original_payment_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| r.try_get("offer_id")).collect()
+        let mut settled = Settled::default();
+        for row in &rows {
+            let id: String = row.try_get("offer_id")?;
+            let how: String = row.try_get("how")?;
+            if how == "accepted" {
+                settled.accepted_items.insert(id);
+            } else {
+                settled.declined_offers.insert(id);
+            }
+        }
+        Ok(settled)
     }
 
     /// Records a decline; declining twice is the same as once.
@@ -383,6 +428,8 @@ fn row_to_accept(row: &AnyRow) -> Result<Accept, sqlx::Error> {
         checkout_session_id: row.try_get("checkout_session_id")?,
         charge_payment_id: row.try_get("charge_payment_id")?,
         failure_reason: row.try_get("failure_reason")?,
+        failure_code: row.try_get("failure_code")?,
+        action_url: row.try_get("action_url")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -409,6 +456,8 @@ mod tests {
             checkout_session_id: None,
             charge_payment_id: None,
             failure_reason: None,
+            failure_code: None,
+            action_url: None,
             created_at: String::new(),
             updated_at: String::new(),
         }
@@ -432,7 +481,11 @@ mod tests {
             BeginAccept::Recorded(_)
         ));
         assert!(storage
-            .advance("b", AcceptState::Failed, Some("gave up"))
+            .advance(
+                "b",
+                AcceptState::Failed,
+                Some(&Failure::new("not_charged", "gave up"))
+            )
             .await
             .unwrap());
         assert!(

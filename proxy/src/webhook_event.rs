@@ -3,7 +3,7 @@
 //! been verified, but the parser must stand any input (`fuzz/fuzz_targets/webhook.rs`).
 
 use crate::charge::META_ACCEPT_ID;
-use crate::storage::AcceptState;
+use crate::storage::{AcceptState, Failure};
 use axum::http::HeaderMap;
 use dodopayments::models::{WebhookEventType, WebhookPayload};
 use standardwebhooks::{Webhook, WebhookError};
@@ -38,7 +38,7 @@ pub struct PaymentEvent {
     /// The state the payment says the accept has reached.
     pub next: AcceptState,
     /// Why the payment failed, when it did.
-    pub failure_reason: Option<String>,
+    pub failure: Option<Failure>,
 }
 
 /// A webhook body, parsed.
@@ -74,13 +74,14 @@ pub fn parse(body: &[u8]) -> Result<WebhookEvent, serde_json::Error> {
         (Some(next), Some(accept_id)) => Some(PaymentEvent {
             accept_id: accept_id.to_string(),
             next,
-            failure_reason: (next == AcceptState::Failed).then(|| {
-                payload
-                    .data
-                    .get("error_message")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("The payment did not go through.")
-                    .to_string()
+            failure: (next == AcceptState::Failed).then(|| {
+                let field = |name: &str| payload.data.get(name).and_then(|v| v.as_str());
+                Failure::new(
+                    field("error_code")
+                        .map(str::to_lowercase)
+                        .unwrap_or_else(|| "payment_failed".into()),
+                    field("error_message").unwrap_or("The payment did not go through."),
+                )
             }),
         }),
         _ => None,
@@ -98,7 +99,7 @@ mod tests {
     #[test]
     fn a_failed_upsell_payment_names_its_accept_and_reason() {
         let body = br#"{"business_id":"b","type":"payment.failed","timestamp":"t",
-            "data":{"metadata":{"upsell_accept_id":"acc_1"},"error_message":"Declined."}}"#;
+            "data":{"metadata":{"upsell_accept_id":"acc_1"},"error_code":"CARD_DECLINED","error_message":"Declined."}}"#;
         let event = parse(body).unwrap();
         assert_eq!(event.event_type, "payment.failed");
         assert_eq!(
@@ -106,7 +107,7 @@ mod tests {
             Some(PaymentEvent {
                 accept_id: "acc_1".into(),
                 next: AcceptState::Failed,
-                failure_reason: Some("Declined.".into()),
+                failure: Some(Failure::new("card_declined", "Declined.")),
             })
         );
     }

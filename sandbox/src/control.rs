@@ -18,7 +18,8 @@ use std::sync::Arc;
 use time::Duration;
 
 /// `GET /_sandbox/ledger`: every charge made since the start (checkouts, payments, plan changes,
-/// renewals), every webhook delivery attempt, and each subscription's state and credit.
+/// renewals), every checkout session, every webhook delivery attempt, and each subscription's
+/// state and credit.
 pub async fn ledger(State(state): State<Arc<AppState>>) -> Result<Json<Value>, DodoError> {
     let store = state.lock()?;
     let charges: Vec<Value> = store
@@ -64,8 +65,25 @@ pub async fn ledger(State(state): State<Arc<AppState>>) -> Result<Json<Value>, D
             .as_str()
             .cmp(&b["subscription_id"].as_str())
     });
+    let mut checkout_sessions: Vec<Value> = store
+        .sessions
+        .values()
+        .map(|s| {
+            json!({
+                "session_id": s.session_id,
+                "customer_id": s.customer_id,
+                "payment_id": s.payment_id,
+                "product_cart": s.cart,
+                "metadata": s.metadata,
+                "return_url": s.return_url,
+                "created_at": dodo_json::rfc3339(s.created_at),
+            })
+        })
+        .collect();
+    checkout_sessions.sort_by(|a, b| a["created_at"].as_str().cmp(&b["created_at"].as_str()));
     Ok(Json(json!({
         "charges": charges,
+        "checkout_sessions": checkout_sessions,
         "webhook_deliveries": store.deliveries,
         "subscriptions": subscriptions,
     })))

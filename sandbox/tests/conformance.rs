@@ -132,8 +132,12 @@ async fn reads_deserialize_into_the_sdk_models() {
         .send()
         .await
         .unwrap();
-    assert_eq!(methods.items.len(), 1);
-    let item = &methods.items[0];
+    assert_eq!(methods.items.len(), 3, "Visa, Mastercard and an expired Amex");
+    let item = methods
+        .items
+        .iter()
+        .find(|m| m["payment_method_id"] == "pm_demo_visa_4242")
+        .unwrap();
     assert_eq!(item["payment_method_id"], "pm_demo_visa_4242");
     assert_eq!(item["payment_method"], "card");
     assert_eq!(item["card"]["last4_digits"], "4242");

@@ -17,6 +17,8 @@ pub mod paths {
     pub const DECLINE: &str = "/v1/offers/decline";
     /// `GET /v1/accepts/{accept_id}` → [`super::AcceptResponse`].
     pub const ACCEPTS: &str = "/v1/accepts";
+    /// `POST` [`super::CheckoutRequest`] → [`super::CheckoutResponse`].
+    pub const CHECKOUT: &str = "/v1/offers/checkout";
 }
 
 /// An amount of money in minor units.
@@ -28,21 +30,43 @@ pub struct Money {
     pub currency: String,
 }
 
-/// The saved payment method an offer will be charged to, as the customer recognises it.
+/// A saved payment method that can pay the offers: current (not expired) and able to pay their
+/// currency. Listed by network and last 4 so the customer recognises it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SavedCard {
+pub struct PaymentMethod {
+    /// Dodo's id for it; sent back in [`AcceptRequest::payment_method_id`] to choose it.
+    pub payment_method_id: String,
     /// Card network as Dodo reports it, e.g. `Visa`.
     pub network: String,
     /// Last four digits.
     pub last4: String,
 }
 
-/// One offer shown after a purchase.
+/// What kind of offer this is, which decides how the widget presents it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferKind {
+    /// A better or bigger product than the one just bought.
+    Upsell,
+    /// Shown after the customer declined the offer before it in the chain.
+    Downsell,
+    /// Several related products, each added on its own.
+    CrossSell,
+}
+
+/// How many units of an item the customer may add. `min == max` means no choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuantityRange {
+    pub min: u32,
+    pub max: u32,
+}
+
+/// One product in an offer, with its own one-click add.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Offer {
-    /// The merchant's name for this offer in the offers file.
-    pub offer_id: String,
-    /// Server-signed, single-use token that authorises exactly this offer. Opaque to the browser.
+pub struct OfferItem {
+    /// Identifies this item's accept; equal to the offer id when the offer has one item.
+    pub item_id: String,
+    /// Server-signed, single-use token that authorises exactly this item. Opaque to the browser.
     pub token: String,
     /// Product name.
     pub title: String,
@@ -50,21 +74,63 @@ pub struct Offer {
     pub description: Option<String>,
     /// Product image URL, if the product has one.
     pub image: Option<String>,
-    /// What accepting will charge, per unit.
+    /// What accepting charges per unit.
     pub price: Money,
-    /// How many units accepting adds.
-    pub quantity: u32,
-    /// The card that will be charged.
-    pub payment_method: SavedCard,
+    /// The price before the discount, when there is one: shown struck through.
+    pub list_price: Option<Money>,
+    /// The quantities the customer may choose; the smallest is preselected.
+    pub quantity: QuantityRange,
+}
+
+/// One offer shown after a purchase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    /// The merchant's name for this offer in the offers file.
+    pub offer_id: String,
+    /// Upsell, downsell or cross-sell.
+    pub kind: OfferKind,
+    /// Social-proof badge configured by the merchant, e.g. `most_popular`, or its own words.
+    pub badge: Option<String>,
+    /// The products offered: one for an upsell or downsell, several for a cross-sell.
+    pub items: Vec<OfferItem>,
     /// When the offer stops being valid (RFC 3339).
     pub expires_at: String,
+    /// Seconds from this response until `expires_at`, so a countdown does not depend on the
+    /// customer's clock being right.
+    pub expires_in_seconds: i64,
+    /// Whether the merchant wants the time left shown.
+    pub countdown: bool,
 }
 
 /// `GET /v1/offers` response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OffersResponse {
     /// Offers in the order the merchant configured them; empty when there is nothing to offer.
     pub offers: Vec<Offer>,
+    /// The saved methods that can pay them, the preselected one first; empty when none can,
+    /// and then the widget offers a standard checkout instead of one click.
+    pub payment_methods: Vec<PaymentMethod>,
+}
+
+/// `POST /v1/offers/checkout` body: a standard Dodo checkout for an offered item, for when
+/// one click cannot pay (no usable saved method, or a charge that failed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutRequest {
+    /// The item's offer token exactly as received.
+    pub token: String,
+    /// Units to buy; within the token's bounds.
+    pub quantity: u32,
+    /// Where Dodo sends the customer after paying: the thank-you page. Used only when its
+    /// origin is one of the proxy's allowed origins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+}
+
+/// `POST /v1/offers/checkout` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutResponse {
+    /// Dodo's hosted checkout page for this item.
+    pub checkout_url: String,
 }
 
 /// `POST /v1/offers/accept` body.
@@ -115,14 +181,22 @@ pub struct AcceptResponse {
     pub status: AcceptStatus,
     /// What is (or will be) charged in total.
     pub amount: Money,
-    /// Why the charge failed, in words a customer understands, when it failed.
+    /// Why the charge failed, in words (English, for logs and support), when it failed.
     pub failure_reason: Option<String>,
+    /// Why the charge failed, as a stable code the widget translates: `insufficient_funds`,
+    /// `card_declined`, `authentication_failed`, `provider_unreachable`, `not_charged`, or
+    /// another of Dodo's error codes in lower case.
+    #[serde(default)]
+    pub failure_code: Option<String>,
+    /// Where the customer confirms the payment with their bank, while it requires action.
+    #[serde(default)]
+    pub action_url: Option<String>,
 }
 
 /// `POST /v1/offers/decline` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeclineRequest {
-    /// The offer token exactly as received.
+    /// The token of any item of the offer, exactly as received.
     pub token: String,
 }
 
@@ -131,6 +205,8 @@ pub struct DeclineRequest {
 pub struct DeclineResponse {
     /// The offer that was declined; it will not be offered again for this purchase.
     pub offer_id: String,
+    /// The next offer in the chain (a downsell), when the merchant configured one.
+    pub next: Option<Offer>,
 }
 
 /// Every error the proxy returns, with a 4xx or 5xx status.

@@ -8,7 +8,7 @@ use crate::app::AppState;
 use crate::charge;
 use crate::dodo_api::card_is_current;
 use crate::error::ApiError;
-use crate::offer_token::TokenError;
+use crate::offer_token::{OfferClaims, TokenError};
 use crate::reconcile::reconcile;
 use crate::storage::{Accept, AcceptState, BeginAccept};
 use axum::extract::rejection::JsonRejection;
@@ -26,16 +26,7 @@ pub async fn accept(
     check_idempotency_key(&request.idempotency_key)?;
     let claims = state.keys.verify(&request.token).map_err(token_error)?;
     state.limits.check_token(&claims.jti)?;
-    if !(claims.qmin..=claims.qmax).contains(&request.quantity) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_quantity",
-            format!(
-                "quantity must be between {} and {}",
-                claims.qmin, claims.qmax
-            ),
-        ));
-    }
+    check_quantity(&claims, request.quantity)?;
     let amount = claims
         .amt
         .checked_mul(i64::from(request.quantity))
@@ -45,6 +36,13 @@ pub async fn accept(
             check_customer_method(&state, &claims.cus, &claims.cur, chosen).await?;
             chosen.to_string()
         }
+        _ if claims.pm.is_empty() => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no_payment_method",
+                "no saved payment method can pay this offer; use the checkout instead",
+            ));
+        }
         _ => claims.pm.clone(),
     };
     let candidate = Accept {
@@ -52,7 +50,7 @@ pub async fn accept(
         jti: claims.jti.clone(),
         idempotency_key: request.idempotency_key.clone(),
         original_payment_id: claims.sub.clone(),
-        offer_id: claims.oid.clone(),
+        offer_id: claims.iid.clone(),
         customer_id: claims.cus.clone(),
         product_id: claims.pid.clone(),
         payment_method_id,
@@ -63,6 +61,8 @@ pub async fn accept(
         checkout_session_id: None,
         charge_payment_id: None,
         failure_reason: None,
+        failure_code: None,
+        action_url: None,
         created_at: String::new(),
         updated_at: String::new(),
     };
@@ -132,6 +132,11 @@ pub fn response(accept: &Accept) -> AcceptResponse {
             currency: accept.currency.clone(),
         },
         failure_reason: accept.failure_reason.clone(),
+        failure_code: accept.failure_code.clone(),
+        action_url: accept
+            .action_url
+            .clone()
+            .filter(|_| accept.state == AcceptState::RequiresAction),
     }
 }
 
@@ -175,6 +180,22 @@ async fn check_customer_method(
             StatusCode::UNPROCESSABLE_ENTITY,
             "payment_method_not_allowed",
             "this payment method cannot be used for this offer",
+        ))
+    }
+}
+
+/// The customer chooses a quantity only within the bounds the token seals.
+pub fn check_quantity(claims: &OfferClaims, quantity: u32) -> Result<(), ApiError> {
+    if (claims.qmin..=claims.qmax).contains(&quantity) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_quantity",
+            format!(
+                "quantity must be between {} and {}",
+                claims.qmin, claims.qmax
+            ),
         ))
     }
 }

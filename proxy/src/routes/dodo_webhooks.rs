@@ -61,7 +61,7 @@ async fn apply(state: &AppState, payment: Option<PaymentEvent>) -> Result<(), sq
     let Some(PaymentEvent {
         accept_id,
         next,
-        failure_reason,
+        failure,
     }) = payment
     else {
         return Ok(());
@@ -77,7 +77,7 @@ async fn apply(state: &AppState, payment: Option<PaymentEvent>) -> Result<(), sq
     }
     let changed = state
         .storage
-        .advance(&accept_id, next, failure_reason.as_deref())
+        .advance(&accept_id, next, failure.as_ref())
         .await?;
     tracing::info!(%accept_id, state = next.as_str(), changed, "webhook applied");
     Ok(())

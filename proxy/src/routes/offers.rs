@@ -2,18 +2,19 @@
 
 use crate::app::AppState;
 use crate::clock;
-use crate::dodo_api::{card_is_current, one_time_price, SavedMethod};
+use crate::dodo_api::{card_is_current, SavedMethod};
 use crate::error::ApiError;
-use crate::offer_token::OfferClaims;
+use crate::offer_builder::{self, Purchase};
+use crate::offer_rules::OfferRule;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use dodopayments::models::{IntentStatus, Payment};
+use dodopayments::models::{Currency, IntentStatus, Payment};
 use serde::Deserialize;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
-use upsell_wire::{Money, Offer, OffersResponse, SavedCard};
+use upsell_wire::{OffersResponse, PaymentMethod};
 
 #[derive(Debug, Deserialize)]
 pub struct OffersQuery {
@@ -68,22 +69,25 @@ pub async fn list(
         .await
         .map_err(|e| ApiError::storage(&e))?;
     if accepted >= state.rules.max_accepted_offers {
-        return Ok(Json(OffersResponse { offers: Vec::new() }));
+        return Ok(Json(OffersResponse::default()));
     }
     let purchased = purchased_products(&payment);
     let settled = state
         .storage
-        .settled_offers(&payment.payment_id)
+        .settled(&payment.payment_id)
         .await
         .map_err(|e| ApiError::storage(&e))?;
-    let rules: Vec<_> = state
-        .rules
-        .offers_after(&purchased)
-        .filter(|rule| !settled.contains(&rule.id))
-        .cloned()
-        .collect();
-    if rules.is_empty() {
-        return Ok(Json(OffersResponse { offers: Vec::new() }));
+    let mut shown = Vec::new();
+    for root in state.rules.offers_after(&purchased) {
+        if let Some((rule, kind)) = offer_builder::current(&state.rules, root, &settled, false) {
+            // Two chains may lead to the same downsell: show it once.
+            if !shown.iter().any(|(r, _): &(&OfferRule, _)| r.id == rule.id) {
+                shown.push((rule, kind));
+            }
+        }
+    }
+    if shown.is_empty() {
+        return Ok(Json(OffersResponse::default()));
     }
 
     let customer_id = payment.customer.customer_id.clone();
@@ -92,61 +96,37 @@ pub async fn list(
         .payment_methods(&customer_id)
         .await
         .map_err(|e| ApiError::upstream(&e))?;
-    let Some((method_id, card)) = choose_card(&methods, payment.payment_method_id.as_deref(), now)
-    else {
-        // Nothing to charge with one click: the widget shows nothing.
-        return Ok(Json(OffersResponse { offers: Vec::new() }));
+    let payment_methods = usable_methods(&methods, payment.payment_method_id.as_deref(), now);
+    let purchase = Purchase {
+        payment_id: payment.payment_id.clone(),
+        customer_id,
+        currency: currency_code(&payment.currency),
+        expires_at,
+        payment_method_id: payment_methods
+            .first()
+            .map(|m| m.payment_method_id.clone())
+            .unwrap_or_default(),
     };
-
     let mut offers = Vec::new();
-    for rule in rules {
-        let product = state
-            .dodo
-            .product(&rule.product)
-            .await
-            .map_err(|e| ApiError::upstream(&e))?;
-        let Some(price) = one_time_price(&product) else {
-            tracing::warn!(offer = %rule.id, product = %rule.product, "offered product has no one-time price; skipped");
-            continue;
-        };
-        let claims = OfferClaims {
-            sub: payment.payment_id.clone(),
-            cus: customer_id.clone(),
-            oid: rule.id.clone(),
-            pid: rule.product.clone(),
-            amt: price.unit_amount,
-            cur: price.currency.clone(),
-            qmin: rule.quantity,
-            qmax: rule.quantity,
-            pm: method_id.clone(),
-            iat: now.unix_timestamp(),
-            exp: expires_at.unix_timestamp(),
-            jti: uuid::Uuid::new_v4().to_string(),
-        };
-        let token = state.keys.sign(&claims).map_err(|error| {
-            tracing::error!(%error, "cannot sign offer token");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "signing_failed",
-                "the offer could not be prepared",
-            )
-        })?;
-        offers.push(Offer {
-            offer_id: rule.id.clone(),
-            token,
-            title: product.name.clone().unwrap_or_else(|| rule.product.clone()),
-            description: product.description.clone(),
-            image: product.image.clone(),
-            price: Money {
-                amount: price.unit_amount,
-                currency: price.currency,
-            },
-            quantity: rule.quantity,
-            payment_method: card.clone(),
-            expires_at: clock::rfc3339(expires_at),
-        });
+    for (rule, kind) in shown {
+        if let Some(offer) =
+            offer_builder::build(&state, &purchase, rule, kind, &settled, now).await?
+        {
+            offers.push(offer);
+        }
     }
-    Ok(Json(OffersResponse { offers }))
+    Ok(Json(OffersResponse {
+        offers,
+        payment_methods,
+    }))
+}
+
+/// ISO 4217 code of Dodo's `Currency` enum (serialized upper case).
+pub fn currency_code(currency: &Currency) -> String {
+    serde_json::to_value(currency)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_uppercase))
+        .unwrap_or_default()
 }
 
 /// Dodo payment ids are `pay_` and a short alphanumeric id; anything else is refused before
@@ -174,34 +154,36 @@ fn purchased_products(payment: &Payment) -> Vec<String> {
         .collect()
 }
 
-/// The card to charge: the one the purchase was paid with if it is still saved and current,
-/// otherwise the most recently used current card.
-fn choose_card(
+/// The saved cards one click may charge: current cards only, the one the purchase was paid
+/// with first (it has just paid this currency), then the most recently used.
+fn usable_methods(
     methods: &[SavedMethod],
     paid_with: Option<&str>,
     now: OffsetDateTime,
-) -> Option<(String, SavedCard)> {
-    let usable = |m: &&SavedMethod| {
-        m.payment_method == "card" && m.card.as_ref().is_some_and(|c| card_is_current(c, now))
-    };
-    let chosen = methods
+) -> Vec<PaymentMethod> {
+    let mut usable: Vec<&SavedMethod> = methods
         .iter()
-        .filter(usable)
-        .find(|m| Some(m.payment_method_id.as_str()) == paid_with)
-        .or_else(|| {
-            methods
-                .iter()
-                .filter(usable)
-                .max_by_key(|m| m.last_used_at.as_deref().and_then(clock::parse_rfc3339))
-        })?;
-    let card = chosen.card.as_ref()?;
-    Some((
-        chosen.payment_method_id.clone(),
-        SavedCard {
-            network: card.card_network.clone().unwrap_or_else(|| "Card".into()),
-            last4: card.last4_digits.clone().unwrap_or_default(),
-        },
-    ))
+        .filter(|m| {
+            m.payment_method == "card" && m.card.as_ref().is_some_and(|c| card_is_current(c, now))
+        })
+        .collect();
+    usable.sort_by_key(|m| {
+        (
+            Some(m.payment_method_id.as_str()) != paid_with,
+            std::cmp::Reverse(m.last_used_at.as_deref().and_then(clock::parse_rfc3339)),
+        )
+    });
+    usable
+        .into_iter()
+        .filter_map(|m| {
+            let card = m.card.as_ref()?;
+            Some(PaymentMethod {
+                payment_method_id: m.payment_method_id.clone(),
+                network: card.card_network.clone().unwrap_or_else(|| "Card".into()),
+                last4: card.last4_digits.clone().unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,322 @@
+//! The demo's offer rules over real HTTP against the sandbox: the downsell chain, cross-sells
+//! with quantities, the choice of card, the standard-checkout fallback and 3-D Secure.
+
+use serde_json::{json, Value};
+use upsell_e2e::{Stack, StackOptions, DEMO_OFFERS};
+use upsell_wire::{OfferKind, OffersResponse};
+
+const ADA: &str = "cus_demo_ada";
+const KATHERINE: &str = "cus_demo_katherine";
+const MARGARET: &str = "cus_demo_margaret";
+const BASIC: &str = "prod_basic_plan";
+
+async fn demo_stack() -> Stack {
+    Stack::start(StackOptions {
+        offers_toml: DEMO_OFFERS.into(),
+        ..StackOptions::default()
+    })
+    .await
+    .expect("stack starts")
+}
+
+async fn offers(stack: &Stack, payment: &str) -> OffersResponse {
+    serde_json::from_value(stack.offers(payment).await.unwrap()).unwrap()
+}
+
+fn accept_body(token: &str, key: &str, quantity: u32) -> Value {
+    json!({ "token": token, "idempotency_key": key, "quantity": quantity })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn declining_the_upsell_brings_the_discounted_downsell_then_the_chain_ends() {
+    let stack = demo_stack().await;
+    let payment = stack.purchase(ADA, BASIC).await.unwrap();
+    let listed = offers(&stack, &payment).await;
+    let ids: Vec<_> = listed.offers.iter().map(|o| o.offer_id.as_str()).collect();
+    assert_eq!(ids, ["pro-upgrade", "add-ons"]);
+    let upsell = &listed.offers[0];
+    assert_eq!(upsell.badge.as_deref(), Some("most_popular"));
+    assert!(upsell.countdown);
+    assert!((1700..=1800).contains(&upsell.expires_in_seconds));
+    assert_eq!(upsell.items[0].list_price, None);
+
+    let (status, body) = stack
+        .post(
+            "/v1/offers/decline",
+            json!({ "token": upsell.items[0].token }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["next"]["offer_id"], "pro-upgrade-discount");
+    assert_eq!(body["next"]["kind"], "downsell");
+    let item = &body["next"]["items"][0];
+    assert_eq!(item["price"]["amount"], 3500, "30 % off");
+    assert_eq!(item["list_price"]["amount"], 5000, "struck through");
+
+    // A reload shows the downsell, not the declined upsell: the proxy remembers.
+    let listed = offers(&stack, &payment).await;
+    assert_eq!(listed.offers[0].offer_id, "pro-upgrade-discount");
+    assert_eq!(listed.offers[0].kind, OfferKind::Downsell);
+
+    let (status, body) = stack
+        .post(
+            "/v1/offers/decline",
+            json!({ "token": listed.offers[0].items[0].token }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["next"], Value::Null, "the chain has ended");
+    let ids: Vec<_> = offers(&stack, &payment)
+        .await
+        .offers
+        .into_iter()
+        .map(|o| o.offer_id)
+        .collect();
+    assert_eq!(ids, ["add-ons"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_downsell_charges_its_discounted_price_once() {
+    let stack = demo_stack().await;
+    let payment = stack.purchase(ADA, BASIC).await.unwrap();
+    let listed = offers(&stack, &payment).await;
+    let (_, declined) = stack
+        .post(
+            "/v1/offers/decline",
+            json!({ "token": listed.offers[0].items[0].token }),
+        )
+        .await
+        .unwrap();
+    let token = declined["next"]["items"][0]["token"].as_str().unwrap();
+    let (status, body) = stack
+        .post(
+            "/v1/offers/accept",
+            accept_body(token, "key-downsell-0001", 1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let done = stack
+        .final_status(body["accept_id"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(done["status"], "succeeded");
+    assert_eq!(done["amount"]["amount"], 3500);
+    let charges = stack
+        .charges_for(&payment, "pro-upgrade-discount")
+        .await
+        .unwrap();
+    assert_eq!(charges.len(), 1);
+    assert_eq!(charges[0]["total_amount"], 3500);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cross_sell_items_are_added_one_by_one_within_their_quantity_bounds() {
+    let stack = demo_stack().await;
+    let payment = stack.purchase(ADA, BASIC).await.unwrap();
+    let listed = offers(&stack, &payment).await;
+    let cross_sell = &listed.offers[1];
+    assert_eq!(cross_sell.kind, OfferKind::CrossSell);
+    let templates = &cross_sell.items[0];
+    assert_eq!(templates.item_id, "add-ons.prod_template_pack");
+    assert_eq!((templates.quantity.min, templates.quantity.max), (1, 5));
+    let icons = &cross_sell.items[1];
+    assert_eq!((icons.quantity.min, icons.quantity.max), (1, 1));
+
+    let (status, body) = stack
+        .post(
+            "/v1/offers/accept",
+            accept_body(&templates.token, "key-templates-0001", 6),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "invalid_quantity");
+
+    let (status, body) = stack
+        .post(
+            "/v1/offers/accept",
+            accept_body(&templates.token, "key-templates-0002", 3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let done = stack
+        .final_status(body["accept_id"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(done["status"], "succeeded");
+    assert_eq!(done["amount"]["amount"], 4500, "3 × $15.00");
+
+    // The other item is still offered; the accepted one is not.
+    let listed = offers(&stack, &payment).await;
+    let cross_sell = listed
+        .offers
+        .iter()
+        .find(|o| o.offer_id == "add-ons")
+        .unwrap();
+    let items: Vec<_> = cross_sell
+        .items
+        .iter()
+        .map(|i| i.item_id.as_str())
+        .collect();
+    assert_eq!(items, ["add-ons.prod_icon_pack"]);
+    let charges = stack
+        .charges_for(&payment, "add-ons.prod_template_pack")
+        .await
+        .unwrap();
+    assert_eq!(charges.len(), 1);
+    assert_eq!(charges[0]["total_amount"], 4500);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_customer_may_pay_with_another_of_their_cards_but_not_with_anyone_elses() {
+    let stack = demo_stack().await;
+    let payment = stack.purchase(ADA, BASIC).await.unwrap();
+    let listed = offers(&stack, &payment).await;
+    let token = &listed.offers[0].items[0].token;
+    let mut body = accept_body(token, "key-other-card-0001", 1);
+    body["payment_method_id"] = json!("pm_demo_mastercard_0341");
+    let (status, answer) = stack.post("/v1/offers/accept", body).await.unwrap();
+    assert_eq!(status, 422, "Grace's card: {answer}");
+    assert_eq!(answer["code"], "payment_method_not_allowed");
+
+    let mut body = accept_body(token, "key-other-card-0002", 1);
+    body["payment_method_id"] = json!("pm_demo_mastercard_5454");
+    let (status, answer) = stack.post("/v1/offers/accept", body).await.unwrap();
+    assert_eq!(status, 200, "{answer}");
+    let done = stack
+        .final_status(answer["accept_id"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(done["status"], "succeeded");
+    let ledger = stack.ledger().await.unwrap();
+    let charge = ledger["charges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["metadata"]["upsell_accept_id"] == answer["accept_id"])
+        .cloned()
+        .unwrap();
+    assert_eq!(charge["payment_method_id"], "pm_demo_mastercard_5454");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_usable_card_the_offer_comes_with_a_standard_checkout_instead() {
+    let stack = demo_stack().await;
+    let payment = stack.purchase(MARGARET, BASIC).await.unwrap();
+    let listed = offers(&stack, &payment).await;
+    assert!(listed.payment_methods.is_empty(), "her only card expired");
+    let token = &listed.offers[0].items[0].token;
+
+    let (status, body) = stack
+        .post(
+            "/v1/offers/accept",
+            accept_body(token, "key-no-card-00001", 1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "no_payment_method");
+
+    let (status, body) = stack
+        .post(
+            "/v1/offers/checkout",
+            json!({ "token": token, "quantity": 1,
+                    "return_url": "https://evil.example/phish" }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let url = body["checkout_url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("{}/hosted/checkout/", stack.sandbox_url)),
+        "{url}"
+    );
+    let page = stack
+        .http
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Pro plan upgrade"), "{page}");
+    let ledger = stack.ledger().await.unwrap();
+    let session = ledger["checkout_sessions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| url.ends_with(s["session_id"].as_str().unwrap_or("?")))
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_ne!(session, Value::Null, "{ledger}");
+    assert_eq!(session["return_url"], Value::Null, "not an allowed origin");
+    assert!(
+        stack
+            .charges_for(&payment, "pro-upgrade")
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing charged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_charge_that_needs_3ds_gives_the_link_and_settles_once_the_customer_confirms() {
+    let stack = demo_stack().await;
+    let payment = stack.purchase(KATHERINE, BASIC).await.unwrap();
+    let listed = offers(&stack, &payment).await;
+    let token = &listed.offers[0].items[0].token;
+    let (status, body) = stack
+        .post(
+            "/v1/offers/accept",
+            accept_body(token, "key-three-ds-00001", 1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let accept_id = body["accept_id"].as_str().unwrap().to_string();
+    let mut status_now = body.clone();
+    for _ in 0..100 {
+        if status_now["status"] == "requires_action" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        status_now = stack
+            .http
+            .get(format!("{}/v1/accepts/{accept_id}", stack.proxy_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    }
+    assert_eq!(status_now["status"], "requires_action", "{status_now}");
+    let link = status_now["action_url"].as_str().unwrap().to_string();
+    assert!(link.contains("/hosted/3ds/"), "{link}");
+
+    // The customer confirms on the bank's page.
+    let confirm = stack
+        .http
+        .post(format!("{link}/complete"))
+        .send()
+        .await
+        .unwrap();
+    assert!(confirm.status().is_success() || confirm.status().is_redirection());
+    let done = stack.final_status(&accept_id).await.unwrap();
+    assert_eq!(done["status"], "succeeded");
+    assert_eq!(done["action_url"], Value::Null);
+    assert_eq!(
+        stack
+            .charges_for(&payment, "pro-upgrade")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
