@@ -1,15 +1,32 @@
-// The one script a merchant's page loads. It attaches the widget's stylesheet and starts the
-// widget, which mounts itself into every <dodo-upsell> element. An external module script with
-// no inline code, so a strict Content-Security-Policy needs only this script's origin and
-// 'wasm-unsafe-eval'.
-import init from "./dodo-upsell.js";
+// The one script a merchant's page loads. It defines the <dodo-upsell> element; each element
+// gets the widget in its own shadow root (with the widget's stylesheet), so neither the page's
+// CSS nor ours leaks across. An external module with no inline code and no eval: a strict
+// Content-Security-Policy needs only this script's origin and 'wasm-unsafe-eval'.
+import init, { mount, unmount } from "./dodo-upsell.js";
 
 const stylesheet = new URL("./widget.css", import.meta.url).href;
-if (!document.querySelector(`link[href="${stylesheet}"]`)) {
-  const link = document.createElement("link");
-  link.rel = "stylesheet";
-  link.href = stylesheet;
-  document.head.append(link);
+const ready = init();
+
+class DodoUpsellElement extends HTMLElement {
+  connectedCallback() {
+    ready.then(() => {
+      // Connected again before the module was ready, or already mounted: nothing to do.
+      if (!this.isConnected || this.widgetId !== undefined) return;
+      const root = this.shadowRoot ?? this.attachShadow({ mode: "open" });
+      this.widgetId = mount(this, root, stylesheet);
+    });
+  }
+
+  disconnectedCallback() {
+    ready.then(() => {
+      // Moved within the page rather than removed: keep the widget.
+      if (this.isConnected || this.widgetId === undefined) return;
+      unmount(this.widgetId);
+      this.widgetId = undefined;
+    });
+  }
 }
 
-init();
+if (!customElements.get("dodo-upsell")) {
+  customElements.define("dodo-upsell", DodoUpsellElement);
+}

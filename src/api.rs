@@ -8,7 +8,8 @@ use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use upsell_wire::{
-    paths, AcceptRequest, AcceptResponse, ApiError, DeclineRequest, DeclineResponse, OffersResponse,
+    paths, AcceptRequest, AcceptResponse, ApiError, CheckoutRequest, CheckoutResponse,
+    DeclineRequest, DeclineResponse, OffersResponse,
 };
 use wasm_bindgen::prelude::*;
 
@@ -55,6 +56,19 @@ pub async fn decline(
     request: &DeclineRequest,
 ) -> Result<DeclineResponse, ApiFailure> {
     let url = format!("{}{}", base(endpoint), paths::DECLINE);
+    let response = post_json(&url, request)?
+        .send()
+        .await
+        .map_err(unreachable)?;
+    read(response).await
+}
+
+/// A standard Dodo checkout for an offered item, when one click cannot pay.
+pub async fn checkout(
+    endpoint: &str,
+    request: &CheckoutRequest,
+) -> Result<CheckoutResponse, ApiFailure> {
+    let url = format!("{}{}", base(endpoint), paths::CHECKOUT);
     let response = post_json(&url, request)?
         .send()
         .await

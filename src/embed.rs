@@ -1,65 +1,127 @@
-//! Embedding: every `<dodo-upsell>` element on the page gets a widget.
+//! Embedding. `embed/upsell.js` defines the `<dodo-upsell>` custom element; each one gets its
+//! widget in its own shadow root, so neither the page's styles nor ours leak across.
 //!
 //! ```html
-//! <dodo-upsell endpoint="https://upsell.shop.example" locale="en-US"></dodo-upsell>
+//! <dodo-upsell endpoint="https://upsell.shop.example" locale="pt-BR" theme="dark"></dodo-upsell>
 //! <script type="module" src="https://upsell.shop.example/upsell.js"></script>
 //! ```
-//! Attributes: `endpoint` (the proxy; default the page's origin), `payment-id` (default the page
-//! URL's `payment_id`, as Dodo's redirect sets it), `locale` (default the page's `lang`, then the
-//! browser's language).
+//! Attributes, read when the element is connected: `endpoint` (the proxy; default the page's
+//! origin), `payment-id` (default the page URL's `payment_id`, as Dodo's redirect sets it),
+//! `locale` (default the page's `lang`, then the browser's language) and `theme` (`light`,
+//! `dark`; colours, radius and font are CSS custom properties, see `style/widget.css`).
 
-use crate::views::upsell_widget::UpsellWidget;
+use crate::i18n::Texts;
+use crate::views::upsell_widget::{UpsellWidget, WidgetContext};
+use leptos::mount::mount_to;
 use leptos::prelude::*;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Document, HtmlElement, UrlSearchParams};
+use web_sys::{HtmlElement, ShadowRoot, UrlSearchParams};
 
-/// The element name merchants write.
-pub const TAG: &str = "dodo-upsell";
-/// Marks an element that already has its widget.
-const MOUNTED: &str = "data-dodo-upsell-mounted";
-
-/// Mounts a widget into every `<dodo-upsell>` element that has none yet.
-pub fn mount_all() {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
-    let Ok(elements) = document.query_selector_all(TAG) else {
-        return;
-    };
-    for index in 0..elements.length() {
-        if let Some(element) = elements
-            .item(index)
-            .and_then(|node| node.dyn_into::<HtmlElement>().ok())
-        {
-            mount_into(&document, element);
-        }
-    }
+/// One mounted widget: what `unmount` must take down.
+struct Mounted {
+    host: HtmlElement,
+    root: ShadowRoot,
+    nodes: Vec<web_sys::Element>,
+    /// Leptos' `UnmountHandle`: dropping it unmounts the view and disposes of its state.
+    handle: Box<dyn std::any::Any>,
 }
 
-fn mount_into(document: &Document, element: HtmlElement) {
-    if element.has_attribute(MOUNTED) {
-        return;
-    }
-    let Some(payment_id) = attribute(&element, "payment-id").or_else(payment_id_from_url) else {
-        // No purchase to follow: nothing to offer.
-        return;
+thread_local! {
+    static MOUNTED: RefCell<HashMap<u32, Mounted>> = RefCell::new(HashMap::new());
+    static NEXT_ID: RefCell<u32> = const { RefCell::new(1) };
+}
+
+/// The element widget `id` is mounted in, for its DOM events.
+pub fn host(id: u32) -> Option<HtmlElement> {
+    MOUNTED.with(|m| m.borrow().get(&id).map(|w| w.host.clone()))
+}
+
+/// Mounts a widget for `host` into its shadow root `root`, with the widget's stylesheet at
+/// `stylesheet`. Returns the id `unmount` takes; 0 when there is no purchase to follow.
+#[wasm_bindgen]
+pub fn mount(host: HtmlElement, root: ShadowRoot, stylesheet: &str) -> u32 {
+    let Some(payment_id) = attribute(&host, "payment-id").or_else(payment_id_from_url) else {
+        return 0;
     };
-    let endpoint = attribute(&element, "endpoint").unwrap_or_default();
-    let locale = attribute(&element, "locale")
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return 0;
+    };
+    let locale = attribute(&host, "locale")
         .or_else(|| {
             document
                 .document_element()
-                .map(|e| e.get_attribute("lang").unwrap_or_default())
-                .filter(|l| !l.is_empty())
+                .and_then(|e| e.get_attribute("lang"))
+                .filter(|l| !l.trim().is_empty())
         })
         .or_else(|| web_sys::window().and_then(|w| w.navigator().language()))
         .unwrap_or_else(|| "en".into());
-    let _ = element.set_attribute(MOUNTED, "");
-    let handle = mount_to(element, move || {
-        view! { <UpsellWidget endpoint payment_id locale /> }
+    let theme = match attribute(&host, "theme").as_deref() {
+        Some("dark") => "dark",
+        _ => "light",
+    };
+    let Ok(link) = document.create_element("link") else {
+        return 0;
+    };
+    let _ = link.set_attribute("rel", "stylesheet");
+    let _ = link.set_attribute("href", stylesheet);
+    let Ok(container) = document.create_element("div") else {
+        return 0;
+    };
+    let texts = Texts::for_locale(&locale);
+    let _ = container.set_attribute("class", "dodo-upsell-root");
+    let _ = container.set_attribute("data-theme", theme);
+    let _ = container.set_attribute("lang", texts.lang);
+    let _ = root.append_child(&link);
+    let _ = root.append_child(&container);
+
+    let id = NEXT_ID.with(|n| {
+        let mut n = n.borrow_mut();
+        let id = *n;
+        *n += 1;
+        id
     });
-    // The widget lives as long as the page.
-    handle.forget();
+    let context = WidgetContext::new(
+        id,
+        attribute(&host, "endpoint").unwrap_or_default(),
+        payment_id,
+        locale,
+    );
+    let handle = mount_to(container.clone().unchecked_into(), move || {
+        view! { <UpsellWidget context=context.clone() /> }
+    });
+    MOUNTED.with(|m| {
+        m.borrow_mut().insert(
+            id,
+            Mounted {
+                host,
+                root,
+                nodes: vec![link, container],
+                handle: Box::new(handle),
+            },
+        )
+    });
+    id
+}
+
+/// Takes widget `id` down: its reactive state, timers' effects and nodes. Called when its
+/// element leaves the page.
+#[wasm_bindgen]
+pub fn unmount(id: u32) {
+    let Some(mounted) = MOUNTED.with(|m| m.borrow_mut().remove(&id)) else {
+        return;
+    };
+    drop(mounted.handle);
+    for node in mounted.nodes {
+        let _ = mounted.root.remove_child(&node);
+    }
+}
+
+/// How many widgets are mounted (for tests of unmounting).
+pub fn mounted_count() -> usize {
+    MOUNTED.with(|m| m.borrow().len())
 }
 
 fn attribute(element: &HtmlElement, name: &str) -> Option<String> {

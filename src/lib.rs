@@ -1,18 +1,13 @@
-//! The Dodo upsell widget: a one-click post-purchase offer on a merchant's thank-you page.
+//! The Dodo upsell widget: one-click post-purchase offers on a merchant's thank-you page.
 //!
 //! It talks only to the merchant's upsell proxy, never to Dodo: the browser holds no API key and
-//! decides no price. See `embed` for how a page embeds it.
+//! decides no price. `embed/upsell.js` defines the `<dodo-upsell>` element and calls
+//! [`embed::mount`] for each one; see `embed` for its attributes.
 
 pub mod api;
 pub mod embed;
+pub mod events;
+pub mod i18n;
 pub mod money;
-pub mod text;
+pub mod time_left;
 pub mod views;
-
-use wasm_bindgen::prelude::*;
-
-/// Runs when the module is loaded by the page's script tag.
-#[wasm_bindgen(start)]
-pub fn start() {
-    embed::mount_all();
-}

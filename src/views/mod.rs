@@ -1,6 +1,8 @@
 //! The widget's views, one file per view.
 
-pub mod offer_card;
+pub mod countdown;
+pub mod item_flow;
 pub mod offer_flow;
+pub mod payment_picker;
 pub mod skeleton;
 pub mod upsell_widget;

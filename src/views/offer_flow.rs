@@ -1,144 +1,228 @@
-//! What happens when the customer answers an offer: the accept (recorded once, however many
-//! clicks), following the charge to its final state, or the decline.
+//! One offer: its badge and countdown, its items, and "No thanks", which records the decline
+//! and shows the downsell the proxy sends back, or thanks the customer and closes.
 
-use crate::api::{self, ApiFailure};
-use crate::text;
-use crate::views::offer_card::{OfferCard, Phase};
+use crate::api;
+use crate::events::{self, Detail};
+use crate::views::countdown::Countdown;
+use crate::views::item_flow::ItemFlow;
+use crate::views::payment_picker::PaymentPicker;
+use crate::views::upsell_widget::WidgetContext;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
-use upsell_wire::{AcceptRequest, AcceptResponse, AcceptStatus, DeclineRequest, Offer};
+use upsell_wire::{DeclineRequest, Offer, OfferKind};
 
 /// How long the thanks stays on screen after "No thanks" before the widget closes.
 const CLOSE_AFTER_DECLINE: Duration = Duration::from_secs(3);
 
-/// How often, and how many times, the widget asks for the final state of a charge.
-const POLL_EVERY: Duration = Duration::from_secs(1);
-const POLL_LIMIT: u32 = 60;
+/// How an offer ended, for the queue of offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferOutcome {
+    /// The customer answered with a charge (succeeded or failed): its card stays, with its
+    /// confirmation or its reason and fallback.
+    Answered,
+    /// Declined at the end of its chain, or expired: it has left the page.
+    Gone,
+}
+
+fn kind_name(kind: OfferKind) -> &'static str {
+    match kind {
+        OfferKind::Upsell => "upsell",
+        OfferKind::Downsell => "downsell",
+        OfferKind::CrossSell => "cross_sell",
+    }
+}
 
 #[component]
 pub fn OfferFlow(
-    /// The offer to show.
+    /// The widget's settings and shared state.
+    context: WidgetContext,
+    /// The offer to show first.
     offer: Offer,
-    /// The proxy's base URL.
-    #[prop(into)]
-    endpoint: String,
-    /// Locale for prices.
-    #[prop(into)]
-    locale: String,
+    /// Called once, when the offer has been answered or has gone.
+    on_outcome: Callback<OfferOutcome>,
 ) -> impl IntoView {
-    let phase = RwSignal::new(Phase::Offered);
+    let texts = context.texts;
+    let current = RwSignal::new(offer);
+    let declining = RwSignal::new(false);
+    let declined = RwSignal::new(false);
     let closed = RwSignal::new(false);
-    let token = offer.token.clone();
-    // One key per offer shown: a repeated click or a retried request is the same accept.
-    let idempotency_key = new_idempotency_key(&token);
+    let started = RwSignal::new(0usize);
+    let settled = RwSignal::new(0usize);
+    let reported = StoredValue::new(false);
+    let report = move |outcome| {
+        if !reported.get_value() {
+            reported.set_value(true);
+            on_outcome.run(outcome);
+        }
+    };
 
-    let accept_endpoint = endpoint.clone();
-    let accept_token = token.clone();
-    let on_accept = Callback::new(move |()| {
-        if phase.get_untracked() != Phase::Offered {
+    let widget_id = context.widget_id;
+    Effect::new(move || {
+        let offer = current.get();
+        events::emit(
+            widget_id,
+            events::SHOWN,
+            &Detail {
+                offer_id: offer.offer_id.clone(),
+                kind: Some(kind_name(offer.kind)),
+                ..Detail::default()
+            },
+        );
+    });
+
+    let endpoint = context.endpoint.clone();
+    let on_decline = Callback::new(move |()| {
+        if declining.get_untracked() || declined.get_untracked() {
             return;
         }
-        phase.set(Phase::Processing);
-        let request = AcceptRequest {
-            token: accept_token.clone(),
-            idempotency_key: idempotency_key.clone(),
-            quantity: offer.quantity,
-            payment_method_id: None,
+        let offer = current.get_untracked();
+        let Some(first) = offer.items.first() else {
+            return;
         };
-        let endpoint = accept_endpoint.clone();
+        declining.set(true);
+        let answered_already = settled.get_untracked() > 0;
+        let request = DeclineRequest {
+            token: first.token.clone(),
+        };
+        let endpoint = endpoint.clone();
         spawn_local(async move {
-            match api::accept(&endpoint, &request).await {
-                Ok(response) => follow(endpoint, response, phase, 0),
-                Err(failure) => phase.set(Phase::Failed(failure_text(&failure))),
+            let answer = api::decline(&endpoint, &request).await;
+            events::emit(
+                widget_id,
+                events::DECLINED,
+                &Detail {
+                    offer_id: offer.offer_id.clone(),
+                    kind: Some(kind_name(offer.kind)),
+                    ..Detail::default()
+                },
+            );
+            declining.set(false);
+            match answer {
+                // Part of a cross-sell was taken: its confirmation stays, the rest goes.
+                _ if answered_already => {
+                    declined.set(true);
+                    report(OfferOutcome::Answered);
+                }
+                Ok(response) if response.next.is_some() => {
+                    if let Some(next) = response.next {
+                        started.set(0);
+                        settled.set(0);
+                        current.set(next);
+                    }
+                }
+                // The end of the chain, or a decline that did not reach the proxy (then the
+                // offer may be shown again on a reload, which is all it costs).
+                _ => {
+                    declined.set(true);
+                    set_timeout(
+                        move || {
+                            closed.set(true);
+                            report(OfferOutcome::Gone);
+                        },
+                        CLOSE_AFTER_DECLINE,
+                    );
+                }
             }
         });
     });
 
-    let on_decline = Callback::new(move |()| {
-        if phase.get_untracked() != Phase::Offered {
-            return;
+    let on_expired = Callback::new(move |()| {
+        // An offer being paid for stays until its charge is final.
+        if started.get_untracked() == 0 && !closed.get_untracked() {
+            closed.set(true);
+            report(OfferOutcome::Gone);
         }
-        phase.set(Phase::Declined);
-        set_timeout(move || closed.set(true), CLOSE_AFTER_DECLINE);
-        let request = DeclineRequest {
-            token: token.clone(),
-        };
-        let endpoint = endpoint.clone();
-        // The customer has moved on; a decline that does not reach the proxy only means the
-        // offer may be shown again on a reload.
-        spawn_local(async move {
-            let _ = api::decline(&endpoint, &request).await;
-        });
+    });
+
+    let on_started = Callback::new(move |()| started.update(|n| *n += 1));
+    let on_settled = Callback::new(move |_succeeded: bool| {
+        settled.update(|n| *n += 1);
+        if settled.get_untracked() >= current.get_untracked().items.len() {
+            report(OfferOutcome::Answered);
+        }
     });
 
     view! {
         <Show when=move || !closed.get()>
-            <OfferCard
-                offer=offer.clone()
-                locale=locale.clone()
-                phase=phase
-                on_accept=on_accept
-                on_decline=on_decline
-            />
+            {
+                let context = context.clone();
+                move || {
+                    let offer = current.get();
+                    let single = offer.items.len() == 1 && offer.kind != OfferKind::CrossSell;
+                    let badge = offer.badge.as_deref().map(|b| {
+                        view! { <p class="dodo-upsell__badge">{texts.badge(b)}</p> }
+                    });
+                    let items = offer
+                        .items
+                        .iter()
+                        .cloned()
+                        .map(|item| {
+                            view! {
+                                <ItemFlow
+                                    context=context.clone()
+                                    offer_id=offer.offer_id.clone()
+                                    item
+                                    single
+                                    on_decline=on_decline
+                                    declining=declining
+                                    on_started
+                                    on_settled
+                                />
+                            }
+                        })
+                        .collect_view();
+                    let footer_context = context.clone();
+                    let footer = (!single).then(move || {
+                        let context = footer_context;
+                        view! {
+                            <Show when=move || !declined.get()>
+                                <PaymentPicker context=context.clone() />
+                                <div class="dodo-upsell__actions">
+                                    <button
+                                        type="button"
+                                        class="dodo-upsell__decline"
+                                        aria-disabled=move || declining.get().to_string()
+                                        on:click=move |_| on_decline.run(())
+                                    >
+                                        {texts.no_thanks}
+                                    </button>
+                                </div>
+                            </Show>
+                        }
+                    });
+                    view! {
+                        <article
+                            class="dodo-upsell"
+                            data-kind=kind_name(offer.kind)
+                            data-offer=offer.offer_id.clone()
+                            data-state=move || if declined.get() { "declined" } else { "open" }
+                        >
+                            <div class="dodo-upsell__header">
+                                {badge}
+                                <Countdown
+                                    expires_in_seconds=offer.expires_in_seconds
+                                    visible=offer.countdown
+                                    texts
+                                    locale=context.locale.clone()
+                                    on_expired
+                                />
+                            </div>
+                            <div
+                                class="dodo-upsell__items"
+                                hidden=move || declined.get() && settled.get() == 0
+                            >
+                                {items}
+                            </div>
+                            {footer}
+                            <p class="dodo-upsell__status dodo-upsell__offer-status" role="status" aria-live="polite">
+                                {move || (declined.get() && settled.get() == 0).then_some(texts.declined)}
+                            </p>
+                        </article>
+                    }
+                }
+            }
         </Show>
     }
 }
 
-/// Shows a charge's status, and keeps asking the proxy until it is final.
-fn follow(endpoint: String, response: AcceptResponse, phase: RwSignal<Phase>, polls: u32) {
-    match response.status {
-        AcceptStatus::Succeeded => phase.set(Phase::Succeeded(response.amount)),
-        AcceptStatus::Failed => phase.set(Phase::Failed(
-            response
-                .failure_reason
-                .unwrap_or_else(|| text::FAILED.to_string()),
-        )),
-        AcceptStatus::RequiresAction => phase.set(Phase::RequiresAction),
-        AcceptStatus::Processing if polls >= POLL_LIMIT => phase.set(Phase::StillProcessing),
-        AcceptStatus::Processing => {
-            set_timeout(
-                move || {
-                    spawn_local(async move {
-                        match api::accept_status(&endpoint, &response.accept_id).await {
-                            Ok(next) => follow(endpoint, next, phase, polls + 1),
-                            // A failed poll is not a failed charge: ask again.
-                            Err(_) => follow(endpoint, response, phase, polls + 1),
-                        }
-                    })
-                },
-                POLL_EVERY,
-            );
-        }
-    }
-}
-
-fn failure_text(failure: &ApiFailure) -> String {
-    match failure {
-        ApiFailure::Refused(error) => error.message.clone(),
-        ApiFailure::Unreachable(_) => {
-            "The connection was lost. Please check your email for a receipt before trying again."
-                .into()
-        }
-    }
-}
-
-/// 128 random bits from the browser's CSPRNG, as hex. `crypto.getRandomValues` exists in every
-/// browser that runs WebAssembly; should it fail, the token's signature (unique per offer shown)
-/// serves, which keeps the one property that matters: one key per offer shown.
-fn new_idempotency_key(token: &str) -> String {
-    let mut bytes = [0u8; 16];
-    let random = web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
-    if random {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    } else {
-        let signature = token.rsplit('.').next().unwrap_or(token);
-        signature
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(64)
-            .collect()
-    }
-}

@@ -1,48 +1,118 @@
-//! The whole widget for one purchase: loads its offers, then shows the first one.
+//! The whole widget for one purchase: loads its offers, then shows them one after another.
 
 use crate::api;
-use crate::views::offer_flow::OfferFlow;
+use crate::i18n::Texts;
+use crate::views::offer_flow::{OfferFlow, OfferOutcome};
 use crate::views::skeleton::Skeleton;
 use leptos::prelude::*;
+use std::collections::VecDeque;
+use upsell_wire::{Offer, PaymentMethod};
+
+/// What every view of one widget needs to know.
+#[derive(Debug, Clone)]
+pub struct WidgetContext {
+    /// Names this widget's element, for its DOM events (see `crate::events`).
+    pub widget_id: u32,
+    /// The proxy's base URL; empty for the page's own origin.
+    pub endpoint: String,
+    /// The Dodo payment id of the purchase just made.
+    pub payment_id: String,
+    /// BCP 47 locale for `Intl` (prices, times).
+    pub locale: String,
+    /// The strings of the locale's language.
+    pub texts: &'static Texts,
+    /// The saved cards that can pay, the preselected first; set once the offers arrive.
+    pub payment_methods: RwSignal<Vec<PaymentMethod>>,
+    /// The card the customer chose; `None` when no saved card can pay.
+    pub chosen_method: RwSignal<Option<String>>,
+}
+
+impl WidgetContext {
+    pub fn new(widget_id: u32, endpoint: String, payment_id: String, locale: String) -> Self {
+        Self {
+            widget_id,
+            endpoint,
+            payment_id,
+            texts: Texts::for_locale(&locale),
+            locale,
+            payment_methods: RwSignal::new(Vec::new()),
+            chosen_method: RwSignal::new(None),
+        }
+    }
+}
 
 #[component]
 pub fn UpsellWidget(
-    /// The proxy's base URL; empty for the page's own origin.
-    #[prop(into)]
-    endpoint: String,
-    /// The Dodo payment id of the purchase just made.
-    #[prop(into)]
-    payment_id: String,
-    /// Locale for prices, e.g. `en-US`.
-    #[prop(into)]
-    locale: String,
+    /// The widget's settings and shared state.
+    context: WidgetContext,
 ) -> impl IntoView {
     let offers = LocalResource::new({
-        let endpoint = endpoint.clone();
+        let endpoint = context.endpoint.clone();
+        let payment_id = context.payment_id.clone();
         move || {
             let endpoint = endpoint.clone();
             let payment_id = payment_id.clone();
             async move { api::fetch_offers(&endpoint, &payment_id).await }
         }
     });
+    let texts = context.texts;
     view! {
-        <Suspense fallback=|| view! { <Skeleton /> }>
-            {move || {
-                let endpoint = endpoint.clone();
-                let locale = locale.clone();
-                Suspend::new(async move {
-                    match offers.await {
-                        Ok(response) => response
-                            .offers
-                            .into_iter()
-                            .next()
-                            .map(|offer| view! { <OfferFlow offer endpoint locale /> }),
-                        // An optional offer must never put an error on a thank-you page:
-                        // when there is nothing to offer, or the service is down, show nothing.
-                        Err(_) => None,
+        <section class="dodo-upsell-widget" aria-label=texts.region_label>
+            <Suspense fallback=move || view! { <Skeleton texts /> }>
+                {
+                    let context = context.clone();
+                    move || {
+                        let context = context.clone();
+                        Suspend::new(async move {
+                            match offers.await {
+                                Ok(response) if !response.offers.is_empty() => {
+                                    let chosen = response
+                                        .payment_methods
+                                        .first()
+                                        .map(|m| m.payment_method_id.clone());
+                                    context.payment_methods.set(response.payment_methods);
+                                    context.chosen_method.set(chosen);
+                                    Some(view! { <OfferQueue context offers=response.offers /> })
+                                }
+                                // An optional offer must never put an error on a thank-you
+                                // page: when there is nothing to offer, or the service is
+                                // down, show nothing.
+                                _ => None,
+                            }
+                        })
                     }
-                })
-            }}
-        </Suspense>
+                }
+            </Suspense>
+        </section>
+    }
+}
+
+/// The offers of a purchase, one at a time: the next appears once the customer has answered
+/// the one before (an accepted offer's confirmation stays above it).
+#[component]
+fn OfferQueue(context: WidgetContext, offers: Vec<Offer>) -> impl IntoView {
+    let mut queue: VecDeque<Offer> = offers.into();
+    let first = queue.pop_front();
+    let queue = StoredValue::new(queue);
+    let shown = RwSignal::new(first.into_iter().enumerate().collect::<Vec<_>>());
+    let next_key = StoredValue::new(1usize);
+    let on_outcome = Callback::new(move |(key, outcome): (usize, OfferOutcome)| {
+        if outcome == OfferOutcome::Gone {
+            shown.update(|list| list.retain(|(k, _)| *k != key));
+        }
+        if let Some(next) = queue.try_update_value(|q| q.pop_front()).flatten() {
+            let key = next_key.get_value();
+            next_key.set_value(key + 1);
+            shown.update(|list| list.push((key, next)));
+        }
+    });
+    view! {
+        <For each=move || shown.get() key=|(key, _)| *key let:((key, offer))>
+            <OfferFlow
+                context=context.clone()
+                offer
+                on_outcome=Callback::new(move |outcome| on_outcome.run((key, outcome)))
+            />
+        </For>
     }
 }

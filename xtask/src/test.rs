@@ -25,6 +25,7 @@ impl std::ops::Add for Counts {
 pub fn run(root: &Path) -> anyhow::Result<()> {
     tools::ensure_build_tools(root)?;
     tools::ensure_browser()?;
+    tools::ensure_axe_core()?;
     let postgres = tools::start_test_postgres()?;
 
     tools::run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
@@ -57,13 +58,17 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     // The browser end-to-end tests are the `browser_flow` target; everything else is native.
     let native_run = cargo_test(
         &["test", "--workspace", "--exclude", "dodo-upsell"],
-        &[("UPSELL_WIDGET_DIST", &root.join("dist").to_string_lossy())],
+        &[
+            ("UPSELL_WIDGET_DIST", &root.join("dist").to_string_lossy()),
+            ("UPSELL_AXE_JS", &tools::axe_core_js().to_string_lossy()),
+        ],
     )?;
     // The same suite again with the proxy's storage on PostgreSQL.
     let postgres_run = cargo_test(
         &["test", "--workspace", "--exclude", "dodo-upsell"],
         &[
             ("UPSELL_WIDGET_DIST", &root.join("dist").to_string_lossy()),
+            ("UPSELL_AXE_JS", &tools::axe_core_js().to_string_lossy()),
             ("UPSELL_TEST_POSTGRES_URL", &postgres),
         ],
     )?;

@@ -10,6 +10,8 @@ use std::process::Command;
 pub const TRUNK_VERSION: &str = "0.21.14";
 /// binaryen from npm. Debian's binaryen (108) produces wasm that fails at run time in Chromium.
 pub const BINARYEN_VERSION: &str = "132.0.0";
+/// axe-core from npm: the accessibility check of the end-to-end tests.
+pub const AXE_CORE_VERSION: &str = "4.11.0";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -130,6 +132,32 @@ pub fn ensure_build_tools(root: &Path) -> anyhow::Result<()> {
             .arg(format!("binaryen@{BINARYEN_VERSION}")))?;
     }
     Ok(())
+}
+
+/// axe-core's browser script, which the end-to-end tests inject into the page.
+pub fn axe_core_js() -> PathBuf {
+    cache_dir()
+        .join(format!("axe-core-{AXE_CORE_VERSION}"))
+        .join("node_modules/axe-core/axe.min.js")
+}
+
+/// axe-core, for the accessibility check of the end-to-end tests.
+pub fn ensure_axe_core() -> anyhow::Result<()> {
+    if axe_core_js().exists() {
+        return Ok(());
+    }
+    let prefix = cache_dir().join(format!("axe-core-{AXE_CORE_VERSION}"));
+    std::fs::create_dir_all(&prefix)?;
+    run(Command::new("npm")
+        .args([
+            "install",
+            "--no-save",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+        ])
+        .arg(&prefix)
+        .arg(format!("axe-core@{AXE_CORE_VERSION}")))
 }
 
 /// Chromium and ChromeDriver, for the browser and end-to-end tests.

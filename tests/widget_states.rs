@@ -1,0 +1,589 @@
+//! The whole widget in headless Chromium, mounted as a page mounts it (a `<dodo-upsell>` with a
+//! shadow root), against a stubbed proxy: `window.fetch` answers from a script of replies, and
+//! records what the widget sent. One test per state and per offer type.
+
+use dodo_upsell::embed;
+use js_sys::{Array, Object, Reflect};
+use serde::Serialize;
+use upsell_wire::{
+    AcceptResponse, AcceptStatus, DeclineResponse, Money, Offer, OfferItem, OfferKind,
+    OffersResponse, PaymentMethod, QuantityRange,
+};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, ShadowRoot};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+export function install_stub(routes) {
+  window.__stubRequests = [];
+  window.fetch = async (input, init) => {
+    const request = input instanceof Request ? input : new Request(input, init);
+    const url = new URL(request.url);
+    const key = `${request.method} ${url.pathname}`;
+    const body = request.method === "POST" ? await request.text() : "";
+    window.__stubRequests.push({ key, url: request.url, body });
+    const replies = routes[key] || [];
+    const reply = replies.length > 1 ? replies.shift() : replies[0];
+    if (!reply) {
+      return new Response(JSON.stringify({ code: "not_found", message: key }), { status: 404 });
+    }
+    if (reply.hang) return new Promise(() => {});
+    return new Response(JSON.stringify(reply.body), {
+      status: reply.status, headers: { "content-type": "application/json" } });
+  };
+}
+export function recorded() { return window.__stubRequests; }
+export function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
+export function listen(target, names) {
+  const seen = [];
+  for (const name of names) target.addEventListener(name, (e) => seen.push({ name, detail: e.detail }));
+  return seen;
+}
+"#)]
+extern "C" {
+    fn install_stub(routes: &Object);
+    fn recorded() -> Array;
+    fn sleep(ms: u32) -> js_sys::Promise;
+    fn listen(target: &HtmlElement, names: &Array) -> Array;
+}
+
+const ENDPOINT: &str = "https://proxy.test";
+
+/// One scripted answer of the stubbed proxy. Replies to a route are used in order; the last
+/// one repeats.
+struct Reply {
+    status: u16,
+    body: JsValue,
+    hang: bool,
+}
+
+fn ok<T: Serialize>(body: &T) -> Reply {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    Reply {
+        status: 200,
+        body: body.serialize(&serializer).unwrap(),
+        hang: false,
+    }
+}
+
+fn error(status: u16, code: &str) -> Reply {
+    let body = Object::new();
+    Reflect::set(&body, &"code".into(), &code.into()).unwrap();
+    Reflect::set(&body, &"message".into(), &"refused".into()).unwrap();
+    Reply {
+        status,
+        body: body.into(),
+        hang: false,
+    }
+}
+
+fn never() -> Reply {
+    Reply {
+        status: 0,
+        body: JsValue::NULL,
+        hang: true,
+    }
+}
+
+fn stub(routes: Vec<(&str, Vec<Reply>)>) {
+    let table = Object::new();
+    for (key, replies) in routes {
+        let list = Array::new();
+        for reply in replies {
+            let entry = Object::new();
+            Reflect::set(&entry, &"status".into(), &reply.status.into()).unwrap();
+            Reflect::set(&entry, &"body".into(), &reply.body).unwrap();
+            Reflect::set(&entry, &"hang".into(), &reply.hang.into()).unwrap();
+            list.push(&entry);
+        }
+        Reflect::set(&table, &key.into(), &list).unwrap();
+    }
+    install_stub(&table);
+}
+
+/// Requests the widget sent to `key` (e.g. `POST /v1/offers/accept`), their bodies parsed.
+fn sent(key: &str) -> Vec<JsValue> {
+    recorded()
+        .iter()
+        .filter(|r| Reflect::get(r, &"key".into()).unwrap().as_string().as_deref() == Some(key))
+        .map(|r| {
+            let body = Reflect::get(&r, &"body".into()).unwrap().as_string().unwrap();
+            if body.is_empty() {
+                JsValue::NULL
+            } else {
+                js_sys::JSON::parse(&body).unwrap()
+            }
+        })
+        .collect()
+}
+
+fn field(value: &JsValue, name: &str) -> JsValue {
+    Reflect::get(value, &name.into()).unwrap()
+}
+
+fn usd(amount: i64) -> Money {
+    Money {
+        amount,
+        currency: "USD".into(),
+    }
+}
+
+fn item(id: &str, title: &str, price: i64) -> OfferItem {
+    OfferItem {
+        item_id: id.into(),
+        token: format!("token-{id}"),
+        title: title.into(),
+        description: Some("Everything in Basic, and more.".into()),
+        image: None,
+        price: usd(price),
+        list_price: None,
+        quantity: QuantityRange { min: 1, max: 1 },
+    }
+}
+
+fn upsell() -> Offer {
+    Offer {
+        offer_id: "pro-upgrade".into(),
+        kind: OfferKind::Upsell,
+        badge: Some("most_popular".into()),
+        items: vec![item("pro-upgrade", "Pro plan upgrade", 5000)],
+        expires_at: "2026-11-24T12:00:00Z".into(),
+        expires_in_seconds: 1790,
+        countdown: true,
+    }
+}
+
+fn downsell() -> Offer {
+    let mut item = item("pro-upgrade-discount", "Pro plan upgrade", 3500);
+    item.list_price = Some(usd(5000));
+    Offer {
+        offer_id: "pro-upgrade-discount".into(),
+        kind: OfferKind::Downsell,
+        badge: None,
+        items: vec![item],
+        expires_at: "2026-11-24T12:00:00Z".into(),
+        expires_in_seconds: 1700,
+        countdown: false,
+    }
+}
+
+fn cross_sell() -> Offer {
+    let mut templates = item("add-ons.templates", "Template pack", 1500);
+    templates.quantity = QuantityRange { min: 1, max: 5 };
+    Offer {
+        offer_id: "add-ons".into(),
+        kind: OfferKind::CrossSell,
+        badge: None,
+        items: vec![templates, item("add-ons.icons", "Icon pack", 900)],
+        expires_at: "2026-11-24T12:00:00Z".into(),
+        expires_in_seconds: 1790,
+        countdown: false,
+    }
+}
+
+fn card(id: &str, network: &str, last4: &str) -> PaymentMethod {
+    PaymentMethod {
+        payment_method_id: id.into(),
+        network: network.into(),
+        last4: last4.into(),
+    }
+}
+
+fn offers(offers: Vec<Offer>, methods: Vec<PaymentMethod>) -> Reply {
+    ok(&OffersResponse {
+        offers,
+        payment_methods: methods,
+    })
+}
+
+fn visa() -> Vec<PaymentMethod> {
+    vec![card("pm_visa", "Visa", "4242")]
+}
+
+fn accept_reply(status: AcceptStatus, amount: i64) -> AcceptResponse {
+    AcceptResponse {
+        accept_id: "acc_1".into(),
+        offer_id: "pro-upgrade".into(),
+        status,
+        amount: usd(amount),
+        failure_reason: None,
+        failure_code: None,
+        action_url: None,
+    }
+}
+
+/// A widget on the page, as `upsell.js` mounts it.
+struct Widget {
+    host: HtmlElement,
+    root: ShadowRoot,
+    id: u32,
+    events: Array,
+}
+
+impl Widget {
+    fn mount(locale: &str) -> Widget {
+        let document = web_sys::window().unwrap().document().unwrap();
+        let host: HtmlElement = document
+            .create_element("dodo-upsell")
+            .unwrap()
+            .unchecked_into();
+        host.set_attribute("endpoint", ENDPOINT).unwrap();
+        host.set_attribute("payment-id", "pay_test_1").unwrap();
+        host.set_attribute("locale", locale).unwrap();
+        document.body().unwrap().append_child(&host).unwrap();
+        let root = host
+            .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
+            .unwrap();
+        let names = Array::of4(
+            &"upsell:shown".into(),
+            &"upsell:accepted".into(),
+            &"upsell:declined".into(),
+            &"upsell:failed".into(),
+        );
+        let events = listen(&host, &names);
+        let id = embed::mount(host.clone(), root.clone(), "widget.css");
+        assert_ne!(id, 0);
+        Widget {
+            host,
+            root,
+            id,
+            events,
+        }
+    }
+
+    fn text(&self) -> String {
+        self.root
+            .query_selector(".dodo-upsell-root")
+            .unwrap()
+            .and_then(|e| e.text_content())
+            .unwrap_or_default()
+    }
+
+    fn find(&self, selector: &str) -> Option<Element> {
+        self.root.query_selector(selector).unwrap()
+    }
+
+    fn all(&self, selector: &str) -> Vec<Element> {
+        let list = self.root.query_selector_all(selector).unwrap();
+        (0..list.length())
+            .filter_map(|i| list.item(i))
+            .map(|n| n.unchecked_into())
+            .collect()
+    }
+
+    fn click(&self, selector: &str) {
+        let element: HtmlElement = self
+            .find(selector)
+            .unwrap_or_else(|| panic!("no {selector} in {}", self.text()))
+            .unchecked_into();
+        element.click();
+    }
+
+    fn choose(&self, selector: &str, value: &str) {
+        let select: web_sys::HtmlSelectElement = self.find(selector).unwrap().unchecked_into();
+        select.set_value(value);
+        let event = web_sys::Event::new("change").unwrap();
+        select.dispatch_event(&event).unwrap();
+    }
+
+    /// Waits (up to 5 s) until the widget's text contains `needle`.
+    async fn until_text(&self, needle: &str) {
+        for _ in 0..250 {
+            if self.text().contains(needle) {
+                return;
+            }
+            JsFuture::from(sleep(20)).await.unwrap();
+        }
+        panic!("never showed {needle:?}; shows {:?}", self.text());
+    }
+
+    /// Names of the DOM events dispatched so far.
+    fn event_names(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .map(|e| field(&e, "name").as_string().unwrap())
+            .collect()
+    }
+
+    fn event(&self, name: &str) -> JsValue {
+        self.events
+            .iter()
+            .find(|e| field(e, "name").as_string().as_deref() == Some(name))
+            .map(|e| field(&e, "detail"))
+            .unwrap_or_else(|| panic!("no {name} event in {:?}", self.event_names()))
+    }
+}
+
+impl Drop for Widget {
+    fn drop(&mut self) {
+        embed::unmount(self.id);
+        self.host.remove();
+    }
+}
+
+async fn pause(ms: u32) {
+    JsFuture::from(sleep(ms)).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_skeleton_of_the_cards_size_holds_the_place_while_offers_load() {
+    stub(vec![("GET /v1/offers", vec![never()])]);
+    let widget = Widget::mount("en-US");
+    pause(50).await;
+    let skeleton = widget.find("[data-state=loading]").expect("a skeleton");
+    assert_eq!(skeleton.get_attribute("aria-busy").as_deref(), Some("true"));
+    assert!(widget.text().contains("Loading an offer for you…"));
+    let region = widget.find("section").unwrap();
+    assert_eq!(
+        region.get_attribute("aria-label").as_deref(),
+        Some("A special offer for your order")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn an_upsell_shows_price_badge_countdown_and_the_card_that_pays() {
+    stub(vec![("GET /v1/offers", vec![offers(vec![upsell()], visa())])]);
+    let widget = Widget::mount("en-US");
+    widget.until_text("Pro plan upgrade").await;
+    let text = widget.text();
+    assert!(text.contains("$50.00"), "{text}");
+    assert!(text.contains("Most popular upgrade"), "{text}");
+    assert!(text.contains("Offer ends in 29:"), "{text}");
+    assert!(text.contains("Charged to your Visa ending in 4242"), "{text}");
+    assert!(text.contains("Add to my order") && text.contains("No thanks"));
+    assert_eq!(widget.event_names(), ["upsell:shown"]);
+    assert_eq!(
+        field(&widget.event("upsell:shown"), "offer_id").as_string().as_deref(),
+        Some("pro-upgrade")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn accepting_processes_once_however_many_clicks_then_confirms_the_charge() {
+    stub(vec![
+        ("GET /v1/offers", vec![offers(vec![upsell()], visa())]),
+        (
+            "POST /v1/offers/accept",
+            vec![ok(&accept_reply(AcceptStatus::Processing, 5000))],
+        ),
+        (
+            "GET /v1/accepts/acc_1",
+            vec![ok(&accept_reply(AcceptStatus::Succeeded, 5000))],
+        ),
+    ]);
+    let widget = Widget::mount("en-US");
+    widget.until_text("Add to my order").await;
+    widget.click(".dodo-upsell__accept");
+    widget.click(".dodo-upsell__accept");
+    widget.click(".dodo-upsell__accept");
+    widget.until_text("Adding it to your order…").await;
+    let button = widget.find(".dodo-upsell__accept").unwrap();
+    assert_eq!(button.get_attribute("aria-busy").as_deref(), Some("true"));
+    widget
+        .until_text("Pro plan upgrade was added to your order. You were charged $50.00.")
+        .await;
+    let accepts = sent("POST /v1/offers/accept");
+    assert_eq!(accepts.len(), 1, "one request for three clicks");
+    assert_eq!(field(&accepts[0], "token").as_string().as_deref(), Some("token-pro-upgrade"));
+    assert_eq!(field(&accepts[0], "payment_method_id").as_string().as_deref(), Some("pm_visa"));
+    let accepted = widget.event("upsell:accepted");
+    assert_eq!(field(&accepted, "amount").as_f64(), Some(5000.0));
+    assert_eq!(field(&accepted, "currency").as_string().as_deref(), Some("USD"));
+    assert!(widget.find(".dodo-upsell__accept").is_none(), "no second submit");
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_charge_gives_its_translated_reason_and_a_standard_checkout() {
+    let mut failed = accept_reply(AcceptStatus::Failed, 5000);
+    failed.failure_code = Some("insufficient_funds".into());
+    failed.failure_reason = Some("Your card has insufficient funds.".into());
+    stub(vec![
+        ("GET /v1/offers", vec![offers(vec![upsell()], visa())]),
+        ("POST /v1/offers/accept", vec![ok(&failed)]),
+        (
+            "POST /v1/offers/checkout",
+            vec![ok(&upsell_wire::CheckoutResponse {
+                checkout_url: "#dodo-checkout".into(),
+            })],
+        ),
+    ]);
+    let widget = Widget::mount("fr-FR");
+    widget.until_text("Ajouter").await;
+    widget.click(".dodo-upsell__accept");
+    widget.until_text("Fonds insuffisants").await;
+    assert_eq!(
+        field(&widget.event("upsell:failed"), "code").as_string().as_deref(),
+        Some("insufficient_funds")
+    );
+    widget.click(".dodo-upsell__checkout");
+    pause(100).await;
+    let checkouts = sent("POST /v1/offers/checkout");
+    assert_eq!(checkouts.len(), 1);
+    assert_eq!(field(&checkouts[0], "quantity").as_f64(), Some(1.0));
+    assert_eq!(sent("POST /v1/offers/accept").len(), 1, "never retried by itself");
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_accept_explains_itself_in_the_customers_language() {
+    stub(vec![
+        ("GET /v1/offers", vec![offers(vec![upsell()], visa())]),
+        ("POST /v1/offers/accept", vec![error(410, "offer_expired")]),
+    ]);
+    let widget = Widget::mount("de-DE");
+    widget.until_text("Beliebtestes").await;
+    widget.click(".dodo-upsell__accept");
+    widget.until_text("abgelaufen").await;
+    assert_eq!(
+        field(&widget.event("upsell:failed"), "code").as_string().as_deref(),
+        Some("offer_expired")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_charge_that_needs_the_bank_links_to_it_and_picks_the_result_up() {
+    let mut action = accept_reply(AcceptStatus::RequiresAction, 5000);
+    action.action_url = Some("https://bank.example/3ds/pay_1".into());
+    stub(vec![
+        ("GET /v1/offers", vec![offers(vec![upsell()], visa())]),
+        ("POST /v1/offers/accept", vec![ok(&action)]),
+        (
+            "GET /v1/accepts/acc_1",
+            vec![ok(&action), ok(&accept_reply(AcceptStatus::Succeeded, 5000))],
+        ),
+    ]);
+    let widget = Widget::mount("en-US");
+    widget.until_text("Add to my order").await;
+    widget.click(".dodo-upsell__accept");
+    widget.until_text("Your bank needs you to confirm this payment.").await;
+    let link = widget.find("a.dodo-upsell__link").expect("a link to the bank");
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some("https://bank.example/3ds/pay_1")
+    );
+    assert_eq!(link.get_attribute("target").as_deref(), Some("_blank"));
+    widget.until_text("You were charged $50.00.").await;
+}
+
+#[wasm_bindgen_test]
+async fn no_thanks_brings_the_downsell_with_its_discount_then_thanks_and_closes() {
+    stub(vec![
+        ("GET /v1/offers", vec![offers(vec![upsell()], visa())]),
+        (
+            "POST /v1/offers/decline",
+            vec![
+                ok(&DeclineResponse {
+                    offer_id: "pro-upgrade".into(),
+                    next: Some(downsell()),
+                }),
+                ok(&DeclineResponse {
+                    offer_id: "pro-upgrade-discount".into(),
+                    next: None,
+                }),
+            ],
+        ),
+    ]);
+    let widget = Widget::mount("en-US");
+    widget.until_text("Most popular upgrade").await;
+    widget.click(".dodo-upsell__decline");
+    widget.until_text("30% off").await;
+    let struck = widget.find("s.dodo-upsell__list-price").unwrap();
+    assert_eq!(struck.text_content().as_deref(), Some("$50.00"));
+    assert!(widget.text().contains("$35.00"));
+    assert!(!widget.text().contains("Most popular upgrade"));
+    let article = widget.find("article").unwrap();
+    assert_eq!(article.get_attribute("data-kind").as_deref(), Some("downsell"));
+
+    widget.click(".dodo-upsell__decline");
+    widget.until_text("No problem. Thanks for your order!").await;
+    assert_eq!(
+        widget.event_names(),
+        ["upsell:shown", "upsell:declined", "upsell:shown", "upsell:declined"]
+    );
+    pause(3300).await;
+    assert!(widget.find("article").is_none(), "closed after the thanks");
+}
+
+#[wasm_bindgen_test]
+async fn a_cross_sell_adds_each_item_on_its_own_with_the_chosen_quantity_and_card() {
+    stub(vec![
+        (
+            "GET /v1/offers",
+            vec![offers(
+                vec![cross_sell()],
+                vec![card("pm_visa", "Visa", "4242"), card("pm_mc", "Mastercard", "5454")],
+            )],
+        ),
+        (
+            "POST /v1/offers/accept",
+            vec![ok(&accept_reply(AcceptStatus::Succeeded, 4500))],
+        ),
+    ]);
+    let widget = Widget::mount("en-US");
+    widget.until_text("Template pack").await;
+    assert_eq!(widget.all(".dodo-upsell__item").len(), 2);
+    assert_eq!(widget.all(".dodo-upsell__accept").len(), 2, "one click per item");
+    assert_eq!(widget.all(".dodo-upsell__quantity select option").len(), 5);
+    widget.choose(".dodo-upsell__quantity select", "3");
+    widget.choose(".dodo-upsell__card-choice select", "pm_mc");
+    widget.until_text("$45.00").await;
+    widget.click("[data-item='add-ons.templates'] .dodo-upsell__accept");
+    widget.until_text("Template pack was added to your order").await;
+    let accepts = sent("POST /v1/offers/accept");
+    assert_eq!(accepts.len(), 1);
+    assert_eq!(field(&accepts[0], "quantity").as_f64(), Some(3.0));
+    assert_eq!(field(&accepts[0], "token").as_string().as_deref(), Some("token-add-ons.templates"));
+    assert_eq!(field(&accepts[0], "payment_method_id").as_string().as_deref(), Some("pm_mc"));
+    // The other item is still offered.
+    assert!(widget.find("[data-item='add-ons.icons'] .dodo-upsell__accept").is_some());
+}
+
+#[wasm_bindgen_test]
+async fn without_a_usable_card_the_offer_leads_to_a_standard_checkout() {
+    stub(vec![("GET /v1/offers", vec![offers(vec![upsell()], vec![])])]);
+    let widget = Widget::mount("en-US");
+    widget
+        .until_text("One-click payment isn't available for this order.")
+        .await;
+    assert!(widget.text().contains("Continue to checkout"));
+    assert!(!widget.text().contains("Add to my order"));
+}
+
+#[wasm_bindgen_test]
+async fn every_string_and_price_follows_the_locale() {
+    stub(vec![("GET /v1/offers", vec![offers(vec![upsell()], visa())])]);
+    let widget = Widget::mount("pt-BR");
+    widget.until_text("Pro plan upgrade").await;
+    let text = widget.text();
+    assert!(text.contains("US$\u{a0}50,00"), "{text}");
+    assert!(!text.contains("Add to my order"), "{text}");
+    assert!(!text.contains("No thanks"), "{text}");
+    let root = widget.find(".dodo-upsell-root").unwrap();
+    assert_eq!(root.get_attribute("lang").as_deref(), Some("pt-BR"));
+}
+
+#[wasm_bindgen_test]
+async fn an_offer_leaves_the_page_when_it_expires() {
+    let mut short = upsell();
+    short.expires_in_seconds = 1;
+    stub(vec![("GET /v1/offers", vec![offers(vec![short], visa())])]);
+    let widget = Widget::mount("en-US");
+    widget.until_text("Offer ends in 0:01").await;
+    pause(2500).await;
+    assert!(widget.find("article").is_none(), "{}", widget.text());
+}
+
+#[wasm_bindgen_test]
+async fn removing_the_element_unmounts_its_widget() {
+    stub(vec![("GET /v1/offers", vec![offers(vec![upsell()], visa())])]);
+    let widget = Widget::mount("en-US");
+    widget.until_text("Pro plan upgrade").await;
+    let before = embed::mounted_count();
+    embed::unmount(widget.id);
+    assert_eq!(embed::mounted_count(), before - 1);
+    assert!(widget.find(".dodo-upsell-root").is_none());
+    assert!(widget.find("link").is_none());
+}
