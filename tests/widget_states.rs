@@ -109,9 +109,18 @@ fn stub(routes: Vec<(&str, Vec<Reply>)>) {
 fn sent(key: &str) -> Vec<JsValue> {
     recorded()
         .iter()
-        .filter(|r| Reflect::get(r, &"key".into()).unwrap().as_string().as_deref() == Some(key))
+        .filter(|r| {
+            Reflect::get(r, &"key".into())
+                .unwrap()
+                .as_string()
+                .as_deref()
+                == Some(key)
+        })
         .map(|r| {
-            let body = Reflect::get(&r, &"body".into()).unwrap().as_string().unwrap();
+            let body = Reflect::get(&r, &"body".into())
+                .unwrap()
+                .as_string()
+                .unwrap();
             if body.is_empty() {
                 JsValue::NULL
             } else {
@@ -346,18 +355,26 @@ async fn a_skeleton_of_the_cards_size_holds_the_place_while_offers_load() {
 
 #[wasm_bindgen_test]
 async fn an_upsell_shows_price_badge_countdown_and_the_card_that_pays() {
-    stub(vec![("GET /v1/offers", vec![offers(vec![upsell()], visa())])]);
+    stub(vec![(
+        "GET /v1/offers",
+        vec![offers(vec![upsell()], visa())],
+    )]);
     let widget = Widget::mount("en-US");
     widget.until_text("Pro plan upgrade").await;
     let text = widget.text();
     assert!(text.contains("$50.00"), "{text}");
     assert!(text.contains("Most popular upgrade"), "{text}");
     assert!(text.contains("Offer ends in 29:"), "{text}");
-    assert!(text.contains("Charged to your Visa ending in 4242"), "{text}");
+    assert!(
+        text.contains("Charged to your Visa ending in 4242"),
+        "{text}"
+    );
     assert!(text.contains("Add to my order") && text.contains("No thanks"));
     assert_eq!(widget.event_names(), ["upsell:shown"]);
     assert_eq!(
-        field(&widget.event("upsell:shown"), "offer_id").as_string().as_deref(),
+        field(&widget.event("upsell:shown"), "offer_id")
+            .as_string()
+            .as_deref(),
         Some("pro-upgrade")
     );
 }
@@ -388,12 +405,26 @@ async fn accepting_processes_once_however_many_clicks_then_confirms_the_charge()
         .await;
     let accepts = sent("POST /v1/offers/accept");
     assert_eq!(accepts.len(), 1, "one request for three clicks");
-    assert_eq!(field(&accepts[0], "token").as_string().as_deref(), Some("token-pro-upgrade"));
-    assert_eq!(field(&accepts[0], "payment_method_id").as_string().as_deref(), Some("pm_visa"));
+    assert_eq!(
+        field(&accepts[0], "token").as_string().as_deref(),
+        Some("token-pro-upgrade")
+    );
+    assert_eq!(
+        field(&accepts[0], "payment_method_id")
+            .as_string()
+            .as_deref(),
+        Some("pm_visa")
+    );
     let accepted = widget.event("upsell:accepted");
     assert_eq!(field(&accepted, "amount").as_f64(), Some(5000.0));
-    assert_eq!(field(&accepted, "currency").as_string().as_deref(), Some("USD"));
-    assert!(widget.find(".dodo-upsell__accept").is_none(), "no second submit");
+    assert_eq!(
+        field(&accepted, "currency").as_string().as_deref(),
+        Some("USD")
+    );
+    assert!(
+        widget.find(".dodo-upsell__accept").is_none(),
+        "no second submit"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -416,7 +447,9 @@ async fn a_failed_charge_gives_its_translated_reason_and_a_standard_checkout() {
     widget.click(".dodo-upsell__accept");
     widget.until_text("Fonds insuffisants").await;
     assert_eq!(
-        field(&widget.event("upsell:failed"), "code").as_string().as_deref(),
+        field(&widget.event("upsell:failed"), "code")
+            .as_string()
+            .as_deref(),
         Some("insufficient_funds")
     );
     widget.click(".dodo-upsell__checkout");
@@ -424,7 +457,11 @@ async fn a_failed_charge_gives_its_translated_reason_and_a_standard_checkout() {
     let checkouts = sent("POST /v1/offers/checkout");
     assert_eq!(checkouts.len(), 1);
     assert_eq!(field(&checkouts[0], "quantity").as_f64(), Some(1.0));
-    assert_eq!(sent("POST /v1/offers/accept").len(), 1, "never retried by itself");
+    assert_eq!(
+        sent("POST /v1/offers/accept").len(),
+        1,
+        "never retried by itself"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -438,7 +475,9 @@ async fn a_refused_accept_explains_itself_in_the_customers_language() {
     widget.click(".dodo-upsell__accept");
     widget.until_text("abgelaufen").await;
     assert_eq!(
-        field(&widget.event("upsell:failed"), "code").as_string().as_deref(),
+        field(&widget.event("upsell:failed"), "code")
+            .as_string()
+            .as_deref(),
         Some("offer_expired")
     );
 }
@@ -452,14 +491,21 @@ async fn a_charge_that_needs_the_bank_links_to_it_and_picks_the_result_up() {
         ("POST /v1/offers/accept", vec![ok(&action)]),
         (
             "GET /v1/accepts/acc_1",
-            vec![ok(&action), ok(&accept_reply(AcceptStatus::Succeeded, 5000))],
+            vec![
+                ok(&action),
+                ok(&accept_reply(AcceptStatus::Succeeded, 5000)),
+            ],
         ),
     ]);
     let widget = Widget::mount("en-US");
     widget.until_text("Add to my order").await;
     widget.click(".dodo-upsell__accept");
-    widget.until_text("Your bank needs you to confirm this payment.").await;
-    let link = widget.find("a.dodo-upsell__link").expect("a link to the bank");
+    widget
+        .until_text("Your bank needs you to confirm this payment.")
+        .await;
+    let link = widget
+        .find("a.dodo-upsell__link")
+        .expect("a link to the bank");
     assert_eq!(
         link.get_attribute("href").as_deref(),
         Some("https://bank.example/3ds/pay_1")
@@ -495,13 +541,23 @@ async fn no_thanks_brings_the_downsell_with_its_discount_then_thanks_and_closes(
     assert!(widget.text().contains("$35.00"));
     assert!(!widget.text().contains("Most popular upgrade"));
     let article = widget.find("article").unwrap();
-    assert_eq!(article.get_attribute("data-kind").as_deref(), Some("downsell"));
+    assert_eq!(
+        article.get_attribute("data-kind").as_deref(),
+        Some("downsell")
+    );
 
     widget.click(".dodo-upsell__decline");
-    widget.until_text("No problem. Thanks for your order!").await;
+    widget
+        .until_text("No problem. Thanks for your order!")
+        .await;
     assert_eq!(
         widget.event_names(),
-        ["upsell:shown", "upsell:declined", "upsell:shown", "upsell:declined"]
+        [
+            "upsell:shown",
+            "upsell:declined",
+            "upsell:shown",
+            "upsell:declined"
+        ]
     );
     pause(3300).await;
     assert!(widget.find("article").is_none(), "closed after the thanks");
@@ -514,7 +570,10 @@ async fn a_cross_sell_adds_each_item_on_its_own_with_the_chosen_quantity_and_car
             "GET /v1/offers",
             vec![offers(
                 vec![cross_sell()],
-                vec![card("pm_visa", "Visa", "4242"), card("pm_mc", "Mastercard", "5454")],
+                vec![
+                    card("pm_visa", "Visa", "4242"),
+                    card("pm_mc", "Mastercard", "5454"),
+                ],
             )],
         ),
         (
@@ -525,25 +584,44 @@ async fn a_cross_sell_adds_each_item_on_its_own_with_the_chosen_quantity_and_car
     let widget = Widget::mount("en-US");
     widget.until_text("Template pack").await;
     assert_eq!(widget.all(".dodo-upsell__item").len(), 2);
-    assert_eq!(widget.all(".dodo-upsell__accept").len(), 2, "one click per item");
+    assert_eq!(
+        widget.all(".dodo-upsell__accept").len(),
+        2,
+        "one click per item"
+    );
     assert_eq!(widget.all(".dodo-upsell__quantity select option").len(), 5);
     widget.choose(".dodo-upsell__quantity select", "3");
     widget.choose(".dodo-upsell__card-choice select", "pm_mc");
     widget.until_text("$45.00").await;
     widget.click("[data-item='add-ons.templates'] .dodo-upsell__accept");
-    widget.until_text("Template pack was added to your order").await;
+    widget
+        .until_text("Template pack was added to your order")
+        .await;
     let accepts = sent("POST /v1/offers/accept");
     assert_eq!(accepts.len(), 1);
     assert_eq!(field(&accepts[0], "quantity").as_f64(), Some(3.0));
-    assert_eq!(field(&accepts[0], "token").as_string().as_deref(), Some("token-add-ons.templates"));
-    assert_eq!(field(&accepts[0], "payment_method_id").as_string().as_deref(), Some("pm_mc"));
+    assert_eq!(
+        field(&accepts[0], "token").as_string().as_deref(),
+        Some("token-add-ons.templates")
+    );
+    assert_eq!(
+        field(&accepts[0], "payment_method_id")
+            .as_string()
+            .as_deref(),
+        Some("pm_mc")
+    );
     // The other item is still offered.
-    assert!(widget.find("[data-item='add-ons.icons'] .dodo-upsell__accept").is_some());
+    assert!(widget
+        .find("[data-item='add-ons.icons'] .dodo-upsell__accept")
+        .is_some());
 }
 
 #[wasm_bindgen_test]
 async fn without_a_usable_card_the_offer_leads_to_a_standard_checkout() {
-    stub(vec![("GET /v1/offers", vec![offers(vec![upsell()], vec![])])]);
+    stub(vec![(
+        "GET /v1/offers",
+        vec![offers(vec![upsell()], vec![])],
+    )]);
     let widget = Widget::mount("en-US");
     widget
         .until_text("One-click payment isn't available for this order.")
@@ -554,7 +632,10 @@ async fn without_a_usable_card_the_offer_leads_to_a_standard_checkout() {
 
 #[wasm_bindgen_test]
 async fn every_string_and_price_follows_the_locale() {
-    stub(vec![("GET /v1/offers", vec![offers(vec![upsell()], visa())])]);
+    stub(vec![(
+        "GET /v1/offers",
+        vec![offers(vec![upsell()], visa())],
+    )]);
     let widget = Widget::mount("pt-BR");
     widget.until_text("Pro plan upgrade").await;
     let text = widget.text();
@@ -578,7 +659,10 @@ async fn an_offer_leaves_the_page_when_it_expires() {
 
 #[wasm_bindgen_test]
 async fn removing_the_element_unmounts_its_widget() {
-    stub(vec![("GET /v1/offers", vec![offers(vec![upsell()], visa())])]);
+    stub(vec![(
+        "GET /v1/offers",
+        vec![offers(vec![upsell()], visa())],
+    )]);
     let widget = Widget::mount("en-US");
     widget.until_text("Pro plan upgrade").await;
     let before = embed::mounted_count();

@@ -177,17 +177,21 @@ async fn accessibility_violations(browser: &Client) -> Vec<String> {
     browser.execute(&axe, vec![]).await.unwrap();
     let result = browser
         .execute(
-            "return axe.run({ include: Array.from(document.querySelectorAll('dodo-upsell')) }, \
-                            { resultTypes: ['violations'] })\
+            "return axe.run({ include: Array.from(document.querySelectorAll('dodo-upsell')) })\
                .then(r => ({ \
-                 violations: r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')), \
-                 contrast_checked: r.passes.some(p => p.id === 'color-contrast') }));",
+                 violations: r.violations.map(v => v.id + ': ' + v.nodes.map(n => JSON.stringify(n.target)).join(', ')), \
+                 in_shadow: r.passes.some(p => p.nodes.some(n => n.target.some(t => Array.isArray(t)))) }));",
             vec![],
         )
         .await
         .unwrap();
-    // Proof that axe saw into the shadow roots: it checked the widget's text contrast.
-    assert_eq!(result["contrast_checked"], json!(true), "axe saw no widget text");
+    // Proof that axe looked into the shadow roots: a node it checked lies in one (its target
+    // is then a list of selectors, host first).
+    assert_eq!(
+        result["in_shadow"],
+        json!(true),
+        "axe did not see into the widget"
+    );
     serde_json::from_value(result["violations"].clone()).unwrap()
 }
 
@@ -226,7 +230,10 @@ const WIDGET: &str = "dodo-upsell";
 #[tokio::test(flavor = "multi_thread")]
 async fn upsell_accepted_once_then_the_cross_sell_with_a_quantity() {
     let (stack, _driver, browser) = demo_stack().await;
-    let payment = stack.purchase("cus_demo_ada", "prod_basic_plan").await.unwrap();
+    let payment = stack
+        .purchase("cus_demo_ada", "prod_basic_plan")
+        .await
+        .unwrap();
     thank_you_page(&stack, &browser, &payment).await;
 
     until_text(&browser, WIDGET, "Pro plan upgrade").await;
@@ -234,8 +241,14 @@ async fn upsell_accepted_once_then_the_cross_sell_with_a_quantity() {
     assert!(text.contains("$50.00"), "{text}");
     assert!(text.contains("Most popular upgrade"), "{text}");
     assert!(text.contains("Offer ends in"), "{text}");
-    assert!(text.contains("Pay with"), "Ada has two current cards: {text}");
-    assert!(!text.contains("0005"), "her expired Amex is not offered: {text}");
+    assert!(
+        text.contains("Pay with"),
+        "Ada has two current cards: {text}"
+    );
+    assert!(
+        !text.contains("0005"),
+        "her expired Amex is not offered: {text}"
+    );
     save_screenshot(&browser, "upsell").await;
     assert_accessible(&browser, "upsell offered").await;
 
@@ -291,7 +304,10 @@ async fn upsell_accepted_once_then_the_cross_sell_with_a_quantity() {
 #[tokio::test(flavor = "multi_thread")]
 async fn upsell_declined_then_the_downsell_accepted() {
     let (stack, _driver, browser) = demo_stack().await;
-    let payment = stack.purchase("cus_demo_ada", "prod_basic_plan").await.unwrap();
+    let payment = stack
+        .purchase("cus_demo_ada", "prod_basic_plan")
+        .await
+        .unwrap();
     thank_you_page(&stack, &browser, &payment).await;
     until_text(&browser, WIDGET, "Most popular upgrade").await;
     click(&browser, WIDGET, ".dodo-upsell__decline").await;
@@ -319,7 +335,10 @@ async fn upsell_declined_then_the_downsell_accepted() {
 #[tokio::test(flavor = "multi_thread")]
 async fn declining_to_the_end_of_the_chain_thanks_the_customer_and_charges_nothing() {
     let (stack, _driver, browser) = demo_stack().await;
-    let payment = stack.purchase("cus_demo_ada", "prod_basic_plan").await.unwrap();
+    let payment = stack
+        .purchase("cus_demo_ada", "prod_basic_plan")
+        .await
+        .unwrap();
     thank_you_page(&stack, &browser, &payment).await;
     until_text(&browser, WIDGET, "Most popular upgrade").await;
     click(&browser, WIDGET, ".dodo-upsell__decline").await;
@@ -380,7 +399,12 @@ async fn a_charge_that_needs_3ds_links_to_the_bank_and_completes_when_confirmed(
     thank_you_page(&stack, &browser, &payment).await;
     until_text(&browser, WIDGET, "Add to my order").await;
     click(&browser, WIDGET, ".dodo-upsell__accept").await;
-    until_text(&browser, WIDGET, "Your bank needs you to confirm this payment.").await;
+    until_text(
+        &browser,
+        WIDGET,
+        "Your bank needs you to confirm this payment.",
+    )
+    .await;
     save_screenshot(&browser, "requires-action").await;
     assert_accessible(&browser, "requires action").await;
     let link = in_widget(
@@ -405,6 +429,14 @@ async fn a_charge_that_needs_3ds_links_to_the_bank_and_completes_when_confirmed(
         .click()
         .await
         .unwrap();
+    let confirmed = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_url(&url::Url::parse(&format!("{link}/complete")).unwrap())
+        .await;
+    assert!(confirmed.is_ok(), "the bank's page confirmed the payment");
+    let page = browser.source().await.unwrap();
+    assert!(page.contains("Payment complete"), "{page}");
     browser.close_window().await.unwrap();
     browser.switch_to_window(thank_you).await.unwrap();
     until_text(&browser, WIDGET, "You were charged $50.00.").await;
@@ -422,12 +454,16 @@ async fn a_charge_that_needs_3ds_links_to_the_bank_and_completes_when_confirmed(
 #[tokio::test(flavor = "multi_thread")]
 async fn two_widgets_on_a_page_with_a_hostile_stylesheet_and_a_strict_csp_look_as_designed() {
     let (stack, _driver, browser) = demo_stack().await;
-    let payment = stack.purchase("cus_demo_ada", "prod_basic_plan").await.unwrap();
+    let payment = stack
+        .purchase("cus_demo_ada", "prod_basic_plan")
+        .await
+        .unwrap();
 
     // The button's look on the plain demo page…
     thank_you_page(&stack, &browser, &payment).await;
     until_text(&browser, WIDGET, "Add to my order").await;
-    let look = "const b = root.querySelector('.dodo-upsell__accept'); const s = getComputedStyle(b); \
+    let look =
+        "const b = root.querySelector('.dodo-upsell__accept'); const s = getComputedStyle(b); \
                 const r = b.getBoundingClientRect(); \
                 return [s.fontSize, s.fontFamily, s.color, s.backgroundColor, s.textTransform, \
                         s.letterSpacing, s.paddingTop, String(Math.round(r.height))];";
@@ -473,5 +509,130 @@ async fn two_widgets_on_a_page_with_a_hostile_stylesheet_and_a_strict_csp_look_a
             .len(),
         1
     );
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn loading_processing_and_no_usable_card_are_shown_and_accessible() {
+    let (stack, _driver, browser) = demo_stack().await;
+
+    // Loading: Dodo answers slowly, the skeleton holds the card's place.
+    let payment = stack
+        .purchase("cus_demo_linus", "prod_basic_plan")
+        .await
+        .unwrap();
+    stack
+        .set_faults(
+            json!([{ "route": "GET /payments/{payment_id}", "latency_ms": 3000, "times": 1 }]),
+        )
+        .await
+        .unwrap();
+    thank_you_page(&stack, &browser, &payment).await;
+    until_text(&browser, WIDGET, "Loading an offer for you…").await;
+    let height = in_widget(
+        &browser,
+        WIDGET,
+        "return Math.round(root.querySelector('[data-state=loading]').getBoundingClientRect().height);",
+        vec![],
+    )
+    .await;
+    assert!(
+        height.as_i64().unwrap_or(0) >= 200,
+        "a card-sized skeleton: {height}"
+    );
+    save_screenshot(&browser, "loading").await;
+    assert_accessible(&browser, "loading").await;
+
+    // Processing: Linus's bank takes a second; the button is busy and ignores clicks.
+    until_text(&browser, WIDGET, "Add to my order").await;
+    click(&browser, WIDGET, ".dodo-upsell__accept").await;
+    until_text(&browser, WIDGET, "Adding it to your order…").await;
+    save_screenshot(&browser, "processing").await;
+    assert_accessible(&browser, "processing").await;
+    let _ = in_widget(
+        &browser,
+        WIDGET,
+        "root.querySelector('.dodo-upsell__accept')?.click();",
+        vec![],
+    )
+    .await;
+    until_text(&browser, WIDGET, "You were charged $50.00.").await;
+    assert_eq!(
+        stack
+            .charges_for(&payment, "pro-upgrade")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // No usable card: Margaret's only card has expired; the offer leads to Dodo's checkout.
+    let payment = stack
+        .purchase("cus_demo_margaret", "prod_basic_plan")
+        .await
+        .unwrap();
+    thank_you_page(&stack, &browser, &payment).await;
+    until_text(
+        &browser,
+        WIDGET,
+        "One-click payment isn't available for this order.",
+    )
+    .await;
+    save_screenshot(&browser, "no-usable-card").await;
+    assert_accessible(&browser, "no usable card").await;
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_offer_is_operable_from_the_keyboard_with_a_visible_focus() {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    use fantoccini::key::Key;
+
+    let (stack, _driver, browser) = demo_stack().await;
+    let payment = stack
+        .purchase("cus_demo_ada", "prod_basic_plan")
+        .await
+        .unwrap();
+    thank_you_page(&stack, &browser, &payment).await;
+    until_text(&browser, WIDGET, "Add to my order").await;
+
+    // Tab from the top of the page until the focus reaches "No thanks".
+    let press = |key: Key| {
+        KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: key.into() })
+            .then(KeyAction::Up { value: key.into() })
+    };
+    let mut reached = false;
+    for _ in 0..10 {
+        browser.perform_actions(press(Key::Tab)).await.unwrap();
+        let focused = in_widget(
+            &browser,
+            WIDGET,
+            "const el = root.activeElement; return el ? el.className : '';",
+            vec![],
+        )
+        .await;
+        if focused == json!("dodo-upsell__decline") {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab reaches the widget's buttons");
+    let outline = in_widget(
+        &browser,
+        WIDGET,
+        "return getComputedStyle(root.activeElement).outlineStyle;",
+        vec![],
+    )
+    .await;
+    assert_eq!(outline, json!("solid"), "the focus is visible");
+
+    browser.perform_actions(press(Key::Enter)).await.unwrap();
+    until_text(&browser, WIDGET, "30% off").await;
+    assert!(stack
+        .charges_for(&payment, "pro-upgrade")
+        .await
+        .unwrap()
+        .is_empty());
     browser.close().await.unwrap();
 }

@@ -132,7 +132,11 @@ async fn reads_deserialize_into_the_sdk_models() {
         .send()
         .await
         .unwrap();
-    assert_eq!(methods.items.len(), 3, "Visa, Mastercard and an expired Amex");
+    assert_eq!(
+        methods.items.len(),
+        3,
+        "Visa, Mastercard and an expired Amex"
+    );
     let item = methods
         .items
         .iter()

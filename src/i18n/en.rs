@@ -39,6 +39,7 @@ pub const TEXTS: Texts = Texts {
     reason_offer_expired: "This offer has expired.",
     reason_offer_limit: "You have already added as many offers as this order allows.",
     reason_rate_limited: "Too many attempts. Please wait a minute and try again.",
-    reason_connection_lost: "The connection was lost. Please check your email for a receipt before trying again.",
+    reason_connection_lost:
+        "The connection was lost. Please check your email for a receipt before trying again.",
     reason_generic: "The payment did not go through. Nothing was charged.",
 };

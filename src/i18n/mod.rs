@@ -152,6 +152,9 @@ pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
     #[test]
     fn locales_choose_their_language_and_anything_else_gets_english() {
@@ -166,7 +169,13 @@ mod tests {
 
     #[test]
     fn every_language_keeps_every_placeholder() {
-        let all = [&en::TEXTS, &pt_br::TEXTS, &es::TEXTS, &fr::TEXTS, &de::TEXTS];
+        let all = [
+            &en::TEXTS,
+            &pt_br::TEXTS,
+            &es::TEXTS,
+            &fr::TEXTS,
+            &de::TEXTS,
+        ];
         for texts in all {
             let pairs = [
                 (texts.card, &["{network}", "{last4}"][..]),
@@ -190,7 +199,10 @@ mod tests {
     #[test]
     fn placeholders_are_filled() {
         assert_eq!(
-            fill("{network} ending in {last4}", &[("network", "Visa"), ("last4", "4242")]),
+            fill(
+                "{network} ending in {last4}",
+                &[("network", "Visa"), ("last4", "4242")]
+            ),
             "Visa ending in 4242"
         );
     }

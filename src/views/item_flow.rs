@@ -11,9 +11,7 @@ use crate::views::upsell_widget::WidgetContext;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
-use upsell_wire::{
-    AcceptRequest, AcceptResponse, AcceptStatus, CheckoutRequest, Money, OfferItem,
-};
+use upsell_wire::{AcceptRequest, AcceptResponse, AcceptStatus, CheckoutRequest, Money, OfferItem};
 
 /// How often, and how many times, the widget asks for the final state of a charge.
 const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -217,7 +215,11 @@ pub fn ItemFlow(
     let image = item.image.clone().map(|src| {
         view! { <img class="dodo-upsell__image" src=src alt="" width="96" height="96" /> }
     });
-    let button_text = if single { texts.add_to_order } else { texts.add_item };
+    let button_text = if single {
+        texts.add_to_order
+    } else {
+        texts.add_item
+    };
     let accept_label = format!("{} {}", texts.add_item, item.title);
     let checkout_again = checkout.clone();
 
@@ -385,8 +387,9 @@ impl Follower {
                 ..Detail::default()
             },
         );
-        self.phase
-            .set(ItemPhase::Failed(self.context.texts.reason(code).to_string()));
+        self.phase.set(ItemPhase::Failed(
+            self.context.texts.reason(code).to_string(),
+        ));
         self.on_settled.run(false);
     }
 }

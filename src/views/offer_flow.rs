@@ -225,4 +225,3 @@ pub fn OfferFlow(
         </Show>
     }
 }
-

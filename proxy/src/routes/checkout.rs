@@ -73,8 +73,7 @@ fn is_allowed_return_url(url: &str, allowed_origins: &[String]) -> bool {
         return false;
     };
     let origin = parsed.origin().ascii_serialization();
-    matches!(parsed.scheme(), "https" | "http")
-        && allowed_origins.iter().any(|allowed| *allowed == origin)
+    matches!(parsed.scheme(), "https" | "http") && allowed_origins.contains(&origin)
 }
 
 #[cfg(test)]
