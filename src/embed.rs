@@ -74,6 +74,16 @@ pub fn mount(host: HtmlElement, root: ShadowRoot, stylesheet: &str) -> u32 {
     let _ = container.set_attribute("class", "dodo-upsell-root");
     let _ = container.set_attribute("data-theme", theme);
     let _ = container.set_attribute("lang", texts.lang);
+    // Hidden (by the browser's own style for `hidden`) until the stylesheet has loaded, so the
+    // customer never sees the widget unstyled; the offers are fetched meanwhile.
+    let _ = container.set_attribute("hidden", "");
+    for event in ["load", "error"] {
+        let shown = container.clone();
+        let reveal = Closure::once_into_js(move || {
+            let _ = shown.remove_attribute("hidden");
+        });
+        let _ = link.add_event_listener_with_callback(event, reveal.unchecked_ref());
+    }
     let _ = root.append_child(&link);
     let _ = root.append_child(&container);
 

@@ -115,12 +115,13 @@ async fn in_widget(browser: &Client, host: &str, script: &str, args: Vec<Value>)
         .unwrap()
 }
 
-/// The widget's text.
+/// The widget's text, once it shows (it waits, hidden, for its stylesheet).
 async fn widget_text(browser: &Client, host: &str) -> String {
     in_widget(
         browser,
         host,
-        "return root.querySelector('.dodo-upsell-root')?.innerText ?? '';",
+        "const shown = root.querySelector('.dodo-upsell-root:not([hidden])'); \
+         return shown ? shown.innerText : '';",
         vec![],
     )
     .await
@@ -532,7 +533,7 @@ async fn loading_processing_and_no_usable_card_are_shown_and_accessible() {
     let height = in_widget(
         &browser,
         WIDGET,
-        "return Math.round(root.querySelector('[data-state=loading]').getBoundingClientRect().height);",
+        "return Math.round(root.querySelector('[data-state=loading]')?.getBoundingClientRect().height ?? 0);",
         vec![],
     )
     .await;
