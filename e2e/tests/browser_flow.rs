@@ -73,7 +73,7 @@ async fn open_browser(driver: &Driver) -> Client {
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1000,800"
+                "--no-first-run", "--window-size=1000,1400"
             ],
         }),
     );
@@ -208,7 +208,11 @@ async fn save_screenshot(browser: &Client, name: &str) {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots"));
     std::fs::create_dir_all(&dir).unwrap();
-    let png = browser.screenshot().await.unwrap();
+    // The page's main column: the widget in its context, without the empty margins.
+    let png = match browser.find(Locator::Css("main")).await {
+        Ok(main) => main.screenshot().await.unwrap(),
+        Err(_) => browser.screenshot().await.unwrap(),
+    };
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 

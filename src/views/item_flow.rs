@@ -62,8 +62,8 @@ pub fn ItemFlow(
     /// True when the item is the whole offer (an upsell or downsell): it then carries the
     /// card choice and the "No thanks" button, and its button says "Add to my order".
     single: bool,
-    /// "No thanks", for a single-item offer.
-    #[prop(optional)]
+    /// "No thanks", for a single-item offer (a cross-sell has one for all its items).
+    #[prop(default = None)]
     on_decline: Option<Callback<()>>,
     /// True while the decline is being sent.
     #[prop(into)]

@@ -164,7 +164,7 @@ pub fn OfferFlow(
                                     offer_id=offer.offer_id.clone()
                                     item
                                     single
-                                    on_decline=on_decline
+                                    on_decline=single.then_some(on_decline)
                                     declining=declining
                                     on_started
                                     on_settled

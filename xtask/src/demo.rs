@@ -57,12 +57,20 @@ pub fn run(root: &Path, port: u16, sandbox_port: u16) -> anyhow::Result<()> {
     wait_for_port(port, &mut proxy.0)?;
 
     println!();
-    println!("Demo thank-you page (Ada, Visa 4242: the upsell succeeds):");
-    println!("  {proxy_url}/?payment_id=pay_demo_basic_ada&status=succeeded");
-    println!("Grace, Mastercard 0341 (the card is declined):");
-    println!("  {proxy_url}/?payment_id=pay_demo_basic_grace&status=succeeded");
-    println!("Linus, Visa 0077 (the bank says processing for a second, then succeeds):");
-    println!("  {proxy_url}/?payment_id=pay_demo_basic_linus&status=succeeded");
+    let page = |payment: &str| format!("{proxy_url}/?payment_id={payment}&status=succeeded");
+    println!("Demo thank-you pages, one per customer of the sandbox:");
+    println!("  Ada (Visa 4242 and Mastercard 5454; the upsell, its downsell and the cross-sell):");
+    println!("    {}", page("pay_demo_basic_ada"));
+    println!("  Grace (Mastercard 0341: declined, then the standard checkout):");
+    println!("    {}", page("pay_demo_basic_grace"));
+    println!("  Linus (Visa 0077: processing for a second, then succeeded):");
+    println!("    {}", page("pay_demo_basic_linus"));
+    println!("  Katherine (Visa 3155: her bank asks for 3-D Secure):");
+    println!("    {}", page("pay_demo_basic_katherine"));
+    println!("  Margaret (her only card has expired: no one click, the standard checkout):");
+    println!("    {}", page("pay_demo_basic_margaret"));
+    println!("Two widgets on a page with a hostile stylesheet and a strict CSP:");
+    println!("  {proxy_url}/hostile.html?payment_id=pay_demo_basic_ada&status=succeeded");
     println!("Sandbox ledger: {sandbox_url}/_sandbox/ledger");
     println!(
         "Offers stay open 30 minutes after the sandbox starts; restart the demo for fresh ones."

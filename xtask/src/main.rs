@@ -30,6 +30,8 @@ enum Command {
     },
     /// Run every check and test: format, lints, native, browser and end-to-end tests.
     Test,
+    /// Save a screenshot of every state of the widget, from the real pages, in docs/screenshots.
+    Screenshots,
     /// Fuzz the offer token, webhook and offers-file parsers (`cargo fuzz`), each for a set time.
     Fuzz {
         /// Seconds per target.
@@ -47,6 +49,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Demo { port, sandbox_port } => demo::run(&root, port, sandbox_port),
         Command::Test => test::run(&root),
+        Command::Screenshots => test::screenshots(&root),
         Command::Fuzz { seconds, targets } => fuzz::run(&root, seconds, &targets),
     }
 }

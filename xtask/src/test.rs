@@ -22,6 +22,28 @@ impl std::ops::Add for Counts {
     }
 }
 
+/// Runs the browser end-to-end tests, which save a screenshot of each state they reach, into
+/// `docs/screenshots` (the README shows them).
+pub fn screenshots(root: &Path) -> anyhow::Result<()> {
+    tools::ensure_build_tools(root)?;
+    tools::ensure_browser()?;
+    tools::ensure_axe_core()?;
+    tools::build_widget(root)?;
+    let folder = root.join("docs/screenshots");
+    let run = cargo_test(
+        &["test", "-p", "upsell-e2e", "--test", "browser_flow"],
+        &[
+            ("UPSELL_WIDGET_DIST", &root.join("dist").to_string_lossy()),
+            ("UPSELL_AXE_JS", &tools::axe_core_js().to_string_lossy()),
+            ("UPSELL_SCREENSHOTS", &folder.to_string_lossy()),
+        ],
+    )?
+    .total();
+    anyhow::ensure!(run.failed == 0, "{} browser tests failed", run.failed);
+    println!("Screenshots saved in {}", folder.display());
+    Ok(())
+}
+
 pub fn run(root: &Path) -> anyhow::Result<()> {
     tools::ensure_build_tools(root)?;
     tools::ensure_browser()?;
