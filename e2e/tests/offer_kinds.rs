@@ -263,6 +263,107 @@ async fn without_a_usable_card_the_offer_comes_with_a_standard_checkout_instead(
             .is_empty(),
         "nothing charged"
     );
+
+    // A second click opens the same checkout, never a second one to pay; and the item is not
+    // offered again once its checkout is open.
+    let (status, again) = stack
+        .post(
+            "/v1/offers/checkout",
+            json!({ "token": token, "quantity": 1 }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["checkout_url"], body["checkout_url"]);
+    let ids: Vec<_> = offers(&stack, &payment)
+        .await
+        .offers
+        .into_iter()
+        .map(|o| o.offer_id)
+        .collect();
+    assert_eq!(ids, ["add-ons"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_item_added_in_one_click_has_no_checkout_and_a_declined_offer_cannot_be_accepted() {
+    let stack = demo_stack().await;
+    let payment = stack.purchase(ADA, BASIC).await.unwrap();
+    let listed = offers(&stack, &payment).await;
+    let upsell = listed.offers[0].items[0].token.clone();
+    let templates = listed.offers[1].items[0].token.clone();
+
+    let (status, body) = stack
+        .post(
+            "/v1/offers/accept",
+            accept_body(&templates, "key-templates-0003", 1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = stack
+        .post(
+            "/v1/offers/checkout",
+            json!({ "token": templates, "quantity": 1 }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("already_accepted"))
+    );
+
+    // Declined in one tab, then accepted from another: refused, nothing charged.
+    let (status, _) = stack
+        .post("/v1/offers/decline", json!({ "token": upsell }))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let (status, body) = stack
+        .post(
+            "/v1/offers/accept",
+            accept_body(&upsell, "key-other-tab-00001", 1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("offer_declined"))
+    );
+    assert!(stack
+        .charges_for(&payment, "pro-upgrade")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn declining_an_offer_already_accepted_does_not_open_its_downsell() {
+    let stack = demo_stack().await;
+    let payment = stack.purchase(ADA, BASIC).await.unwrap();
+    let upsell = offers(&stack, &payment).await.offers[0].items[0]
+        .token
+        .clone();
+    let (status, body) = stack
+        .post(
+            "/v1/offers/accept",
+            accept_body(&upsell, "key-accept-then-no", 1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = stack
+        .post("/v1/offers/decline", json!({ "token": upsell }))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["next"], Value::Null, "no downsell after an accept");
+    let ids: Vec<_> = offers(&stack, &payment)
+        .await
+        .offers
+        .into_iter()
+        .map(|o| o.offer_id)
+        .collect();
+    assert_eq!(ids, ["add-ons"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

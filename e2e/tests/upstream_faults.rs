@@ -142,7 +142,7 @@ async fn a_purchase_accepts_at_most_its_limit_of_offers() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|o| o["token"].as_str().unwrap().to_string())
+        .map(|o| o["items"][0]["token"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(tokens.len(), 2);
     let (status, first) = stack

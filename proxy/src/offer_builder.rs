@@ -6,7 +6,7 @@ use crate::app::AppState;
 use crate::clock;
 use crate::dodo_api::one_time_price;
 use crate::error::ApiError;
-use crate::offer_rules::{OfferRule, OfferRules};
+use crate::offer_rules::{OfferRule, OfferRules, OfferedProduct};
 use crate::offer_token::OfferClaims;
 use axum::http::StatusCode;
 use std::collections::HashSet;
@@ -29,7 +29,7 @@ pub struct Purchase {
 /// What the customer already did with this purchase's offers.
 #[derive(Debug, Clone, Default)]
 pub struct Settled {
-    /// Item ids with an accept (whatever became of its charge).
+    /// Item ids with an accept (whatever became of its charge), or sent to a standard checkout.
     pub accepted_items: HashSet<String>,
     /// Offer ids the customer said "No thanks" to.
     pub declined_offers: HashSet<String>,
@@ -48,16 +48,19 @@ pub fn current<'a>(
     let mut declined_before = reached_by_decline;
     // Chains are checked to end when the rules are loaded; the bound is a second guard.
     for _ in 0..=rules.offers.len() {
+        let items = rule.products();
+        let taken = |item: &OfferedProduct| settled.accepted_items.contains(&item.item_id);
         if settled.declined_offers.contains(&rule.id) {
+            // Declining what was already (partly) taken, in another tab or after a cross-sell
+            // item, ends the chain: a customer never gets both an offer and its downsell.
+            if items.iter().any(taken) {
+                return None;
+            }
             rule = rules.offer(rule.downsell.as_deref()?)?;
             declined_before = true;
             continue;
         }
-        let items = rule.products();
-        if items
-            .iter()
-            .all(|item| settled.accepted_items.contains(&item.item_id))
-        {
+        if items.iter().all(taken) {
             return None;
         }
         let kind = if rule.is_cross_sell() {
@@ -228,6 +231,12 @@ mod tests {
         let mut settled = Settled::default();
         settled.declined_offers.insert("pro".into());
         settled.accepted_items.insert("pro-cheaper".into());
+        assert_eq!(shown(&rules, "pro", &settled), None);
+
+        // Accepted, then declined in another tab: the downsell never opens.
+        let mut settled = Settled::default();
+        settled.accepted_items.insert("pro".into());
+        settled.declined_offers.insert("pro".into());
         assert_eq!(shown(&rules, "pro", &settled), None);
 
         settled.accepted_items.insert("extras.a".into());

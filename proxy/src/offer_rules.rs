@@ -10,7 +10,8 @@ pub struct OfferRules {
     /// How long after a purchase its offers stay valid.
     #[serde(default = "default_window")]
     pub offer_window_minutes: i64,
-    /// How many offers one purchase may accept (Shopify's limit is 3).
+    /// How many items one purchase may accept in one click (an upsell is one item; each item of
+    /// a cross-sell counts). Shopify's limit is 3.
     #[serde(default = "default_max_accepted")]
     pub max_accepted_offers: i64,
     #[serde(default)]

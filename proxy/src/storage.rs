@@ -339,8 +339,10 @@ impl Storage {
     pub async fn settled(&self, original_payment_id: &str) -> Result<Settled, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT offer_id, 'accepted' AS how FROM accepts WHERE original_payment_id = $1 \
-             UNION SELECT offer_id, 'declined' AS how FROM declines WHERE original_payment_id = $2",
+             UNION SELECT item_id, 'accepted' AS how FROM fallback_checkouts WHERE original_payment_id = $2 \
+             UNION SELECT offer_id, 'declined' AS how FROM declines WHERE original_payment_id = $3",
         )
+        .bind(original_payment_id)
         .bind(original_payment_id)
         .bind(original_payment_id)
         .fetch_all(&self.pool)
@@ -356,6 +358,59 @@ impl Storage {
             }
         }
         Ok(settled)
+    }
+
+    /// The accept of an item after a purchase, if there is one.
+    pub async fn accept_for_item(
+        &self,
+        original_payment_id: &str,
+        item_id: &str,
+    ) -> Result<Option<Accept>, sqlx::Error> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM accepts WHERE original_payment_id = $1 AND offer_id = $2"
+        ))
+        .bind(original_payment_id)
+        .bind(item_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(row_to_accept).transpose()
+    }
+
+    /// The standard checkout already opened with this offer token, if any.
+    pub async fn fallback_checkout(&self, jti: &str) -> Result<Option<String>, sqlx::Error> {
+        let row = sqlx::query("SELECT checkout_url FROM fallback_checkouts WHERE jti = $1")
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get("checkout_url")).transpose()
+    }
+
+    /// Records the standard checkout opened with an offer token and returns the one on record:
+    /// when two requests race, both get the first one's.
+    pub async fn record_fallback_checkout(
+        &self,
+        jti: &str,
+        original_payment_id: &str,
+        item_id: &str,
+        session_id: &str,
+        checkout_url: &str,
+    ) -> Result<String, sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO fallback_checkouts (jti, original_payment_id, item_id, session_id, \
+             checkout_url, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(jti)
+        .bind(original_payment_id)
+        .bind(item_id)
+        .bind(session_id)
+        .bind(checkout_url)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(self
+            .fallback_checkout(jti)
+            .await?
+            .unwrap_or_else(|| checkout_url.to_string()))
     }
 
     /// Records a decline; declining twice is the same as once.

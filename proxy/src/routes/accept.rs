@@ -27,6 +27,22 @@ pub async fn accept(
     let claims = state.keys.verify(&request.token).map_err(token_error)?;
     state.limits.check_token(&claims.jti)?;
     check_quantity(&claims, request.quantity)?;
+    let settled = state
+        .storage
+        .settled(&claims.sub)
+        .await
+        .map_err(|e| ApiError::storage(&e))?;
+    if settled.declined_offers.contains(&claims.oid)
+        && !settled.accepted_items.contains(&claims.iid)
+    {
+        // Declined (perhaps in another tab) and perhaps replaced by its downsell: taking both
+        // is what the chain exists to prevent.
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "offer_declined",
+            "this offer was declined",
+        ));
+    }
     let amount = claims
         .amt
         .checked_mul(i64::from(request.quantity))

@@ -6,6 +6,7 @@ use crate::app::AppState;
 use crate::charge::{META_OFFER_ID, META_ORIGINAL_PAYMENT_ID};
 use crate::error::ApiError;
 use crate::routes::accept::{check_quantity, token_error};
+use crate::storage::AcceptState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -25,6 +26,27 @@ pub async fn checkout(
     let claims = state.keys.verify(&request.token).map_err(token_error)?;
     state.limits.check_token(&claims.jti)?;
     check_quantity(&claims, request.quantity)?;
+    if let Some(url) = state
+        .storage
+        .fallback_checkout(&claims.jti)
+        .await
+        .map_err(|e| ApiError::storage(&e))?
+    {
+        // A second click: the same checkout, never a second one to pay.
+        return Ok(Json(CheckoutResponse { checkout_url: url }));
+    }
+    let accepted = state
+        .storage
+        .accept_for_item(&claims.sub, &claims.iid)
+        .await
+        .map_err(|e| ApiError::storage(&e))?;
+    if accepted.is_some_and(|a| a.state != AcceptState::Failed) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_accepted",
+            "this item was already added to the order",
+        ));
+    }
     let return_url = request
         .return_url
         .as_deref()
@@ -63,6 +85,17 @@ pub async fn checkout(
             "the payment provider did not return a checkout page",
         )
     })?;
+    let checkout_url = state
+        .storage
+        .record_fallback_checkout(
+            &claims.jti,
+            &claims.sub,
+            &claims.iid,
+            &session.session_id,
+            &checkout_url,
+        )
+        .await
+        .map_err(|e| ApiError::storage(&e))?;
     tracing::info!(offer = %claims.iid, payment = %claims.sub, session_id = %session.session_id, "fallback checkout created");
     Ok(Json(CheckoutResponse { checkout_url }))
 }
@@ -73,7 +106,10 @@ fn is_allowed_return_url(url: &str, allowed_origins: &[String]) -> bool {
         return false;
     };
     let origin = parsed.origin().ascii_serialization();
-    matches!(parsed.scheme(), "https" | "http") && allowed_origins.contains(&origin)
+    matches!(parsed.scheme(), "https" | "http")
+        && allowed_origins
+            .iter()
+            .any(|allowed| allowed.trim_end_matches('/') == origin)
 }
 
 #[cfg(test)]
@@ -82,7 +118,7 @@ mod tests {
 
     #[test]
     fn only_the_merchants_origins_are_return_urls() {
-        let allowed = vec!["https://shop.example".to_string()];
+        let allowed = vec!["https://shop.example/".to_string()];
         assert!(is_allowed_return_url(
             "https://shop.example/thanks?payment_id=pay_1",
             &allowed
