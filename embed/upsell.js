@@ -13,7 +13,9 @@ class DodoUpsellElement extends HTMLElement {
       // Connected again before the module was ready, or already mounted: nothing to do.
       if (!this.isConnected || this.widgetId !== undefined) return;
       const root = this.shadowRoot ?? this.attachShadow({ mode: "open" });
-      this.widgetId = mount(this, root, stylesheet);
+      // 0: no purchase to follow (no payment id); a later connection may try again.
+      const id = mount(this, root, stylesheet);
+      if (id !== 0) this.widgetId = id;
     });
   }
 

@@ -344,7 +344,7 @@ async fn a_skeleton_of_the_cards_size_holds_the_place_while_offers_load() {
     let widget = Widget::mount("en-US");
     pause(50).await;
     let skeleton = widget.find("[data-state=loading]").expect("a skeleton");
-    assert_eq!(skeleton.get_attribute("aria-busy").as_deref(), Some("true"));
+    assert!(skeleton.query_selector("[role=status]").unwrap().is_some());
     assert!(widget.text().contains("Loading an offer for you…"));
     let region = widget.find("section").unwrap();
     assert_eq!(
@@ -479,6 +479,10 @@ async fn a_refused_accept_explains_itself_in_the_customers_language() {
             .as_string()
             .as_deref(),
         Some("offer_expired")
+    );
+    assert!(
+        widget.find(".dodo-upsell__checkout").is_none(),
+        "no checkout for an offer that is gone"
     );
 }
 
@@ -655,6 +659,67 @@ async fn an_offer_leaves_the_page_when_it_expires() {
     widget.until_text("Offer ends in 0:01").await;
     pause(2500).await;
     assert!(widget.find("article").is_none(), "{}", widget.text());
+}
+
+#[wasm_bindgen_test]
+async fn an_accept_lost_to_the_network_is_sent_again_with_the_same_key() {
+    let lost = Reply {
+        status: 502,
+        body: JsValue::NULL,
+        hang: false,
+    };
+    stub(vec![
+        ("GET /v1/offers", vec![offers(vec![upsell()], visa())]),
+        (
+            "POST /v1/offers/accept",
+            vec![lost, ok(&accept_reply(AcceptStatus::Succeeded, 5000))],
+        ),
+    ]);
+    let widget = Widget::mount("en-US");
+    widget.until_text("Add to my order").await;
+    widget.click(".dodo-upsell__accept");
+    widget.until_text("You were charged $50.00.").await;
+    let accepts = sent("POST /v1/offers/accept");
+    assert_eq!(accepts.len(), 2);
+    assert_eq!(
+        field(&accepts[0], "idempotency_key").as_string(),
+        field(&accepts[1], "idempotency_key").as_string(),
+        "the same accept, so never a second charge"
+    );
+    assert!(widget.find(".dodo-upsell__checkout").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn a_widget_removed_while_its_charge_is_followed_stops_quietly() {
+    stub(vec![
+        ("GET /v1/offers", vec![offers(vec![upsell()], visa())]),
+        (
+            "POST /v1/offers/accept",
+            vec![ok(&accept_reply(AcceptStatus::Processing, 5000))],
+        ),
+        (
+            "GET /v1/accepts/acc_1",
+            vec![ok(&accept_reply(AcceptStatus::Processing, 5000))],
+        ),
+    ]);
+    let widget = Widget::mount("en-US");
+    widget.until_text("Add to my order").await;
+    widget.click(".dodo-upsell__accept");
+    widget.until_text("Adding it to your order…").await;
+    drop(widget);
+    let polls_then = sent("GET /v1/accepts/acc_1").len();
+    pause(2500).await;
+    assert!(
+        sent("GET /v1/accepts/acc_1").len() <= polls_then + 1,
+        "polling stops with the widget"
+    );
+    // The module is still healthy: a new widget mounts and works.
+    stub(vec![(
+        "GET /v1/offers",
+        vec![offers(vec![upsell()], visa())],
+    )]);
+    let again = Widget::mount("en-US");
+    again.until_text("Add to my order").await;
 }
 
 #[wasm_bindgen_test]

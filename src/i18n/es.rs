@@ -17,7 +17,7 @@ pub const TEXTS: Texts = Texts {
     now_price: "Ahora {price}",
     percent_off: "{percent}% de descuento",
     badge_most_popular: "La mejora más elegida",
-    badge_best_value: "Mejor precio",
+    badge_best_value: "Mejor relación calidad-precio",
     badge_limited_offer: "Oferta por tiempo limitado",
     ends_in: "La oferta termina en {time}",
     ends_at: "Esta oferta termina a las {time}.",

@@ -23,12 +23,13 @@ pub fn Countdown(
     let deadline = monotonic_ms() + expires_in_seconds as f64 * 1000.0;
     let seconds_left = move || ((deadline - monotonic_ms()) / 1000.0).ceil() as i64;
     let left = RwSignal::new(seconds_left());
+    let expired = std::cell::Cell::new(false);
     let ticker = set_interval_with_handle(
         move || {
             let now_left = seconds_left();
-            left.set(now_left);
-            if now_left <= 0 {
-                on_expired.run(());
+            left.try_set(now_left);
+            if now_left <= 0 && !expired.replace(true) {
+                on_expired.try_run(());
             }
         },
         Duration::from_secs(1),

@@ -12,6 +12,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
 use upsell_wire::{AcceptRequest, AcceptResponse, AcceptStatus, CheckoutRequest, Money, OfferItem};
+use wasm_bindgen::JsCast;
 
 /// How often, and how many times, the widget asks for the final state of a charge.
 const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -30,8 +31,10 @@ pub enum ItemPhase {
     Processing,
     /// Charged this much.
     Succeeded(Money),
-    /// Not charged, for this reason (already translated). Never retried by itself.
-    Failed(String),
+    /// Not charged, for this reason (already translated). Never retried by itself. `fallback`
+    /// offers a standard checkout: only when the card was the problem, never when the outcome
+    /// is unknown (a lost connection) or the offer itself is gone.
+    Failed { reason: String, fallback: bool },
     /// The bank wants the customer to confirm, at this page.
     RequiresAction(Option<String>),
     /// Still not final after the widget stopped waiting.
@@ -44,7 +47,7 @@ impl ItemPhase {
             ItemPhase::Open => "offered",
             ItemPhase::Processing | ItemPhase::StillProcessing => "processing",
             ItemPhase::Succeeded(_) => "succeeded",
-            ItemPhase::Failed(_) => "failed",
+            ItemPhase::Failed { .. } => "failed",
             ItemPhase::RequiresAction(_) => "requires-action",
         }
     }
@@ -81,6 +84,18 @@ pub fn ItemFlow(
     let one_click = move || context.chosen_method.get().is_some();
     let is_open = move || phase.get() == ItemPhase::Open;
     let is_busy = move || phase.get() == ItemPhase::Processing;
+    let status_ref = NodeRef::<leptos::html::P>::new();
+    // When the item's buttons give way to its outcome, the focus would fall to the page: it
+    // goes to the outcome instead, which is also read out.
+    Effect::new(move |was_open: Option<bool>| {
+        let open = matches!(phase.get(), ItemPhase::Open | ItemPhase::Processing);
+        if was_open == Some(true) && !open && focus_was_lost() {
+            if let Some(status) = status_ref.get_untracked() {
+                let _ = status.focus();
+            }
+        }
+        open
+    });
 
     let accept = {
         let context = context.clone();
@@ -105,20 +120,24 @@ pub fn ItemFlow(
                 quantity: request.quantity,
                 phase,
                 on_settled,
+                following: None,
             };
-            spawn_local(async move {
-                match api::accept(&follower.context.endpoint, &request).await {
-                    Ok(response) => follower.follow(response, 0),
-                    Err(failure) => follower.fail(&failure_code(&failure)),
-                }
-            });
+            spawn_local(follower.send(request, 0));
         }
     };
 
+    // Opening the standard checkout: clicks are ignored meanwhile; an error is said.
+    let opening = RwSignal::new(false);
+    let checkout_error = RwSignal::new(None::<&'static str>);
     let checkout = {
         let context = context.clone();
         let token = item.token.clone();
         move || {
+            if opening.get_untracked() {
+                return;
+            }
+            opening.set(true);
+            checkout_error.set(None);
             let request = CheckoutRequest {
                 token: token.clone(),
                 quantity: quantity.get_untracked(),
@@ -126,9 +145,15 @@ pub fn ItemFlow(
             };
             let endpoint = context.endpoint.clone();
             spawn_local(async move {
-                if let Ok(response) = api::checkout(&endpoint, &request).await {
-                    if let Some(window) = web_sys::window() {
-                        let _ = window.location().assign(&response.checkout_url);
+                match api::checkout(&endpoint, &request).await {
+                    Ok(response) => {
+                        if let Some(window) = web_sys::window() {
+                            let _ = window.location().assign(&response.checkout_url);
+                        }
+                    }
+                    Err(failure) => {
+                        checkout_error.try_set(Some(texts.reason(&failure_code(&failure))));
+                        opening.try_set(false);
                     }
                 }
             });
@@ -157,11 +182,13 @@ pub fn ItemFlow(
                 let percent = ((list.amount - price.amount) * 100 + list.amount / 2) / list.amount;
                 view! {
                     <p class="dodo-upsell__price">
+                        <span class="dodo-upsell__sr-only">
+                            {fill(texts.was_price, &[("price", &was)])}
+                            " "
+                            {fill(texts.now_price, &[("price", &now)])}
+                        </span>
                         <s class="dodo-upsell__list-price" aria-hidden="true">{was.clone()}</s>
-                        <span class="dodo-upsell__sr-only">{fill(texts.was_price, &[("price", &was)])}</span>
-                        " "
-                        <span class="dodo-upsell__sr-only">{fill(texts.now_price, &[("price", "")])}</span>
-                        <span>{now}</span>
+                        <span aria-hidden="true">{now.clone()}</span>
                         " "
                         <span class="dodo-upsell__discount">
                             {fill(texts.percent_off, &[("percent", &percent.to_string())])}
@@ -186,7 +213,7 @@ pub fn ItemFlow(
                 ("amount", &format_money(&charged, &status_locale)),
             ],
         ),
-        ItemPhase::Failed(reason) => fill(texts.failed, &[("reason", &reason)]),
+        ItemPhase::Failed { reason, .. } => fill(texts.failed, &[("reason", &reason)]),
         ItemPhase::RequiresAction(_) => texts.requires_action.to_string(),
         ItemPhase::StillProcessing => texts.still_processing.to_string(),
     };
@@ -232,7 +259,7 @@ pub fn ItemFlow(
                 {price_view}
                 {choose_quantity}
                 <Show when=move || { single && (is_open() || is_busy()) }>
-                    <PaymentPicker context=context.clone() />
+                    <PaymentPicker context=context.clone() offer_id=offer_id.clone() />
                 </Show>
                 <Show when=move || (is_open() || is_busy()) && one_click()>
                     <div class="dodo-upsell__actions">
@@ -273,7 +300,11 @@ pub fn ItemFlow(
                 <Show when=move || is_open() && !one_click()>
                     <p class="dodo-upsell__card">{texts.no_one_click}</p>
                     <div class="dodo-upsell__actions">
-                        <button type="button" class="dodo-upsell__accept dodo-upsell__checkout" on:click={
+                        <button
+                            type="button"
+                            class="dodo-upsell__accept dodo-upsell__checkout"
+                            aria-busy=move || opening.get().to_string()
+                            on:click={
                             let checkout = checkout.clone();
                             move |_| checkout()
                         }>
@@ -286,15 +317,22 @@ pub fn ItemFlow(
                         })}
                     </div>
                 </Show>
-                <p class="dodo-upsell__status" role="status" aria-live="polite">{status}</p>
+                <p class="dodo-upsell__status" role="status" aria-live="polite" tabindex="-1" node_ref=status_ref>
+                    {status}
+                    {move || checkout_error.get().map(|reason| format!(" {reason}"))}
+                </p>
                 {move || match phase.get() {
                     ItemPhase::RequiresAction(Some(url)) => Some(view! {
                         <a class="dodo-upsell__link" href=url target="_blank" rel="noopener">
                             {texts.confirm_payment}
                         </a>
                     }.into_any()),
-                    ItemPhase::Failed(_) => Some(view! {
-                        <button type="button" class="dodo-upsell__link dodo-upsell__checkout" on:click={
+                    ItemPhase::Failed { fallback: true, .. } => Some(view! {
+                        <button
+                            type="button"
+                            class="dodo-upsell__link dodo-upsell__checkout"
+                            aria-busy=move || opening.get().to_string()
+                            on:click={
                             let checkout = checkout_again.clone();
                             move |_| checkout()
                         }>
@@ -308,6 +346,10 @@ pub fn ItemFlow(
     }
 }
 
+/// How often, and how many times, an accept lost to the network is sent again (with the same
+/// idempotency key, so the proxy answers with the first one's outcome, never a second charge).
+const RESEND_AFTER_MS: [u64; 3] = [1000, 2000, 4000];
+
 /// Follows one accept to its final state.
 #[derive(Clone)]
 struct Follower {
@@ -317,11 +359,46 @@ struct Follower {
     quantity: u32,
     phase: RwSignal<ItemPhase>,
     on_settled: Callback<bool>,
+    /// The status being polled for, so that each kind of wait has its own limit.
+    following: Option<AcceptStatus>,
 }
 
 impl Follower {
+    /// False once the widget was unmounted: nothing more is asked or shown.
+    fn alive(&self) -> bool {
+        self.phase.try_get_untracked().is_some()
+    }
+
+    /// Sends the accept; a request lost to the network is sent again, as it was.
+    async fn send(self, request: AcceptRequest, attempt: usize) {
+        match api::accept(&self.context.endpoint, &request).await {
+            Ok(response) => self.follow(response, 0),
+            Err(ApiFailure::Unreachable(_)) if attempt < RESEND_AFTER_MS.len() => {
+                let delay = Duration::from_millis(RESEND_AFTER_MS[attempt]);
+                set_timeout(
+                    move || {
+                        if self.alive() {
+                            spawn_local(self.send(request, attempt + 1));
+                        }
+                    },
+                    delay,
+                );
+            }
+            Err(failure) => self.fail(&failure_code(&failure)),
+        }
+    }
+
     /// Shows a charge's status, and keeps asking the proxy until it is final.
-    fn follow(self, response: AcceptResponse, polls: u32) {
+    fn follow(mut self, response: AcceptResponse, polls: u32) {
+        if !self.alive() {
+            return;
+        }
+        let polls = if self.following == Some(response.status) {
+            polls
+        } else {
+            0
+        };
+        self.following = Some(response.status);
         match response.status {
             AcceptStatus::Succeeded => {
                 events::emit(
@@ -338,7 +415,7 @@ impl Follower {
                     },
                 );
                 self.phase.set(ItemPhase::Succeeded(response.amount));
-                self.on_settled.run(true);
+                self.on_settled.try_run(true);
             }
             AcceptStatus::Failed => {
                 let code = response
@@ -346,16 +423,16 @@ impl Follower {
                     .unwrap_or_else(|| "payment_failed".into());
                 self.fail(&code);
             }
-            AcceptStatus::RequiresAction if polls >= ACTION_POLL_LIMIT => {
-                self.phase.set(ItemPhase::StillProcessing)
+            AcceptStatus::RequiresAction | AcceptStatus::Processing
+                if polls >= poll_limit(response.status) =>
+            {
+                self.phase.set(ItemPhase::StillProcessing);
+                self.on_settled.try_run(false);
             }
             AcceptStatus::RequiresAction => {
                 self.phase
                     .set(ItemPhase::RequiresAction(response.action_url.clone()));
                 self.poll(response, polls, ACTION_POLL_EVERY);
-            }
-            AcceptStatus::Processing if polls >= POLL_LIMIT => {
-                self.phase.set(ItemPhase::StillProcessing)
             }
             AcceptStatus::Processing => self.poll(response, polls, POLL_EVERY),
         }
@@ -364,6 +441,9 @@ impl Follower {
     fn poll(self, response: AcceptResponse, polls: u32, after: Duration) {
         set_timeout(
             move || {
+                if !self.alive() {
+                    return;
+                }
                 spawn_local(async move {
                     match api::accept_status(&self.context.endpoint, &response.accept_id).await {
                         Ok(next) => self.follow(next, polls + 1),
@@ -377,6 +457,9 @@ impl Follower {
     }
 
     fn fail(self, code: &str) {
+        if !self.alive() {
+            return;
+        }
         events::emit(
             self.context.widget_id,
             events::FAILED,
@@ -387,11 +470,58 @@ impl Follower {
                 ..Detail::default()
             },
         );
-        self.phase.set(ItemPhase::Failed(
-            self.context.texts.reason(code).to_string(),
-        ));
-        self.on_settled.run(false);
+        self.phase.set(ItemPhase::Failed {
+            reason: self.context.texts.reason(code).to_string(),
+            fallback: card_was_the_problem(code),
+        });
+        self.on_settled.try_run(false);
     }
+}
+
+fn poll_limit(status: AcceptStatus) -> u32 {
+    if status == AcceptStatus::RequiresAction {
+        ACTION_POLL_LIMIT
+    } else {
+        POLL_LIMIT
+    }
+}
+
+/// A standard checkout helps when the card could not pay; not when the offer is gone (expired,
+/// declined, over the limit), the request was wrong, or the outcome is unknown.
+fn card_was_the_problem(code: &str) -> bool {
+    !matches!(
+        code,
+        "connection_lost"
+            | "offer_expired"
+            | "offer_window_closed"
+            | "offer_declined"
+            | "offer_limit_reached"
+            | "already_accepted"
+            | "invalid_token"
+            | "invalid_quantity"
+            | "idempotency_key_reused"
+            | "rate_limited"
+    )
+}
+
+/// True when nothing has the focus: the button that had it was removed, and it fell to the
+/// page's body (or, inside our shadow root, to nothing).
+fn focus_was_lost() -> bool {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return false;
+    };
+    let Some(active) = document.active_element() else {
+        return true;
+    };
+    if document
+        .body()
+        .is_some_and(|body| active == *body.unchecked_ref::<web_sys::Element>())
+    {
+        return true;
+    }
+    active
+        .shadow_root()
+        .is_some_and(|root| root.active_element().is_none())
 }
 
 fn failure_code(failure: &ApiFailure) -> String {

@@ -50,12 +50,14 @@ pub fn OfferFlow(
     let started = RwSignal::new(0usize);
     let settled = RwSignal::new(0usize);
     let reported = StoredValue::new(false);
+    // `try_`: a timer may fire after the widget was unmounted; then there is no one to tell.
     let report = move |outcome| {
-        if !reported.get_value() {
-            reported.set_value(true);
-            on_outcome.run(outcome);
+        if reported.try_get_value() == Some(false) {
+            reported.try_set_value(true);
+            on_outcome.try_run(outcome);
         }
     };
+    let article_ref = NodeRef::<leptos::html::Article>::new();
 
     let widget_id = context.widget_id;
     Effect::new(move || {
@@ -73,7 +75,11 @@ pub fn OfferFlow(
 
     let endpoint = context.endpoint.clone();
     let on_decline = Callback::new(move |()| {
-        if declining.get_untracked() || declined.get_untracked() {
+        // Not while an item's charge is under way: its outcome must stay on screen.
+        if declining.get_untracked()
+            || declined.get_untracked()
+            || started.get_untracked() > settled.get_untracked()
+        {
             return;
         }
         let offer = current.get_untracked();
@@ -88,16 +94,21 @@ pub fn OfferFlow(
         let endpoint = endpoint.clone();
         spawn_local(async move {
             let answer = api::decline(&endpoint, &request).await;
-            events::emit(
-                widget_id,
-                events::DECLINED,
-                &Detail {
-                    offer_id: offer.offer_id.clone(),
-                    kind: Some(kind_name(offer.kind)),
-                    ..Detail::default()
-                },
-            );
-            declining.set(false);
+            if declining.try_set(false).is_some() {
+                // Unmounted meanwhile.
+                return;
+            }
+            if answer.is_ok() {
+                events::emit(
+                    widget_id,
+                    events::DECLINED,
+                    &Detail {
+                        offer_id: offer.offer_id.clone(),
+                        kind: Some(kind_name(offer.kind)),
+                        ..Detail::default()
+                    },
+                );
+            }
             match answer {
                 // Part of a cross-sell was taken: its confirmation stays, the rest goes.
                 _ if answered_already => {
@@ -109,6 +120,12 @@ pub fn OfferFlow(
                         started.set(0);
                         settled.set(0);
                         current.set(next);
+                        // The focus was on "No thanks", which is gone: it goes to the new offer.
+                        request_animation_frame(move || {
+                            if let Some(article) = article_ref.try_get_untracked().flatten() {
+                                let _ = article.focus();
+                            }
+                        });
                     }
                 }
                 // The end of the chain, or a decline that did not reach the proxy (then the
@@ -117,8 +134,9 @@ pub fn OfferFlow(
                     declined.set(true);
                     set_timeout(
                         move || {
-                            closed.set(true);
-                            report(OfferOutcome::Gone);
+                            if closed.try_set(true).is_none() {
+                                report(OfferOutcome::Gone);
+                            }
                         },
                         CLOSE_AFTER_DECLINE,
                     );
@@ -173,16 +191,21 @@ pub fn OfferFlow(
                         })
                         .collect_view();
                     let footer_context = context.clone();
+                    let offer_id = offer.offer_id.clone();
                     let footer = (!single).then(move || {
                         let context = footer_context;
+                        let all_settled = move || {
+                            settled.get() > 0 && settled.get() >= current.get().items.len()
+                        };
+                        let busy = move || declining.get() || started.get() > settled.get();
                         view! {
-                            <Show when=move || !declined.get()>
-                                <PaymentPicker context=context.clone() />
+                            <Show when=move || !declined.get() && !all_settled()>
+                                <PaymentPicker context=context.clone() offer_id=offer_id.clone() />
                                 <div class="dodo-upsell__actions">
                                     <button
                                         type="button"
                                         class="dodo-upsell__decline"
-                                        aria-disabled=move || declining.get().to_string()
+                                        aria-disabled=move || busy().to_string()
                                         on:click=move |_| on_decline.run(())
                                     >
                                         {texts.no_thanks}
@@ -193,6 +216,8 @@ pub fn OfferFlow(
                     });
                     view! {
                         <article
+                            node_ref=article_ref
+                            tabindex="-1"
                             class="dodo-upsell"
                             data-kind=kind_name(offer.kind)
                             data-offer=offer.offer_id.clone()

@@ -8,11 +8,14 @@ use leptos::prelude::*;
 pub fn PaymentPicker(
     /// The widget's settings; its `payment_methods` and `chosen_method` are read and set here.
     context: WidgetContext,
+    /// Makes the picker's id unique on the page (one per offer shown).
+    #[prop(into)]
+    offer_id: String,
 ) -> impl IntoView {
     let texts = context.texts;
     let methods = context.payment_methods;
     let chosen = context.chosen_method;
-    let id = format!("dodo-upsell-card-{}", context.widget_id);
+    let id = format!("dodo-upsell-card-{}-{offer_id}", context.widget_id);
     move || {
         let list = methods.get();
         let label = |network: &str, last4: &str| {

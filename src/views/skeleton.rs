@@ -9,7 +9,7 @@ pub fn Skeleton(
     texts: &'static Texts,
 ) -> impl IntoView {
     view! {
-        <div class="dodo-upsell dodo-upsell--loading" aria-busy="true" data-state="loading">
+        <div class="dodo-upsell dodo-upsell--loading" data-state="loading">
             <span class="dodo-upsell__sr-only" role="status">{texts.loading}</span>
         </div>
     }

@@ -98,12 +98,12 @@ fn OfferQueue(context: WidgetContext, offers: Vec<Offer>) -> impl IntoView {
     let next_key = StoredValue::new(1usize);
     let on_outcome = Callback::new(move |(key, outcome): (usize, OfferOutcome)| {
         if outcome == OfferOutcome::Gone {
-            shown.update(|list| list.retain(|(k, _)| *k != key));
+            shown.try_update(|list| list.retain(|(k, _)| *k != key));
         }
-        if let Some(next) = queue.try_update_value(|q| q.pop_front()).flatten() {
-            let key = next_key.get_value();
-            next_key.set_value(key + 1);
-            shown.update(|list| list.push((key, next)));
+        let next = queue.try_update_value(|q| q.pop_front()).flatten();
+        if let (Some(next), Some(key)) = (next, next_key.try_get_value()) {
+            next_key.try_set_value(key + 1);
+            shown.try_update(|list| list.push((key, next)));
         }
     });
     view! {
