@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use upsell_wire::{
     paths, AcceptRequest, AcceptResponse, ApiError, CheckoutRequest, CheckoutResponse,
-    DeclineRequest, DeclineResponse, OffersResponse,
+    ConfirmPlanChangeRequest, DeclineRequest, DeclineResponse, OffersResponse, PlanChangePreview,
+    PlanChangeRequest, PlanChangeResult, PlanChangesResponse,
 };
 use wasm_bindgen::prelude::*;
 
@@ -73,6 +74,61 @@ pub async fn checkout(
         .send()
         .await
         .map_err(unreachable)?;
+    read(response).await
+}
+
+/// The plan changes open to the subscriber an account token names (the account page).
+pub async fn fetch_plan_changes(
+    endpoint: &str,
+    account_token: &str,
+) -> Result<PlanChangesResponse, ApiFailure> {
+    let url = format!("{}{}", base(endpoint), paths::PLAN_CHANGES);
+    let response = Request::get(&url)
+        .query([("account_token", account_token)])
+        .send()
+        .await
+        .map_err(unreachable)?;
+    read(response).await
+}
+
+/// What a plan change will cost, from Dodo's preview.
+pub async fn preview_plan_change(
+    endpoint: &str,
+    request: &PlanChangeRequest,
+) -> Result<PlanChangePreview, ApiFailure> {
+    let url = format!("{}{}", base(endpoint), paths::PLAN_CHANGE_PREVIEW);
+    let response = post_json(&url, request)?
+        .send()
+        .await
+        .map_err(unreachable)?;
+    read(response).await
+}
+
+/// Makes a plan change. A retry must send the same `idempotency_key`.
+pub async fn confirm_plan_change(
+    endpoint: &str,
+    request: &ConfirmPlanChangeRequest,
+) -> Result<PlanChangeResult, ApiFailure> {
+    let url = format!("{}{}", base(endpoint), paths::PLAN_CHANGE_CONFIRM);
+    let response = post_json(&url, request)?
+        .send()
+        .await
+        .map_err(unreachable)?;
+    read(response).await
+}
+
+/// Where a plan change stands now.
+pub async fn plan_change_status(
+    endpoint: &str,
+    change_ref: &str,
+) -> Result<PlanChangeResult, ApiFailure> {
+    let url = format!(
+        "{}{}/{}",
+        base(endpoint),
+        paths::PLAN_CHANGE_STATUS,
+        change_ref
+    );
+    let response = Request::get(&url).send().await.map_err(unreachable)?;
     read(response).await
 }
 

@@ -7,6 +7,7 @@
 //! ```
 //! Attributes, read when the element is connected: `endpoint` (the proxy; default the page's
 //! origin), `payment-id` (default the page URL's `payment_id`, as Dodo's redirect sets it),
+//! `account-token` (on an account page instead: the merchant's signed token for the subscriber),
 //! `locale` (default the page's `lang`, then the browser's language) and `theme` (`light`,
 //! `dark`; colours, radius and font are CSS custom properties, see `style/widget.css`).
 
@@ -43,9 +44,15 @@ pub fn host(id: u32) -> Option<HtmlElement> {
 /// `stylesheet`. Returns the id `unmount` takes; 0 when there is no purchase to follow.
 #[wasm_bindgen]
 pub fn mount(host: HtmlElement, root: ShadowRoot, stylesheet: &str) -> u32 {
-    let Some(payment_id) = attribute(&host, "payment-id").or_else(payment_id_from_url) else {
+    // An account page names the subscriber with a token its server signed; a thank-you page
+    // names the purchase.
+    let account_token = attribute(&host, "account-token");
+    let payment_id = attribute(&host, "payment-id")
+        .or_else(payment_id_from_url)
+        .unwrap_or_default();
+    if account_token.is_none() && payment_id.is_empty() {
         return 0;
-    };
+    }
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return 0;
     };
@@ -93,12 +100,13 @@ pub fn mount(host: HtmlElement, root: ShadowRoot, stylesheet: &str) -> u32 {
         *n += 1;
         id
     });
-    let context = WidgetContext::new(
+    let mut context = WidgetContext::new(
         id,
         attribute(&host, "endpoint").unwrap_or_default(),
         payment_id,
         locale,
     );
+    context.account_token = account_token;
     let handle = mount_to(container.clone().unchecked_into(), move || {
         view! { <UpsellWidget context=context.clone() /> }
     });

@@ -8,6 +8,7 @@ pub mod api;
 pub mod embed;
 pub mod events;
 pub mod i18n;
+pub mod idempotency_key;
 pub mod money;
 pub mod time_left;
 pub mod views;

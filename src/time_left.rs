@@ -22,6 +22,18 @@ extern "C" {
     #[wasm_bindgen(constructor, js_class = "Date")]
     fn new_at(milliseconds: f64) -> JsDate;
 
+    #[wasm_bindgen(constructor, js_class = "Date")]
+    fn parse_iso(iso: &str) -> JsDate;
+
+    #[wasm_bindgen(js_namespace = Intl, js_name = NumberFormat)]
+    type UnitFormat;
+
+    #[wasm_bindgen(constructor, js_namespace = Intl, js_class = "NumberFormat", catch)]
+    fn new_unit(locale: &str, options: &JsValue) -> Result<UnitFormat, JsValue>;
+
+    #[wasm_bindgen(method, js_name = format)]
+    fn format_number(this: &UnitFormat, value: f64) -> String;
+
     #[wasm_bindgen(static_method_of = JsDate, js_class = "Date")]
     fn now() -> f64;
 }
@@ -64,5 +76,54 @@ pub fn clock_time_in(seconds: i64, locale: &str) -> String {
     match formatter {
         Some(formatter) => formatter.format(&date),
         None => clock_text(seconds),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DateOptions {
+    date_style: &'static str,
+}
+
+/// A date, e.g. `January 16, 2026` in `en-US`, `16. Januar 2026` in `de-DE`. A date the
+/// browser cannot read is shown as it came.
+pub fn format_date(iso: &str, locale: &str) -> String {
+    let date = JsDate::parse_iso(iso);
+    let formatter = serde_wasm_bindgen::to_value(&DateOptions { date_style: "long" })
+        .ok()
+        .and_then(|options| DateTimeFormat::new(locale, &options).ok());
+    match formatter {
+        Some(formatter) => {
+            let text = formatter.format(&date);
+            if text.contains("Invalid") {
+                iso.to_string()
+            } else {
+                text
+            }
+        }
+        None => iso.to_string(),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UnitOptions<'a> {
+    style: &'static str,
+    unit: &'a str,
+    unit_display: &'static str,
+}
+
+/// A billing period of several units, e.g. `30 days`, `3 Monate`, from the browser's `Intl`.
+pub fn format_period(count: u32, unit: &str, locale: &str) -> String {
+    let formatter = serde_wasm_bindgen::to_value(&UnitOptions {
+        style: "unit",
+        unit,
+        unit_display: "long",
+    })
+    .ok()
+    .and_then(|options| UnitFormat::new_unit(locale, &options).ok());
+    match formatter {
+        Some(formatter) => formatter.format_number(f64::from(count)),
+        None => format!("{count} {unit}"),
     }
 }

@@ -6,8 +6,9 @@ use dodo_upsell::embed;
 use js_sys::{Array, Object, Reflect};
 use serde::Serialize;
 use upsell_wire::{
-    AcceptResponse, AcceptStatus, DeclineResponse, Money, Offer, OfferItem, OfferKind,
-    OffersResponse, PaymentMethod, QuantityRange,
+    AcceptResponse, AcceptStatus, DeclineResponse, EffectiveAt, Money, Offer, OfferItem, OfferKind,
+    OffersResponse, PaymentMethod, Plan, PlanChange, PlanChangePreview, PlanChangeResult,
+    PlanChangeStatus, PlanChangesResponse, PlanDirection, QuantityRange,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -206,6 +207,7 @@ fn offers(offers: Vec<Offer>, methods: Vec<PaymentMethod>) -> Reply {
     ok(&OffersResponse {
         offers,
         payment_methods: methods,
+        plan_changes: Vec::new(),
     })
 }
 
@@ -235,14 +237,19 @@ struct Widget {
 
 impl Widget {
     fn mount(locale: &str) -> Widget {
+        Widget::mount_with(&[("payment-id", "pay_test_1"), ("locale", locale)])
+    }
+
+    fn mount_with(attributes: &[(&str, &str)]) -> Widget {
         let document = web_sys::window().unwrap().document().unwrap();
         let host: HtmlElement = document
             .create_element("dodo-upsell")
             .unwrap()
             .unchecked_into();
         host.set_attribute("endpoint", ENDPOINT).unwrap();
-        host.set_attribute("payment-id", "pay_test_1").unwrap();
-        host.set_attribute("locale", locale).unwrap();
+        for (name, value) in attributes {
+            host.set_attribute(name, value).unwrap();
+        }
         document.body().unwrap().append_child(&host).unwrap();
         let root = host
             .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
@@ -735,4 +742,268 @@ async fn removing_the_element_unmounts_its_widget() {
     assert_eq!(embed::mounted_count(), before - 1);
     assert!(widget.find(".dodo-upsell-root").is_none());
     assert!(widget.find("link").is_none());
+}
+
+fn plan(name: &str, amount: i64, features: &[&str]) -> Plan {
+    Plan {
+        name: name.into(),
+        price: usd(amount),
+        interval: "month".into(),
+        interval_count: 1,
+        features: features.iter().map(|f| f.to_string()).collect(),
+    }
+}
+
+fn plan_change(direction: PlanDirection) -> PlanChange {
+    let team = plan("Team plan", 2900, &["Unlimited projects", "Team sharing"]);
+    let (target, id) = match direction {
+        PlanDirection::Upgrade => (
+            plan(
+                "Business plan",
+                7900,
+                &["Unlimited projects", "Team sharing", "Single sign-on"],
+            ),
+            "team-to-business",
+        ),
+        PlanDirection::Downgrade => (
+            plan("Starter plan", 900, &["3 projects"]),
+            "team-to-starter",
+        ),
+    };
+    PlanChange {
+        change_id: id.into(),
+        token: format!("token-{id}"),
+        direction,
+        current: team,
+        target,
+        effective_at: EffectiveAt::Immediately,
+    }
+}
+
+fn plan_offers(change: PlanChange) -> Reply {
+    ok(&OffersResponse {
+        offers: Vec::new(),
+        payment_methods: visa(),
+        plan_changes: vec![change],
+    })
+}
+
+fn preview_of(due: i64, credit_used: i64, credit_added: i64, renewal: i64) -> PlanChangePreview {
+    PlanChangePreview {
+        amount_due_now: usd(due),
+        credit_used: usd(credit_used),
+        credit_added: usd(credit_added),
+        tax: None,
+        effective_date: "2026-11-24T12:00:00Z".into(),
+        effective_at: EffectiveAt::Immediately,
+        next_billing_date: "2026-12-24T12:00:00Z".into(),
+        next_renewal_amount: usd(renewal),
+    }
+}
+
+fn change_result(status: PlanChangeStatus, amount: i64) -> PlanChangeResult {
+    PlanChangeResult {
+        change_ref: "chg_1".into(),
+        status,
+        amount: usd(amount),
+        effective_date: None,
+        failure_code: None,
+        action_url: None,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn an_upgrade_compares_the_plans_previews_the_charge_and_confirms_it() {
+    stub(vec![
+        (
+            "GET /v1/offers",
+            vec![plan_offers(plan_change(PlanDirection::Upgrade))],
+        ),
+        (
+            "POST /v1/plan-changes/preview",
+            vec![ok(&preview_of(5000, 2900, 0, 7900))],
+        ),
+        (
+            "POST /v1/plan-changes/confirm",
+            vec![ok(&change_result(PlanChangeStatus::Processing, 5000))],
+        ),
+        (
+            "GET /v1/plan-changes/chg_1",
+            vec![ok(&change_result(PlanChangeStatus::Succeeded, 5000))],
+        ),
+    ]);
+    let widget = Widget::mount("en-US");
+    widget.until_text("Upgrade to Business plan").await;
+    let text = widget.text();
+    for expected in [
+        "Your plan",
+        "Team plan",
+        "$29.00 per month",
+        "New plan",
+        "$79.00 per month",
+        "Added: Single sign-on",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in {text}");
+    }
+    widget.click(".dodo-upsell__accept");
+    widget.until_text("Confirm charge of $50.00").await;
+    let text = widget.text();
+    assert!(text.contains("Due now$50.00"), "{text}");
+    assert!(
+        text.contains("Credit for your current plan−$29.00"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Next renewal on December 24, 2026: $79.00"),
+        "{text}"
+    );
+    widget.click(".dodo-upsell__accept");
+    widget.click(".dodo-upsell__accept");
+    widget
+        .until_text("You're now on Business plan. You were charged $50.00.")
+        .await;
+    let confirms = sent("POST /v1/plan-changes/confirm");
+    assert_eq!(confirms.len(), 1, "one confirm for two clicks");
+    assert_eq!(
+        field(&confirms[0], "confirmed_amount").as_f64(),
+        Some(5000.0)
+    );
+    assert_eq!(
+        field(&confirms[0], "token").as_string().as_deref(),
+        Some("token-team-to-business")
+    );
+    let accepted = widget.event("upsell:accepted");
+    assert_eq!(
+        field(&accepted, "kind").as_string().as_deref(),
+        Some("plan_change")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_downgrade_shows_its_credit_and_how_it_is_used() {
+    stub(vec![
+        (
+            "GET /v1/offers",
+            vec![plan_offers(plan_change(PlanDirection::Downgrade))],
+        ),
+        (
+            "POST /v1/plan-changes/preview",
+            vec![ok(&preview_of(0, 0, 2000, 900))],
+        ),
+    ]);
+    let widget = Widget::mount("en-US");
+    widget.until_text("Switch to Starter plan").await;
+    assert!(
+        widget.text().contains("Not included: Team sharing"),
+        "{}",
+        widget.text()
+    );
+    widget.click(".dodo-upsell__accept");
+    widget.until_text("Confirm the change").await;
+    let text = widget.text();
+    assert!(
+        text.contains("Credit added to your subscription$20.00"),
+        "{text}"
+    );
+    assert!(
+        text.contains("It pays your next renewals until it is used up."),
+        "{text}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn every_outcome_of_a_plan_change_is_said_plainly() {
+    let mut failed = change_result(PlanChangeStatus::Failed, 5000);
+    failed.failure_code = Some("insufficient_funds".into());
+    let mut scheduled = change_result(PlanChangeStatus::Scheduled, 0);
+    scheduled.effective_date = Some("2026-12-24T12:00:00Z".into());
+    for (result, expected) in [
+        (
+            failed,
+            "Your plan was not changed. Your card has insufficient funds.",
+        ),
+        (
+            change_result(PlanChangeStatus::OnHold, 5000),
+            "your subscription is on hold",
+        ),
+        (
+            scheduled,
+            "Your plan will change to Business plan on December 24, 2026.",
+        ),
+    ] {
+        stub(vec![
+            (
+                "GET /v1/offers",
+                vec![plan_offers(plan_change(PlanDirection::Upgrade))],
+            ),
+            (
+                "POST /v1/plan-changes/preview",
+                vec![ok(&preview_of(5000, 0, 0, 7900))],
+            ),
+            ("POST /v1/plan-changes/confirm", vec![ok(&result)]),
+        ]);
+        let widget = Widget::mount("en-US");
+        widget.until_text("See what it costs").await;
+        widget.click(".dodo-upsell__accept");
+        widget.until_text("Confirm charge of $50.00").await;
+        widget.click(".dodo-upsell__accept");
+        widget.until_text(expected).await;
+        if result.status != PlanChangeStatus::Scheduled {
+            assert!(
+                widget.text().contains("Update your payment method"),
+                "{}",
+                widget.text()
+            );
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_confirm_refused_because_the_amount_changed_asks_for_a_new_look() {
+    stub(vec![
+        (
+            "GET /v1/offers",
+            vec![plan_offers(plan_change(PlanDirection::Upgrade))],
+        ),
+        (
+            "POST /v1/plan-changes/preview",
+            vec![ok(&preview_of(5000, 0, 0, 7900))],
+        ),
+        (
+            "POST /v1/plan-changes/confirm",
+            vec![error(409, "preview_changed")],
+        ),
+    ]);
+    let widget = Widget::mount("es-ES");
+    widget.until_text("Business plan").await;
+    widget.click(".dodo-upsell__accept");
+    widget.until_text("50,00").await;
+    widget.click(".dodo-upsell__accept");
+    widget.until_text("El monto cambió").await;
+    assert!(
+        widget.find(".dodo-upsell__accept").is_some(),
+        "it may be reviewed again"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn on_an_account_page_the_signed_token_opens_the_plan_changes() {
+    stub(vec![(
+        "GET /v1/plan-changes",
+        vec![ok(&PlanChangesResponse {
+            plan_changes: vec![plan_change(PlanDirection::Upgrade)],
+        })],
+    )]);
+    let widget = Widget::mount_with(&[
+        ("account-token", "signed-by-the-merchant"),
+        ("locale", "de-DE"),
+    ]);
+    widget.until_text("Business plan").await;
+    let requests = recorded();
+    let url = field(&requests.get(0), "url").as_string().unwrap();
+    assert!(
+        url.contains("account_token=signed-by-the-merchant"),
+        "{url}"
+    );
+    assert!(widget.text().contains("79,00"), "{}", widget.text());
 }

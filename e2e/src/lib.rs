@@ -62,6 +62,8 @@ pub struct StackOptions {
     /// Static files the proxy serves at `/` (the built widget and demo page).
     pub widget_dir: Option<PathBuf>,
     pub offers_toml: String,
+    /// The sandbox's seed (TOML): the demo world unless a test needs another.
+    pub seed: &'static str,
     /// The proxy's limit on each call to Dodo.
     pub upstream_timeout: Duration,
     /// How long a lost charge may still show up at Dodo.
@@ -79,6 +81,7 @@ impl Default for StackOptions {
         Self {
             widget_dir: None,
             offers_toml: SINGLE_OFFER.to_string(),
+            seed: dodo_sandbox::DEMO_SEED,
             upstream_timeout: Duration::from_secs(2),
             reconcile_grace: Duration::from_secs(3),
             reconcile_every: Duration::from_millis(200),
@@ -98,7 +101,7 @@ impl Stack {
 
         let (stop_sandbox, sandbox_stopped) = oneshot::channel::<()>();
         let sandbox = SandboxConfig {
-            seed: Seed::parse(dodo_sandbox::DEMO_SEED)?,
+            seed: Seed::parse(options.seed)?,
             api_key: API_KEY.into(),
             webhook_url: Some(format!("{proxy_url}/webhooks/dodo")),
             webhook_secret: WEBHOOK_SECRET.into(),

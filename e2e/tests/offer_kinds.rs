@@ -421,3 +421,44 @@ async fn a_charge_that_needs_3ds_gives_the_link_and_settles_once_the_customer_co
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_subscriber_is_offered_the_plan_changes_of_their_plan() {
+    let stack = demo_stack().await;
+    let listed: OffersResponse =
+        serde_json::from_value(stack.offers("pay_demo_team_hedy").await.unwrap()).unwrap();
+    assert!(
+        listed.offers.is_empty(),
+        "no one-click offer follows the Team plan"
+    );
+    let changes: Vec<_> = listed
+        .plan_changes
+        .iter()
+        .map(|c| {
+            (
+                c.change_id.as_str(),
+                c.current.name.as_str(),
+                c.target.name.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("team-to-business", "Team plan", "Business plan"),
+            ("team-to-starter", "Team plan", "Starter plan")
+        ]
+    );
+    let business = &listed.plan_changes[0].target;
+    assert_eq!(
+        (business.price.amount, business.interval.as_str()),
+        (7900, "month")
+    );
+    assert!(business
+        .features
+        .iter()
+        .any(|f| f.contains("Single sign-on")));
+    // A purchase that is not a subscription has none.
+    let payment = stack.purchase(ADA, BASIC).await.unwrap();
+    assert!(offers(&stack, &payment).await.plan_changes.is_empty());
+}

@@ -111,6 +111,19 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
         .route(paths::ACCEPT, post(routes::accept::accept))
         .route(paths::DECLINE, post(routes::decline::decline))
         .route(paths::CHECKOUT, post(routes::checkout::checkout))
+        .route(paths::PLAN_CHANGES, get(routes::plan_changes::list))
+        .route(
+            paths::PLAN_CHANGE_PREVIEW,
+            post(routes::plan_changes::preview),
+        )
+        .route(
+            paths::PLAN_CHANGE_CONFIRM,
+            post(routes::plan_changes::confirm),
+        )
+        .route(
+            &format!("{}/{{change_ref}}", paths::PLAN_CHANGE_STATUS),
+            get(routes::plan_changes::status),
+        )
         .route(
             &format!("{}/{{accept_id}}", paths::ACCEPTS),
             get(routes::accept::status),

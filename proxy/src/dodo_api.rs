@@ -6,7 +6,8 @@
 
 use dodopayments::models::{
     CheckoutSessionResponse, CheckoutSessionStatus, CheckoutSessionsCreateParams, Payment,
-    PaymentListResponse, Product,
+    PaymentListResponse, Product, Subscription, SubscriptionChangePlanResponse,
+    SubscriptionPreviewChangePlanResponse, SubscriptionsChangePlanParams,
 };
 use dodopayments::{Client, ClientConfig, Error};
 use serde::Deserialize;
@@ -113,6 +114,45 @@ impl DodoApi {
             .await
     }
 
+    pub async fn subscription(&self, subscription_id: &str) -> Result<Subscription, Error> {
+        self.reads
+            .subscriptions()
+            .retrieve()
+            .subscription_id(subscription_id)
+            .send()
+            .await
+    }
+
+    /// Dodo's estimate of a plan change. Changes nothing, so the SDK may retry it.
+    pub async fn preview_plan_change(
+        &self,
+        subscription_id: &str,
+        params: SubscriptionsChangePlanParams,
+    ) -> Result<SubscriptionPreviewChangePlanResponse, Error> {
+        self.reads
+            .subscriptions()
+            .preview_change_plan()
+            .subscription_id(subscription_id)
+            .body(params)
+            .send()
+            .await
+    }
+
+    /// Changes a subscription's plan: this may charge its card. Never retried.
+    pub async fn change_plan(
+        &self,
+        subscription_id: &str,
+        params: SubscriptionsChangePlanParams,
+    ) -> Result<SubscriptionChangePlanResponse, Error> {
+        self.charges
+            .subscriptions()
+            .change_plan()
+            .subscription_id(subscription_id)
+            .body(params)
+            .send()
+            .await
+    }
+
     pub async fn checkout_status(&self, session_id: &str) -> Result<CheckoutSessionStatus, Error> {
         self.reads
             .checkout_sessions()
@@ -179,6 +219,41 @@ pub fn one_time_price(product: &Product) -> Option<OneTimePrice> {
         unit_amount: (price * (100 - discount) + 50) / 100,
         list_amount: price,
         currency: value.get("currency")?.as_str()?.to_uppercase(),
+    })
+}
+
+/// A product's recurring price.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecurringPrice {
+    /// Per billing period, after the product's percentage discount, in minor units.
+    pub amount: i64,
+    pub currency: String,
+    /// `day`, `week`, `month` or `year`.
+    pub interval: String,
+    pub interval_count: u32,
+}
+
+/// Reads a product's recurring price; `None` for one-time or usage-based prices.
+pub fn recurring_price(product: &Product) -> Option<RecurringPrice> {
+    use dodopayments::models::Price;
+    let (Price::Variant0(value) | Price::Variant1(value) | Price::Variant2(value)) =
+        product.price.as_ref();
+    if value.get("type")?.as_str()? != "recurring_price" {
+        return None;
+    }
+    let price = value.get("price")?.as_i64()?;
+    let discount = value.get("discount")?.as_i64()?;
+    if !(0..=100).contains(&discount) || price < 0 {
+        return None;
+    }
+    Some(RecurringPrice {
+        amount: (price * (100 - discount) + 50) / 100,
+        currency: value.get("currency")?.as_str()?.to_uppercase(),
+        interval: value
+            .get("payment_frequency_interval")?
+            .as_str()?
+            .to_lowercase(),
+        interval_count: u32::try_from(value.get("payment_frequency_count")?.as_i64()?).ok()?,
     })
 }
 

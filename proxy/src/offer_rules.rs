@@ -16,6 +16,123 @@ pub struct OfferRules {
     pub max_accepted_offers: i64,
     #[serde(default)]
     pub offers: Vec<OfferRule>,
+    /// The subscription plans a change may go between, with their feature rows.
+    #[serde(default)]
+    pub plans: Vec<PlanRule>,
+    /// The plan changes subscribers may make.
+    #[serde(default)]
+    pub plan_changes: Vec<PlanChangeRule>,
+}
+
+/// A subscription plan (a recurring Dodo product) and what it includes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanRule {
+    /// The Dodo product.
+    pub product: String,
+    /// Feature rows shown in the comparison, in order.
+    #[serde(default)]
+    pub features: Vec<String>,
+}
+
+/// Up to a bigger plan, or down to a smaller one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Upgrade,
+    Downgrade,
+}
+
+/// Dodo's `proration_billing_mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Proration {
+    ProratedImmediately,
+    DifferenceImmediately,
+    FullImmediately,
+    DoNotBill,
+}
+
+impl Proration {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proration::ProratedImmediately => "prorated_immediately",
+            Proration::DifferenceImmediately => "difference_immediately",
+            Proration::FullImmediately => "full_immediately",
+            Proration::DoNotBill => "do_not_bill",
+        }
+    }
+}
+
+/// Dodo's `on_payment_failure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnPaymentFailure {
+    /// The plan stays as it is when the payment fails.
+    #[default]
+    PreventChange,
+    /// The plan changes anyway and the subscription goes on hold until it is paid.
+    ApplyChange,
+}
+
+impl OnPaymentFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnPaymentFailure::PreventChange => "prevent_change",
+            OnPaymentFailure::ApplyChange => "apply_change",
+        }
+    }
+}
+
+/// When a plan change takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effective {
+    #[default]
+    Immediately,
+    NextBillingDate,
+}
+
+/// An add-on on the target plan.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddonRule {
+    pub addon_id: String,
+    pub quantity: u32,
+}
+
+/// A plan change subscribers on `from` may make to `to`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanChangeRule {
+    /// Unique name of the change.
+    pub id: String,
+    /// The plan the subscriber is on.
+    pub from: String,
+    /// The plan they move to.
+    pub to: String,
+    pub direction: Direction,
+    /// How the change is billed; `difference_immediately` for an upgrade (as Dodo's guide
+    /// recommends), `prorated_immediately` for a downgrade, when absent.
+    pub proration: Option<Proration>,
+    /// What a failed payment does; `prevent_change` when absent.
+    #[serde(default)]
+    pub on_payment_failure: OnPaymentFailure,
+    /// `immediately` (default) or `next_billing_date`.
+    #[serde(default)]
+    pub effective_at: Effective,
+    /// Add-ons on the new plan; when absent, the subscription keeps the ones it has.
+    pub addons: Option<Vec<AddonRule>>,
+}
+
+impl PlanChangeRule {
+    /// The proration mode, with the defaults filled in.
+    pub fn proration(&self) -> Proration {
+        self.proration.unwrap_or(match self.direction {
+            Direction::Upgrade => Proration::DifferenceImmediately,
+            Direction::Downgrade => Proration::ProratedImmediately,
+        })
+    }
 }
 
 fn default_window() -> i64 {
@@ -175,6 +292,39 @@ impl OfferRules {
                 );
             }
         }
+        let mut change_ids = HashSet::new();
+        for change in &rules.plan_changes {
+            anyhow::ensure!(
+                is_identifier(&change.id),
+                "plan change id {:?} must be 1 to 64 letters, digits, '-' or '_'",
+                change.id
+            );
+            anyhow::ensure!(
+                change_ids.insert(change.id.as_str()),
+                "plan change {:?} is defined twice",
+                change.id
+            );
+            anyhow::ensure!(
+                change.from != change.to,
+                "plan change {:?}: `from` and `to` are the same plan",
+                change.id
+            );
+            for plan in [&change.from, &change.to] {
+                anyhow::ensure!(
+                    rules.plan(plan).is_some(),
+                    "plan change {:?}: plan {:?} is not in [[plans]]",
+                    change.id,
+                    plan
+                );
+            }
+            for addon in change.addons.iter().flatten() {
+                anyhow::ensure!(
+                    (1..=100).contains(&addon.quantity),
+                    "plan change {:?}: add-on quantities are 1 to 100",
+                    change.id
+                );
+            }
+        }
         let downsell_targets: HashSet<&str> = rules
             .offers
             .iter()
@@ -223,6 +373,24 @@ impl OfferRules {
     /// The offer with this id.
     pub fn offer(&self, id: &str) -> Option<&OfferRule> {
         self.offers.iter().find(|o| o.id == id)
+    }
+
+    /// The plan of this product.
+    pub fn plan(&self, product: &str) -> Option<&PlanRule> {
+        self.plans.iter().find(|p| p.product == product)
+    }
+
+    /// The changes open to a subscriber on this plan, in file order.
+    pub fn plan_changes_from<'a>(
+        &'a self,
+        product: &'a str,
+    ) -> impl Iterator<Item = &'a PlanChangeRule> + 'a {
+        self.plan_changes.iter().filter(move |c| c.from == product)
+    }
+
+    /// The plan change with this id.
+    pub fn plan_change(&self, id: &str) -> Option<&PlanChangeRule> {
+        self.plan_changes.iter().find(|c| c.id == id)
     }
 }
 

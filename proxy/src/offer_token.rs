@@ -5,6 +5,7 @@
 use jsonwebtoken::{
     decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
 };
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// What an offer token says.
@@ -98,15 +99,20 @@ impl OfferTokenKeys {
     }
 
     /// Signs claims with the current key.
-    pub fn sign(&self, claims: &OfferClaims) -> anyhow::Result<String> {
+    pub fn sign(&self, claims: &impl Serialize) -> anyhow::Result<String> {
         let key = &self.keys[0];
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(key.kid.clone());
         Ok(encode(&header, claims, &key.encoding)?)
     }
 
-    /// Verifies a token's algorithm, key, signature and expiry, and returns its claims.
+    /// Verifies an offer token's algorithm, key, signature and expiry, and returns its claims.
     pub fn verify(&self, token: &str) -> Result<OfferClaims, TokenError> {
+        self.verify_as(token)
+    }
+
+    /// Verifies a token and reads it as `T`; a token of another kind does not read as `T`.
+    pub fn verify_as<T: DeserializeOwned>(&self, token: &str) -> Result<T, TokenError> {
         let header = decode_header(token).map_err(|_| TokenError::Invalid)?;
         if header.alg != Algorithm::HS256 {
             return Err(TokenError::Invalid);
@@ -120,7 +126,7 @@ impl OfferTokenKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub", "iat"]);
-        decode::<OfferClaims>(token, &key.decoding, &validation)
+        decode::<T>(token, &key.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,

@@ -431,6 +431,16 @@ impl Storage {
         Ok(())
     }
 
+    /// The pool, for the other stores of this database (see `plan_change_store`).
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The time stamps every table keeps.
+    pub(crate) fn now(&self) -> String {
+        now()
+    }
+
     /// Remembers a webhook id; returns false when it was already processed.
     pub async fn first_delivery(
         &self,

@@ -48,6 +48,10 @@ pub struct WebhookEvent {
     pub event_type: String,
     /// Set for `payment.*` events of upsell charges.
     pub payment: Option<PaymentEvent>,
+    /// The plan change a `payment.*` event's payment belongs to, if any.
+    pub plan_change_ref: Option<String>,
+    /// The subscription of a `subscription.*` event.
+    pub subscription_id: Option<String>,
 }
 
 /// Parses a webhook body (Dodo's envelope `{business_id, type, timestamp, data}`).
@@ -86,9 +90,27 @@ pub fn parse(body: &[u8]) -> Result<WebhookEvent, serde_json::Error> {
         }),
         _ => None,
     };
+    let plan_change_ref = payload
+        .data
+        .get("metadata")
+        .and_then(|m| m.get(crate::plan_change::META_PLAN_CHANGE_REF))
+        .and_then(|v| v.as_str())
+        .map(String::from);
+    let subscription_id = event_type
+        .starts_with("subscription.")
+        .then(|| {
+            payload
+                .data
+                .get("subscription_id")?
+                .as_str()
+                .map(String::from)
+        })
+        .flatten();
     Ok(WebhookEvent {
         event_type,
         payment,
+        plan_change_ref,
+        subscription_id,
     })
 }
 

@@ -123,7 +123,10 @@ async fn a_proxy_killed_mid_charge_reconciles_at_restart_without_charging_twice(
         .json()
         .await
         .unwrap();
-    let token = offers["offers"][0]["token"].as_str().unwrap().to_string();
+    let token = offers["offers"][0]["items"][0]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // Dodo charges, then never answers.
     http.put(format!("{sandbox_url}/_sandbox/faults"))

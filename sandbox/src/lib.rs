@@ -28,3 +28,5 @@ pub use webhooks::WebhookSettings;
 
 /// The seed file the demo and the tests start from.
 pub const DEMO_SEED: &str = include_str!("../seed/demo.toml");
+/// The billing world: subscriptions on a clock that starts at 2026-01-01 and stands still.
+pub const BILLING_SEED: &str = include_str!("../seed/billing.toml");

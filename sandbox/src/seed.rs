@@ -136,6 +136,8 @@ pub struct SeedPayment {
     #[serde(default)]
     pub minutes_ago: i64,
     pub billing: SeedBilling,
+    /// The subscription this purchase started (a subscription product's first payment).
+    pub subscription_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -265,7 +265,7 @@ impl Store {
                 billing: payment.billing.clone(),
                 metadata: Map::new(),
                 checkout_session_id: None,
-                subscription_id: None,
+                subscription_id: payment.subscription_id.clone(),
                 charge_type: "new",
                 payment_link: None,
                 settles_at: None,

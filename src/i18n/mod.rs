@@ -90,6 +90,70 @@ pub struct Texts {
     pub reason_connection_lost: &'static str,
     /// Failure: any other reason.
     pub reason_generic: &'static str,
+    /// Plan changes: heading of an upgrade offer: `{plan}`.
+    pub plan_upgrade_title: &'static str,
+    /// Plan changes: heading of a downgrade offer: `{plan}`.
+    pub plan_downgrade_title: &'static str,
+    /// Column heading of the plan the subscriber is on.
+    pub plan_current: &'static str,
+    /// Column heading of the plan they would move to.
+    pub plan_new: &'static str,
+    /// A price per one period: `{price}`, `{unit}` (one of the `unit_*` words).
+    pub price_per_unit: &'static str,
+    /// A price per several periods: `{price}`, `{period}` (e.g. "30 days", from `Intl`).
+    pub price_every_period: &'static str,
+    pub unit_day: &'static str,
+    pub unit_week: &'static str,
+    pub unit_month: &'static str,
+    pub unit_year: &'static str,
+    /// Screen-reader words for a feature row the new plan adds.
+    pub feature_gained: &'static str,
+    /// Screen-reader words for a feature row the new plan drops.
+    pub feature_lost: &'static str,
+    /// Button: ask Dodo what the change will cost.
+    pub review_change: &'static str,
+    /// Shown while the preview loads.
+    pub loading_preview: &'static str,
+    /// Preview row: the amount due now.
+    pub due_now: &'static str,
+    /// Preview row: credit for the current plan (its unused time, or its price).
+    pub credit_unused: &'static str,
+    /// Preview row: credit added to the subscription (a downgrade).
+    pub credit_added: &'static str,
+    /// Under the credit added: how it is used.
+    pub credit_added_note: &'static str,
+    /// Preview row: taxes included.
+    pub tax: &'static str,
+    /// Preview row: when the change takes effect: `{date}`.
+    pub takes_effect: &'static str,
+    /// Preview row: the change takes effect now.
+    pub takes_effect_now: &'static str,
+    /// Preview row: the next renewal: `{date}`, `{amount}`.
+    pub next_renewal: &'static str,
+    /// Confirm button when something is charged now: `{amount}`.
+    pub confirm_charge: &'static str,
+    /// Confirm button when nothing is charged now.
+    pub confirm_change: &'static str,
+    /// Confirm button of a change on the next billing date.
+    pub schedule_change: &'static str,
+    /// Back from the preview to the comparison.
+    pub back: &'static str,
+    /// While the change is made.
+    pub changing_plan: &'static str,
+    /// The change is done: `{plan}`, `{amount}` charged.
+    pub plan_changed_charged: &'static str,
+    /// The change is done, nothing charged: `{plan}`.
+    pub plan_changed: &'static str,
+    /// The change is scheduled: `{plan}`, `{date}`.
+    pub plan_scheduled: &'static str,
+    /// The payment failed and the plan stays: `{reason}`.
+    pub plan_change_failed: &'static str,
+    /// What to do after a failed payment.
+    pub update_payment_method: &'static str,
+    /// The plan changed but its payment failed: the subscription is on hold.
+    pub plan_on_hold: &'static str,
+    /// The amount changed between the preview and the confirm.
+    pub preview_changed: &'static str,
 }
 
 impl Texts {
@@ -187,6 +251,17 @@ mod tests {
                 (texts.ends_at, &["{time}"]),
                 (texts.succeeded, &["{item}", "{amount}"]),
                 (texts.failed, &["{reason}"]),
+                (texts.plan_upgrade_title, &["{plan}"]),
+                (texts.plan_downgrade_title, &["{plan}"]),
+                (texts.price_per_unit, &["{price}", "{unit}"]),
+                (texts.price_every_period, &["{price}", "{period}"]),
+                (texts.takes_effect, &["{date}"]),
+                (texts.next_renewal, &["{date}", "{amount}"]),
+                (texts.confirm_charge, &["{amount}"]),
+                (texts.plan_changed_charged, &["{plan}", "{amount}"]),
+                (texts.plan_changed, &["{plan}"]),
+                (texts.plan_scheduled, &["{plan}", "{date}"]),
+                (texts.plan_change_failed, &["{reason}"]),
             ];
             for (text, placeholders) in pairs {
                 for placeholder in placeholders {

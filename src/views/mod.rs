@@ -4,5 +4,6 @@ pub mod countdown;
 pub mod item_flow;
 pub mod offer_flow;
 pub mod payment_picker;
+pub mod plan_flow;
 pub mod skeleton;
 pub mod upsell_widget;

@@ -1,12 +1,15 @@
-//! The whole widget for one purchase: loads its offers, then shows them one after another.
+//! The whole widget: after a purchase, loads its offers (and, after a subscription purchase,
+//! its plan changes) and shows them one after another; on an account page, the plan changes
+//! its account token opens.
 
 use crate::api;
 use crate::i18n::Texts;
 use crate::views::offer_flow::{OfferFlow, OfferOutcome};
+use crate::views::plan_flow::PlanFlow;
 use crate::views::skeleton::Skeleton;
 use leptos::prelude::*;
 use std::collections::VecDeque;
-use upsell_wire::{Offer, PaymentMethod};
+use upsell_wire::{Offer, PaymentMethod, PlanChange};
 
 /// What every view of one widget needs to know.
 #[derive(Debug, Clone)]
@@ -15,8 +18,10 @@ pub struct WidgetContext {
     pub widget_id: u32,
     /// The proxy's base URL; empty for the page's own origin.
     pub endpoint: String,
-    /// The Dodo payment id of the purchase just made.
+    /// The Dodo payment id of the purchase just made; empty on an account page.
     pub payment_id: String,
+    /// On an account page: the merchant's signed token naming the subscriber.
+    pub account_token: Option<String>,
     /// BCP 47 locale for `Intl` (prices, times).
     pub locale: String,
     /// The strings of the locale's language.
@@ -33,6 +38,7 @@ impl WidgetContext {
             widget_id,
             endpoint,
             payment_id,
+            account_token: None,
             texts: Texts::for_locale(&locale),
             locale,
             payment_methods: RwSignal::new(Vec::new()),
@@ -46,13 +52,24 @@ pub fn UpsellWidget(
     /// The widget's settings and shared state.
     context: WidgetContext,
 ) -> impl IntoView {
-    let offers = LocalResource::new({
+    let entries = LocalResource::new({
         let endpoint = context.endpoint.clone();
         let payment_id = context.payment_id.clone();
+        let account_token = context.account_token.clone();
         move || {
             let endpoint = endpoint.clone();
             let payment_id = payment_id.clone();
-            async move { api::fetch_offers(&endpoint, &payment_id).await }
+            let account_token = account_token.clone();
+            async move {
+                match account_token {
+                    Some(token) => api::fetch_plan_changes(&endpoint, &token)
+                        .await
+                        .map(|r| (Vec::new(), r.plan_changes, Vec::new())),
+                    None => api::fetch_offers(&endpoint, &payment_id)
+                        .await
+                        .map(|r| (r.offers, r.plan_changes, r.payment_methods)),
+                }
+            }
         }
     });
     let texts = context.texts;
@@ -64,15 +81,20 @@ pub fn UpsellWidget(
                     move || {
                         let context = context.clone();
                         Suspend::new(async move {
-                            match offers.await {
-                                Ok(response) if !response.offers.is_empty() => {
-                                    let chosen = response
-                                        .payment_methods
-                                        .first()
-                                        .map(|m| m.payment_method_id.clone());
-                                    context.payment_methods.set(response.payment_methods);
+                            match entries.await {
+                                Ok((offers, plan_changes, methods))
+                                    if !offers.is_empty() || !plan_changes.is_empty() =>
+                                {
+                                    let chosen = methods.first().map(|m| m.payment_method_id.clone());
+                                    context.payment_methods.set(methods);
                                     context.chosen_method.set(chosen);
-                                    Some(view! { <OfferQueue context offers=response.offers /> })
+                                    // A subscriber's plan change first, then the one-click offers.
+                                    let entries = plan_changes
+                                        .into_iter()
+                                        .map(Entry::Plan)
+                                        .chain(offers.into_iter().map(Entry::Offer))
+                                        .collect();
+                                    Some(view! { <OfferQueue context entries /> })
                                 }
                                 // An optional offer must never put an error on a thank-you
                                 // page: when there is nothing to offer, or the service is
@@ -87,11 +109,18 @@ pub fn UpsellWidget(
     }
 }
 
+/// One thing the widget offers.
+#[derive(Debug, Clone)]
+enum Entry {
+    Offer(Offer),
+    Plan(PlanChange),
+}
+
 /// The offers of a purchase, one at a time: the next appears once the customer has answered
 /// the one before (an accepted offer's confirmation stays above it).
 #[component]
-fn OfferQueue(context: WidgetContext, offers: Vec<Offer>) -> impl IntoView {
-    let mut queue: VecDeque<Offer> = offers.into();
+fn OfferQueue(context: WidgetContext, entries: Vec<Entry>) -> impl IntoView {
+    let mut queue: VecDeque<Entry> = entries.into();
     let first = queue.pop_front();
     let queue = StoredValue::new(queue);
     let shown = RwSignal::new(first.into_iter().enumerate().collect::<Vec<_>>());
@@ -107,12 +136,20 @@ fn OfferQueue(context: WidgetContext, offers: Vec<Offer>) -> impl IntoView {
         }
     });
     view! {
-        <For each=move || shown.get() key=|(key, _)| *key let:((key, offer))>
-            <OfferFlow
-                context=context.clone()
-                offer
-                on_outcome=Callback::new(move |outcome| on_outcome.run((key, outcome)))
-            />
+        <For each=move || shown.get() key=|(key, _)| *key let:((key, entry))>
+            {
+                let on_outcome = Callback::new(move |outcome| on_outcome.run((key, outcome)));
+                match entry {
+                    Entry::Offer(offer) => view! {
+                        <OfferFlow context=context.clone() offer on_outcome />
+                    }
+                    .into_any(),
+                    Entry::Plan(change) => view! {
+                        <PlanFlow context=context.clone() change on_outcome />
+                    }
+                    .into_any(),
+                }
+            }
         </For>
     }
 }

@@ -19,6 +19,15 @@ pub mod paths {
     pub const ACCEPTS: &str = "/v1/accepts";
     /// `POST` [`super::CheckoutRequest`] → [`super::CheckoutResponse`].
     pub const CHECKOUT: &str = "/v1/offers/checkout";
+    /// `GET ?account_token=…` → [`super::PlanChangesResponse`]: the plan changes a subscriber
+    /// may make, on the merchant's account page.
+    pub const PLAN_CHANGES: &str = "/v1/plan-changes";
+    /// `POST` [`super::PlanChangeRequest`] → [`super::PlanChangePreview`].
+    pub const PLAN_CHANGE_PREVIEW: &str = "/v1/plan-changes/preview";
+    /// `POST` [`super::ConfirmPlanChangeRequest`] → [`super::PlanChangeResult`].
+    pub const PLAN_CHANGE_CONFIRM: &str = "/v1/plan-changes/confirm";
+    /// `GET /v1/plan-changes/{change_id}` → [`super::PlanChangeResult`].
+    pub const PLAN_CHANGE_STATUS: &str = "/v1/plan-changes";
 }
 
 /// An amount of money in minor units.
@@ -110,6 +119,134 @@ pub struct OffersResponse {
     /// The saved methods that can pay them, the preselected one first; empty when none can,
     /// and then the widget offers a standard checkout instead of one click.
     pub payment_methods: Vec<PaymentMethod>,
+    /// After a subscription purchase: the plan changes the new subscriber may make.
+    #[serde(default)]
+    pub plan_changes: Vec<PlanChange>,
+}
+
+/// Which way a plan change goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanDirection {
+    Upgrade,
+    Downgrade,
+}
+
+/// When a plan change takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EffectiveAt {
+    Immediately,
+    NextBillingDate,
+}
+
+/// A plan as the comparison shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Product name.
+    pub name: String,
+    /// Price per billing period, before credits and taxes.
+    pub price: Money,
+    /// Billing period: `interval_count` × `interval` (`day`, `week`, `month`, `year`).
+    pub interval: String,
+    pub interval_count: u32,
+    /// The feature rows the merchant configured for this plan.
+    pub features: Vec<String>,
+}
+
+/// A plan change the subscriber may make, sealed in its token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanChange {
+    /// The rule's id in the offers file.
+    pub change_id: String,
+    /// Server-signed, single-use token that authorises exactly this change.
+    pub token: String,
+    pub direction: PlanDirection,
+    /// The plan the subscriber is on.
+    pub current: Plan,
+    /// The plan they would move to.
+    pub target: Plan,
+    pub effective_at: EffectiveAt,
+}
+
+/// `GET /v1/plan-changes` response.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanChangesResponse {
+    pub plan_changes: Vec<PlanChange>,
+}
+
+/// `POST /v1/plan-changes/preview` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanChangeRequest {
+    /// The change's token exactly as received.
+    pub token: String,
+}
+
+/// What a plan change will cost, from Dodo's own preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanChangePreview {
+    /// Charged now to the subscription's card (0 for a downgrade or a scheduled change).
+    pub amount_due_now: Money,
+    /// Credit for the current plan (its unused time, or its price, as the proration mode
+    /// says), taken off the amount due now.
+    pub credit_used: Money,
+    /// Credit added to the subscription (a downgrade), used on later renewals.
+    pub credit_added: Money,
+    /// Taxes included in the amount due now, when there are any.
+    pub tax: Option<Money>,
+    /// When the change takes effect (RFC 3339).
+    pub effective_date: String,
+    pub effective_at: EffectiveAt,
+    /// The next renewal, and the plan price it bills (before any credit).
+    pub next_billing_date: String,
+    pub next_renewal_amount: Money,
+}
+
+/// `POST /v1/plan-changes/confirm` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmPlanChangeRequest {
+    /// The change's token exactly as received.
+    pub token: String,
+    /// Generated once per confirm; a retry sends the same key.
+    pub idempotency_key: String,
+    /// The amount due now that the customer saw and confirmed, in minor units. When Dodo's
+    /// preview now says otherwise, nothing changes and the proxy answers `preview_changed`.
+    pub confirmed_amount: i64,
+}
+
+/// Where a plan change stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanChangeStatus {
+    /// Sent to Dodo; the outcome is not known yet.
+    Processing,
+    /// The new plan is active.
+    Succeeded,
+    /// The change will happen on the next billing date.
+    Scheduled,
+    /// The payment failed and the plan did not change.
+    Failed,
+    /// The plan changed but its payment failed: the subscription is on hold until the payment
+    /// method is updated.
+    OnHold,
+    /// The bank wants the customer to confirm the payment (3-D Secure).
+    RequiresAction,
+}
+
+/// `POST /v1/plan-changes/confirm` and `GET /v1/plan-changes/{id}` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanChangeResult {
+    /// Identifies this change; poll `GET /v1/plan-changes/{change_ref}`.
+    pub change_ref: String,
+    pub status: PlanChangeStatus,
+    /// What was (or is being) charged now.
+    pub amount: Money,
+    /// When the new plan takes (or took) effect (RFC 3339).
+    pub effective_date: Option<String>,
+    /// Why the payment failed, as a stable code the widget translates.
+    pub failure_code: Option<String>,
+    /// Where the customer confirms the payment, or updates their payment method when on hold.
+    pub action_url: Option<String>,
 }
 
 /// `POST /v1/offers/checkout` body: a standard Dodo checkout for an offered item, for when

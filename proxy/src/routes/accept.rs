@@ -216,7 +216,7 @@ pub fn check_quantity(claims: &OfferClaims, quantity: u32) -> Result<(), ApiErro
     }
 }
 
-fn check_idempotency_key(key: &str) -> Result<(), ApiError> {
+pub fn check_idempotency_key(key: &str) -> Result<(), ApiError> {
     let well_formed = (8..=128).contains(&key.len())
         && key
             .chars()

@@ -47,6 +47,18 @@ pub async fn receive(
             .inc();
         return Ok(StatusCode::OK);
     }
+    // A plan change learns its outcome from its payment and its subscription: both are read
+    // afresh from Dodo (events may arrive late, twice or out of order).
+    if let Err(error) = settle_plan_changes(
+        &state,
+        event.plan_change_ref.as_deref(),
+        event.subscription_id.as_deref(),
+    )
+    .await
+    {
+        let _ = state.storage.forget_delivery(&webhook_id).await;
+        return Err(ApiError::storage(&error));
+    }
     if let Err(error) = apply(&state, event.payment).await {
         // Let Dodo deliver it again.
         let _ = state.storage.forget_delivery(&webhook_id).await;
@@ -54,6 +66,25 @@ pub async fn receive(
     }
     state.metrics.webhooks.with_label_values(&["applied"]).inc();
     Ok(StatusCode::OK)
+}
+
+async fn settle_plan_changes(
+    state: &AppState,
+    plan_change_ref: Option<&str>,
+    subscription_id: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let mut open = Vec::new();
+    if let Some(change_ref) = plan_change_ref {
+        open.extend(state.storage.plan_change(change_ref).await?);
+    }
+    if let Some(subscription_id) = subscription_id {
+        open.extend(state.storage.open_plan_changes(subscription_id).await?);
+    }
+    for change in open {
+        let settled = crate::plan_change::settle(state, change).await;
+        tracing::info!(change = %settled.change_ref, state = settled.state.as_str(), "plan change settled by webhook");
+    }
+    Ok(())
 }
 
 async fn apply(state: &AppState, payment: Option<PaymentEvent>) -> Result<(), sqlx::Error> {

@@ -6,6 +6,7 @@ pub mod decline;
 pub mod dodo_webhooks;
 pub mod health;
 pub mod offers;
+pub mod plan_changes;
 
 use crate::error::ApiError;
 use axum::http::StatusCode;

@@ -6,6 +6,7 @@ use crate::dodo_api::{card_is_current, SavedMethod};
 use crate::error::ApiError;
 use crate::offer_builder::{self, Purchase};
 use crate::offer_rules::OfferRule;
+use crate::plan_change;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -63,15 +64,43 @@ pub async fn list(
         ));
     }
 
+    // After a subscription purchase, the new subscriber may also change plan.
+    let plan_changes = match payment.subscription_id.as_deref() {
+        Some(subscription_id) => {
+            let subscription = state
+                .dodo
+                .subscription(subscription_id)
+                .await
+                .map_err(|e| ApiError::upstream(&e))?;
+            if subscription.customer.customer_id == payment.customer.customer_id {
+                plan_change::offered(&state, &subscription, expires_at, now).await?
+            } else {
+                Vec::new()
+            }
+        }
+        None => Vec::new(),
+    };
+    let mut response = one_click_offers(&state, &payment, expires_at, now).await?;
+    response.plan_changes = plan_changes;
+    Ok(Json(response))
+}
+
+/// The offers of the purchase, and the cards that can pay them in one click.
+async fn one_click_offers(
+    state: &AppState,
+    payment: &Payment,
+    expires_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<OffersResponse, ApiError> {
     let accepted = state
         .storage
         .accepted_count(&payment.payment_id)
         .await
         .map_err(|e| ApiError::storage(&e))?;
     if accepted >= state.rules.max_accepted_offers {
-        return Ok(Json(OffersResponse::default()));
+        return Ok(OffersResponse::default());
     }
-    let purchased = purchased_products(&payment);
+    let purchased = purchased_products(payment);
     let settled = state
         .storage
         .settled(&payment.payment_id)
@@ -87,7 +116,7 @@ pub async fn list(
         }
     }
     if shown.is_empty() {
-        return Ok(Json(OffersResponse::default()));
+        return Ok(OffersResponse::default());
     }
 
     let customer_id = payment.customer.customer_id.clone();
@@ -110,15 +139,16 @@ pub async fn list(
     let mut offers = Vec::new();
     for (rule, kind) in shown {
         if let Some(offer) =
-            offer_builder::build(&state, &purchase, rule, kind, &settled, now).await?
+            offer_builder::build(state, &purchase, rule, kind, &settled, now).await?
         {
             offers.push(offer);
         }
     }
-    Ok(Json(OffersResponse {
+    Ok(OffersResponse {
         offers,
         payment_methods,
-    }))
+        plan_changes: Vec::new(),
+    })
 }
 
 /// ISO 4217 code of Dodo's `Currency` enum (serialized upper case).

@@ -1,0 +1,369 @@
+//! Plan changes through the proxy over real HTTP against the sandbox's billing world (30-day
+//! plans Basic $30, Pro $80, Starter $20; a clock that starts on 2026-01-01 and moves only when
+//! told): each proration mode, up and down, mid-cycle, with add-ons, in yen; the preview equals
+//! the charge to the minor unit each time; exactly once; failures with `prevent_change` and
+//! `apply_change`.
+
+use serde_json::{json, Value};
+use upsell_e2e::{Stack, StackOptions, TOKEN_KEYS};
+use upsell_proxy::offer_token::OfferTokenKeys;
+use upsell_proxy::plan_token::{AccountClaims, ACCOUNT};
+use upsell_wire::{PlanChangeStatus, PlanChangesResponse};
+
+const PLANS: &str = r#"
+[[plans]]
+product = "prod_starter"
+features = ["3 projects"]
+[[plans]]
+product = "prod_basic"
+features = ["10 projects", "Email support"]
+[[plans]]
+product = "prod_pro"
+features = ["Unlimited projects", "Email support", "Team sharing"]
+[[plans]]
+product = "prod_yen_lite"
+[[plans]]
+product = "prod_yen_plus"
+"#;
+
+/// A stack on the billing seed whose only plan change is `rule` (TOML lines of one
+/// `[[plan_changes]]` entry).
+async fn billing_stack(rule: &str) -> Stack {
+    Stack::start(StackOptions {
+        seed: dodo_sandbox::BILLING_SEED,
+        offers_toml: format!("{PLANS}\n[[plan_changes]]\nid = \"change\"\n{rule}\n"),
+        ..StackOptions::default()
+    })
+    .await
+    .expect("stack starts")
+}
+
+fn account_token(subscription: &str, customer: &str) -> String {
+    let keys = OfferTokenKeys::parse(TOKEN_KEYS).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    keys.sign(&AccountClaims {
+        typ: ACCOUNT.into(),
+        sub: subscription.into(),
+        cus: customer.into(),
+        iat: now,
+        exp: now + 600,
+    })
+    .unwrap()
+}
+
+async fn advance_days(stack: &Stack, days: i64) {
+    let response = stack
+        .http
+        .post(format!("{}/_sandbox/clock/advance", stack.sandbox_url))
+        .json(&json!({ "days": days }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+}
+
+/// The change's token, as the account page's widget gets it.
+async fn change_token(stack: &Stack, subscription: &str, customer: &str) -> String {
+    let response = stack
+        .http
+        .get(format!("{}/v1/plan-changes", stack.proxy_url))
+        .query(&[("account_token", account_token(subscription, customer))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let listed: PlanChangesResponse = response.json().await.unwrap();
+    assert_eq!(listed.plan_changes.len(), 1, "{listed:?}");
+    listed.plan_changes[0].token.clone()
+}
+
+async fn preview(stack: &Stack, token: &str) -> Value {
+    let (status, body) = stack
+        .post("/v1/plan-changes/preview", json!({ "token": token }))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn confirm(stack: &Stack, token: &str, key: &str, amount: i64) -> (u16, Value) {
+    stack
+        .post(
+            "/v1/plan-changes/confirm",
+            json!({ "token": token, "idempotency_key": key, "confirmed_amount": amount }),
+        )
+        .await
+        .unwrap()
+}
+
+/// Polls a change until it is no longer processing.
+async fn settled(stack: &Stack, change_ref: &str) -> Value {
+    for _ in 0..200 {
+        let body: Value = stack
+            .http
+            .get(format!("{}/v1/plan-changes/{change_ref}", stack.proxy_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if body["status"] != "processing" {
+            return body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("plan change {change_ref} never settled");
+}
+
+/// The sandbox's plan change charges of a subscription.
+async fn plan_change_charges(stack: &Stack, subscription: &str) -> Vec<Value> {
+    stack.ledger().await.unwrap()["charges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["subscription_id"] == subscription && c["charge_type"] == "plan_change")
+        .cloned()
+        .collect()
+}
+
+async fn subscription_product(stack: &Stack, subscription: &str) -> String {
+    stack.ledger().await.unwrap()["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["subscription_id"] == subscription)
+        .and_then(|s| s["product_id"].as_str())
+        .unwrap()
+        .to_string()
+}
+
+/// Previews, confirms and follows a change; checks that what was charged is what was shown.
+async fn change_and_check(stack: &Stack, subscription: &str, customer: &str) -> (Value, Value) {
+    let token = change_token(stack, subscription, customer).await;
+    let shown = preview(stack, &token).await;
+    let due = shown["amount_due_now"]["amount"].as_i64().unwrap();
+    let (status, body) = confirm(stack, &token, "key-plan-change-0001", due).await;
+    assert_eq!(status, 200, "{body}");
+    let done = settled(stack, body["change_ref"].as_str().unwrap()).await;
+    let charged: i64 = plan_change_charges(stack, subscription)
+        .await
+        .iter()
+        .filter(|c| c["status"] == "succeeded")
+        .map(|c| c["total_amount"].as_i64().unwrap())
+        .sum();
+    if done["status"] == "succeeded" {
+        assert_eq!(
+            charged, due,
+            "the preview is what was charged, to the minor unit"
+        );
+    }
+    (shown, done)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upgrades_charge_exactly_the_preview_in_every_proration_mode() {
+    // Basic $30 → Pro $80 on day 16 of 30 (contract §7).
+    for (mode, due, credit_used) in [
+        ("prorated_immediately", 2500, 1500),
+        ("difference_immediately", 5000, 3000),
+        ("full_immediately", 8000, 0),
+    ] {
+        let stack = billing_stack(&format!(
+            "from = \"prod_basic\"\nto = \"prod_pro\"\ndirection = \"upgrade\"\nproration = \"{mode}\""
+        ))
+        .await;
+        advance_days(&stack, 15).await;
+        let (shown, done) = change_and_check(&stack, "sub_basic", "cus_ok").await;
+        assert_eq!(shown["amount_due_now"]["amount"], due, "{mode}: {shown}");
+        assert_eq!(shown["credit_used"]["amount"], credit_used, "{mode}");
+        assert_eq!(shown["next_renewal_amount"]["amount"], 8000, "{mode}");
+        assert_eq!(done["status"], "succeeded", "{mode}: {done}");
+        assert_eq!(done["amount"]["amount"], due);
+        assert_eq!(subscription_product(&stack, "sub_basic").await, "prod_pro");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn downgrades_charge_nothing_and_credit_the_subscription() {
+    // Pro $80 → Starter $20 on day 16 of 30.
+    for (mode, credit) in [
+        ("prorated_immediately", 3000),
+        ("difference_immediately", 6000),
+    ] {
+        let stack = billing_stack(&format!(
+            "from = \"prod_pro\"\nto = \"prod_starter\"\ndirection = \"downgrade\"\nproration = \"{mode}\""
+        ))
+        .await;
+        advance_days(&stack, 15).await;
+        let (shown, done) = change_and_check(&stack, "sub_pro", "cus_ok").await;
+        assert_eq!(shown["amount_due_now"]["amount"], 0, "{mode}: {shown}");
+        assert_eq!(shown["credit_added"]["amount"], credit, "{mode}: {shown}");
+        assert_eq!(shown["credit_used"]["amount"], 0, "{mode}: {shown}");
+        assert_eq!(done["status"], "succeeded", "{mode}: {done}");
+        assert!(plan_change_charges(&stack, "sub_pro").await.is_empty());
+        assert_eq!(
+            subscription_product(&stack, "sub_pro").await,
+            "prod_starter"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn add_ons_and_yen_are_charged_as_previewed() {
+    // Basic → Pro with three $10 seats, prorated, day 16: credit $15, new cost 40 + 15: $40.
+    let stack = billing_stack(
+        "from = \"prod_basic\"\nto = \"prod_pro\"\ndirection = \"upgrade\"\n\
+         proration = \"prorated_immediately\"\naddons = [{ addon_id = \"addon_seat\", quantity = 3 }]",
+    )
+    .await;
+    advance_days(&stack, 15).await;
+    let (shown, done) = change_and_check(&stack, "sub_basic", "cus_ok").await;
+    assert_eq!(shown["amount_due_now"]["amount"], 4000, "{shown}");
+    assert_eq!(shown["next_renewal_amount"]["amount"], 11000, "{shown}");
+    assert_eq!(done["status"], "succeeded");
+
+    // ¥980 → ¥1,980 with 10 of 31 days left, prorated: ¥323 (zero-decimal currency).
+    let stack = billing_stack(
+        "from = \"prod_yen_lite\"\nto = \"prod_yen_plus\"\ndirection = \"upgrade\"\n\
+         proration = \"prorated_immediately\"",
+    )
+    .await;
+    advance_days(&stack, 21).await;
+    let (shown, done) = change_and_check(&stack, "sub_yen", "cus_yen").await;
+    assert_eq!(
+        shown["amount_due_now"],
+        json!({ "amount": 323, "currency": "JPY" })
+    );
+    assert_eq!(done["status"], "succeeded");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_downgrade_scheduled_for_the_next_billing_date_is_shown_as_scheduled() {
+    let stack = billing_stack(
+        "from = \"prod_pro\"\nto = \"prod_starter\"\ndirection = \"downgrade\"\n\
+         effective_at = \"next_billing_date\"",
+    )
+    .await;
+    advance_days(&stack, 15).await;
+    let (shown, done) = change_and_check(&stack, "sub_pro", "cus_ok").await;
+    assert_eq!(shown["effective_at"], "next_billing_date");
+    assert_eq!(shown["amount_due_now"]["amount"], 0);
+    assert_eq!(done["status"], "scheduled", "{done}");
+    assert!(done["effective_date"]
+        .as_str()
+        .unwrap()
+        .starts_with("2026-01-31"));
+    assert_eq!(subscription_product(&stack, "sub_pro").await, "prod_pro");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_is_made_once_however_often_it_is_confirmed() {
+    let stack =
+        billing_stack("from = \"prod_basic\"\nto = \"prod_pro\"\ndirection = \"upgrade\"").await;
+    let token = change_token(&stack, "sub_basic", "cus_ok").await;
+    let due = preview(&stack, &token).await["amount_due_now"]["amount"]
+        .as_i64()
+        .unwrap();
+
+    // The customer confirmed an amount that is no longer right: nothing happens.
+    let (status, body) = confirm(&stack, &token, "key-wrong-amount-01", due - 1).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("preview_changed"))
+    );
+    assert!(plan_change_charges(&stack, "sub_basic").await.is_empty());
+
+    let mut requests = Vec::new();
+    for i in 0..8 {
+        let http = stack.http.clone();
+        let url = format!("{}/v1/plan-changes/confirm", stack.proxy_url);
+        let body = json!({ "token": token, "idempotency_key": format!("key-double-{i:04}"), "confirmed_amount": due });
+        requests.push(tokio::spawn(async move {
+            let response = http.post(url).json(&body).send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut refs = Vec::new();
+    for request in requests {
+        let (status, body) = request.await.unwrap();
+        if status == 200 {
+            refs.push(body["change_ref"].as_str().unwrap().to_string());
+        } else {
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (409, Some("change_in_progress")),
+                "{body}"
+            );
+        }
+    }
+    refs.dedup();
+    assert!(!refs.is_empty());
+    assert!(refs.iter().all(|r| *r == refs[0]), "one change: {refs:?}");
+    settled(&stack, &refs[0]).await;
+    assert_eq!(plan_change_charges(&stack, "sub_basic").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_payment_keeps_the_plan_or_puts_it_on_hold_as_the_rule_says() {
+    let stack =
+        billing_stack("from = \"prod_basic\"\nto = \"prod_pro\"\ndirection = \"upgrade\"").await;
+    let (_, done) = change_and_check(&stack, "sub_broke", "cus_broke").await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["failure_code"], "insufficient_funds");
+    assert_eq!(
+        subscription_product(&stack, "sub_broke").await,
+        "prod_basic"
+    );
+
+    let stack = billing_stack(
+        "from = \"prod_basic\"\nto = \"prod_pro\"\ndirection = \"upgrade\"\n\
+         on_payment_failure = \"apply_change\"",
+    )
+    .await;
+    let (_, done) = change_and_check(&stack, "sub_broke", "cus_broke").await;
+    assert_eq!(
+        serde_json::from_value::<PlanChangeStatus>(done["status"].clone()).unwrap(),
+        PlanChangeStatus::OnHold,
+        "{done}"
+    );
+    assert_eq!(subscription_product(&stack, "sub_broke").await, "prod_pro");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_of_another_kind_or_customer_change_nothing() {
+    let stack =
+        billing_stack("from = \"prod_basic\"\nto = \"prod_pro\"\ndirection = \"upgrade\"").await;
+    // Someone else's subscription with a valid signature for the wrong customer.
+    let response = stack
+        .http
+        .get(format!("{}/v1/plan-changes", stack.proxy_url))
+        .query(&[("account_token", account_token("sub_basic", "cus_broke"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    // An account token is not a plan change token.
+    let (status, body) = confirm(
+        &stack,
+        &account_token("sub_basic", "cus_ok"),
+        "key-wrong-kind-01",
+        0,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    let (status, body) = stack
+        .post("/v1/plan-changes/preview", json!({ "token": 42 }))
+        .await
+        .unwrap();
+    assert_eq!(status, 422, "{body}");
+    assert!(body["code"].is_string());
+    assert!(plan_change_charges(&stack, "sub_basic").await.is_empty());
+}

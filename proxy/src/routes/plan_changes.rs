@@ -1,0 +1,202 @@
+//! The plan change API: `GET /v1/plan-changes?account_token=…` (the account page's entry; after
+//! a subscription purchase they come with the offers), `POST /v1/plan-changes/preview`,
+//! `POST /v1/plan-changes/confirm` and `GET /v1/plan-changes/{change_ref}`.
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::plan_change::{self, submit};
+use crate::plan_change_store::{BeginChange, ChangeRecord, ChangeState};
+use crate::plan_token::{AccountClaims, PlanChangeClaims, ACCOUNT, PLAN_CHANGE};
+use crate::routes::accept::token_error;
+use crate::routes::offers::currency_code;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use upsell_wire::{
+    ConfirmPlanChangeRequest, Money, PlanChangePreview, PlanChangeRequest, PlanChangeResult,
+    PlanChangesResponse,
+};
+
+#[derive(Debug, Deserialize)]
+pub struct AccountQuery {
+    account_token: String,
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<AccountQuery>, QueryRejection>,
+) -> Result<Json<PlanChangesResponse>, ApiError> {
+    let Query(query) = query?;
+    let account: AccountClaims = state
+        .keys
+        .verify_as(&query.account_token)
+        .map_err(token_error)?;
+    if account.typ != ACCOUNT {
+        return Err(token_error(crate::offer_token::TokenError::Invalid));
+    }
+    let subscription = state
+        .dodo
+        .subscription(&account.sub)
+        .await
+        .map_err(|e| match e {
+            dodopayments::Error::Api { status: 404, .. } => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "subscription_not_found",
+                "no subscription with this id",
+            ),
+            other => ApiError::upstream(&other),
+        })?;
+    if subscription.customer.customer_id != account.cus {
+        return Err(token_error(crate::offer_token::TokenError::Invalid));
+    }
+    let expires_at = OffsetDateTime::from_unix_timestamp(account.exp)
+        .map_err(|_| token_error(crate::offer_token::TokenError::Invalid))?;
+    let plan_changes =
+        plan_change::offered(&state, &subscription, expires_at, OffsetDateTime::now_utc()).await?;
+    Ok(Json(PlanChangesResponse { plan_changes }))
+}
+
+fn claims(state: &AppState, token: &str) -> Result<PlanChangeClaims, ApiError> {
+    let claims: PlanChangeClaims = state.keys.verify_as(token).map_err(token_error)?;
+    if claims.typ != PLAN_CHANGE {
+        return Err(token_error(crate::offer_token::TokenError::Invalid));
+    }
+    state.limits.check_token(&claims.jti)?;
+    Ok(claims)
+}
+
+pub async fn preview(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<PlanChangeRequest>, JsonRejection>,
+) -> Result<Json<PlanChangePreview>, ApiError> {
+    let Json(request) = body?;
+    let claims = claims(&state, &request.token)?;
+    let (rule, subscription) = plan_change::check(&state, &claims).await?;
+    Ok(Json(
+        plan_change::preview(&state, &rule, &subscription).await?,
+    ))
+}
+
+pub async fn confirm(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<ConfirmPlanChangeRequest>, JsonRejection>,
+) -> Result<Json<PlanChangeResult>, ApiError> {
+    let Json(request) = body?;
+    crate::routes::accept::check_idempotency_key(&request.idempotency_key)?;
+    let claims = claims(&state, &request.token)?;
+    let (rule, subscription) = plan_change::check(&state, &claims).await?;
+    let candidate = ChangeRecord {
+        change_ref: format!("chg_{}", uuid::Uuid::new_v4().simple()),
+        jti: claims.jti.clone(),
+        idempotency_key: request.idempotency_key.clone(),
+        subscription_id: claims.sub.clone(),
+        customer_id: claims.cus.clone(),
+        rule_id: rule.id.clone(),
+        to_product: rule.to.clone(),
+        amount: request.confirmed_amount,
+        currency: currency_code(&subscription.currency),
+        state: ChangeState::Pending,
+        payment_id: None,
+        effective_date: None,
+        failure_code: None,
+        action_url: None,
+    };
+    // A retry, a double click or a replayed token: the first change's outcome, nothing more.
+    if let Some(found) = find_existing(&state, &candidate).await? {
+        let current = plan_change::settle(&state, found).await;
+        return Ok(Json(result(&current)));
+    }
+    // The customer confirmed an amount: it must still be what Dodo will charge.
+    let preview = plan_change::preview(&state, &rule, &subscription).await?;
+    if preview.amount_due_now.amount != request.confirmed_amount {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "preview_changed",
+            format!(
+                "the amount due is now {} {}; review the change again",
+                preview.amount_due_now.amount, preview.amount_due_now.currency
+            ),
+        ));
+    }
+    let recorded = match plan_change::begin(&state, &candidate).await? {
+        BeginChange::Recorded(recorded) => recorded,
+        BeginChange::Existing(existing) => {
+            let current = plan_change::settle(&state, existing).await;
+            return Ok(Json(result(&current)));
+        }
+        BeginChange::InProgress => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "change_in_progress",
+                "another plan change of this subscription is under way",
+            ));
+        }
+    };
+    // Spawned, so that a client hanging up cannot cancel the change half-way.
+    let shared = Arc::clone(&state);
+    let changed =
+        tokio::spawn(async move { submit(&shared, recorded, &rule, &subscription).await })
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "plan change task failed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the plan change could not be followed; ask for its status",
+                )
+            })?;
+    Ok(Json(result(&changed)))
+}
+
+pub async fn status(
+    State(state): State<Arc<AppState>>,
+    Path(change_ref): Path<String>,
+) -> Result<Json<PlanChangeResult>, ApiError> {
+    let change = state
+        .storage
+        .plan_change(&change_ref)
+        .await
+        .map_err(|e| ApiError::storage(&e))?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "plan_change_not_found",
+                "no such plan change",
+            )
+        })?;
+    let current = plan_change::settle(&state, change).await;
+    Ok(Json(result(&current)))
+}
+
+/// A change already recorded with this token or idempotency key.
+async fn find_existing(
+    state: &AppState,
+    candidate: &ChangeRecord,
+) -> Result<Option<ChangeRecord>, ApiError> {
+    state
+        .storage
+        .plan_change_by_token_or_key(&candidate.jti, &candidate.idempotency_key)
+        .await
+        .map_err(|e| ApiError::storage(&e))
+}
+
+pub fn result(change: &ChangeRecord) -> PlanChangeResult {
+    PlanChangeResult {
+        change_ref: change.change_ref.clone(),
+        status: change.state.to_wire(),
+        amount: Money {
+            amount: change.amount,
+            currency: change.currency.clone(),
+        },
+        effective_date: change.effective_date.clone(),
+        failure_code: change.failure_code.clone(),
+        action_url: change
+            .action_url
+            .clone()
+            .filter(|_| change.state == ChangeState::RequiresAction),
+    }
+}

@@ -1,0 +1,494 @@
+//! A plan change: the current and the new plan side by side, then Dodo's exact preview (due now,
+//! credits, taxes, when it takes effect, the next renewal), a confirm button that names the
+//! amount, and the change followed to its outcome.
+
+use crate::api::{self, ApiFailure};
+use crate::events::{self, Detail};
+use crate::i18n::{fill, Texts};
+use crate::idempotency_key::new_idempotency_key;
+use crate::money::format_money;
+use crate::time_left::{format_date, format_period};
+use crate::views::offer_flow::OfferOutcome;
+use crate::views::upsell_widget::WidgetContext;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::time::Duration;
+use upsell_wire::{
+    ConfirmPlanChangeRequest, EffectiveAt, Plan, PlanChange, PlanChangePreview, PlanChangeRequest,
+    PlanChangeResult, PlanChangeStatus, PlanDirection,
+};
+
+/// How often, and how many times, the widget asks for the outcome of a change.
+const POLL_EVERY: Duration = Duration::from_secs(1);
+const POLL_LIMIT: u32 = 120;
+
+/// Where the subscriber is with a plan change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanPhase {
+    /// The two plans side by side.
+    Comparing,
+    /// Asking Dodo what it will cost.
+    Previewing,
+    /// The exact amounts, waiting for the confirm.
+    Previewed(PlanChangePreview),
+    /// Confirmed; the change is under way. Clicks are ignored.
+    Changing,
+    /// Done (or scheduled, or on hold, or failed): the result as the proxy tells it.
+    Done(PlanChangeResult),
+    /// The preview or the confirm was refused, for this reason (translated).
+    Refused(String),
+}
+
+#[component]
+pub fn PlanFlow(
+    /// The widget's settings and shared state.
+    context: WidgetContext,
+    /// The change offered.
+    change: PlanChange,
+    /// Called once, when the subscriber has answered.
+    on_outcome: Callback<OfferOutcome>,
+) -> impl IntoView {
+    let texts = context.texts;
+    let locale = context.locale.clone();
+    let phase = RwSignal::new(PlanPhase::Comparing);
+    let idempotency_key = new_idempotency_key(&change.token);
+    let widget_id = context.widget_id;
+    let change_id = change.change_id.clone();
+
+    events::emit(
+        widget_id,
+        events::SHOWN,
+        &Detail {
+            offer_id: change_id.clone(),
+            kind: Some("plan_change"),
+            ..Detail::default()
+        },
+    );
+
+    let review = {
+        let endpoint = context.endpoint.clone();
+        let token = change.token.clone();
+        move || {
+            if !matches!(
+                phase.get_untracked(),
+                PlanPhase::Comparing | PlanPhase::Refused(_)
+            ) {
+                return;
+            }
+            phase.set(PlanPhase::Previewing);
+            let request = PlanChangeRequest {
+                token: token.clone(),
+            };
+            let endpoint = endpoint.clone();
+            spawn_local(async move {
+                let next = match api::preview_plan_change(&endpoint, &request).await {
+                    Ok(preview) => PlanPhase::Previewed(preview),
+                    Err(failure) => PlanPhase::Refused(refusal(texts, &failure)),
+                };
+                phase.try_set(next);
+            });
+        }
+    };
+
+    let confirm = {
+        let endpoint = context.endpoint.clone();
+        let token = change.token.clone();
+        let change_id = change_id.clone();
+        move || {
+            let PlanPhase::Previewed(preview) = phase.get_untracked() else {
+                return;
+            };
+            phase.set(PlanPhase::Changing);
+            let request = ConfirmPlanChangeRequest {
+                token: token.clone(),
+                idempotency_key: idempotency_key.clone(),
+                confirmed_amount: preview.amount_due_now.amount,
+            };
+            let endpoint = endpoint.clone();
+            let change_id = change_id.clone();
+            spawn_local(async move {
+                match api::confirm_plan_change(&endpoint, &request).await {
+                    Ok(result) => {
+                        follow(endpoint, change_id, widget_id, result, phase, on_outcome, 0)
+                    }
+                    Err(failure) => {
+                        phase.try_set(PlanPhase::Refused(refusal(texts, &failure)));
+                    }
+                }
+            });
+        }
+    };
+
+    let decline = {
+        let change_id = change_id.clone();
+        move || {
+            events::emit(
+                widget_id,
+                events::DECLINED,
+                &Detail {
+                    offer_id: change_id.clone(),
+                    kind: Some("plan_change"),
+                    ..Detail::default()
+                },
+            );
+            on_outcome.try_run(OfferOutcome::Gone);
+        }
+    };
+
+    let title = fill(
+        match change.direction {
+            PlanDirection::Upgrade => texts.plan_upgrade_title,
+            PlanDirection::Downgrade => texts.plan_downgrade_title,
+        },
+        &[("plan", &change.target.name)],
+    );
+    let target_name = change.target.name.clone();
+    let comparison = comparison(texts, &locale, &change.current, &change.target);
+
+    view! {
+        <article
+            class="dodo-upsell dodo-upsell--plan"
+            data-kind="plan_change"
+            data-offer=change.change_id.clone()
+            data-state=move || phase_name(&phase.get())
+        >
+            <h2 class="dodo-upsell__title">{title}</h2>
+            {comparison}
+            {move || {
+                let locale = locale.clone();
+                let target_name = target_name.clone();
+                let review = review.clone();
+                let confirm = confirm.clone();
+                let decline = decline.clone();
+                match phase.get() {
+                    PlanPhase::Comparing | PlanPhase::Refused(_) => view! {
+                        <div class="dodo-upsell__actions">
+                            <button type="button" class="dodo-upsell__accept" on:click=move |_| review()>
+                                {texts.review_change}
+                            </button>
+                            <button type="button" class="dodo-upsell__decline" on:click=move |_| decline()>
+                                {texts.no_thanks}
+                            </button>
+                        </div>
+                    }.into_any(),
+                    PlanPhase::Previewing => view! {
+                        <p class="dodo-upsell__card">{texts.loading_preview}</p>
+                    }.into_any(),
+                    PlanPhase::Previewed(preview) => {
+                        let label = confirm_label(texts, &locale, &preview);
+                        view! {
+                            {breakdown(texts, &locale, &preview)}
+                            <div class="dodo-upsell__actions">
+                                <button type="button" class="dodo-upsell__accept" on:click=move |_| confirm()>
+                                    {label}
+                                </button>
+                                <button
+                                    type="button"
+                                    class="dodo-upsell__decline"
+                                    on:click=move |_| phase.set(PlanPhase::Comparing)
+                                >
+                                    {texts.back}
+                                </button>
+                            </div>
+                        }.into_any()
+                    }
+                    PlanPhase::Changing => view! {
+                        <div class="dodo-upsell__actions">
+                            <button type="button" class="dodo-upsell__accept" aria-disabled="true" aria-busy="true">
+                                {texts.changing_plan}
+                            </button>
+                        </div>
+                    }.into_any(),
+                    PlanPhase::Done(result) => {
+                        let hint = matches!(result.status, PlanChangeStatus::Failed | PlanChangeStatus::OnHold)
+                            .then_some(texts.update_payment_method);
+                        let link = result.action_url.clone().map(|url| view! {
+                            <a class="dodo-upsell__link" href=url target="_blank" rel="noopener">
+                                {texts.confirm_payment}
+                            </a>
+                        });
+                        let _ = target_name;
+                        view! {
+                            <p class="dodo-upsell__card">{hint}</p>
+                            {link}
+                        }.into_any()
+                    }
+                }
+            }}
+            <p class="dodo-upsell__status" role="status" aria-live="polite">
+                {
+                    let locale = context.locale.clone();
+                    let target = change.target.name.clone();
+                    move || status(texts, &locale, &target, &phase.get())
+                }
+            </p>
+        </article>
+    }
+}
+
+fn phase_name(phase: &PlanPhase) -> &'static str {
+    match phase {
+        PlanPhase::Comparing => "comparing",
+        PlanPhase::Previewing => "previewing",
+        PlanPhase::Previewed(_) => "previewed",
+        PlanPhase::Changing => "processing",
+        PlanPhase::Refused(_) => "refused",
+        PlanPhase::Done(result) => match result.status {
+            PlanChangeStatus::Processing => "processing",
+            PlanChangeStatus::Succeeded => "succeeded",
+            PlanChangeStatus::Scheduled => "scheduled",
+            PlanChangeStatus::Failed => "failed",
+            PlanChangeStatus::OnHold => "on-hold",
+            PlanChangeStatus::RequiresAction => "requires-action",
+        },
+    }
+}
+
+/// The words under the card, announced as they change.
+fn status(texts: &'static Texts, locale: &str, target: &str, phase: &PlanPhase) -> String {
+    match phase {
+        PlanPhase::Changing => texts.changing_plan.into(),
+        PlanPhase::Refused(reason) => reason.clone(),
+        PlanPhase::Done(result) => match result.status {
+            PlanChangeStatus::Processing => texts.changing_plan.into(),
+            PlanChangeStatus::Succeeded if result.amount.amount > 0 => fill(
+                texts.plan_changed_charged,
+                &[
+                    ("plan", target),
+                    ("amount", &format_money(&result.amount, locale)),
+                ],
+            ),
+            PlanChangeStatus::Succeeded => fill(texts.plan_changed, &[("plan", target)]),
+            PlanChangeStatus::Scheduled => fill(
+                texts.plan_scheduled,
+                &[
+                    ("plan", target),
+                    (
+                        "date",
+                        &result
+                            .effective_date
+                            .as_deref()
+                            .map(|d| format_date(d, locale))
+                            .unwrap_or_default(),
+                    ),
+                ],
+            ),
+            PlanChangeStatus::Failed => fill(
+                texts.plan_change_failed,
+                &[(
+                    "reason",
+                    texts.reason(result.failure_code.as_deref().unwrap_or("payment_failed")),
+                )],
+            ),
+            PlanChangeStatus::OnHold => texts.plan_on_hold.into(),
+            PlanChangeStatus::RequiresAction => texts.requires_action.into(),
+        },
+        _ => String::new(),
+    }
+}
+
+fn refusal(texts: &'static Texts, failure: &ApiFailure) -> String {
+    match failure {
+        ApiFailure::Refused(error) if error.code == "preview_changed" => {
+            texts.preview_changed.into()
+        }
+        ApiFailure::Refused(error) => texts.reason(&error.code).into(),
+        ApiFailure::Unreachable(_) => texts.reason("connection_lost").into(),
+    }
+}
+
+/// "$29.00 per month", "$30.00 every 30 days".
+fn price_per_period(texts: &'static Texts, locale: &str, plan: &Plan) -> String {
+    let price = format_money(&plan.price, locale);
+    if plan.interval_count == 1 {
+        let unit = match plan.interval.as_str() {
+            "day" => texts.unit_day,
+            "week" => texts.unit_week,
+            "year" => texts.unit_year,
+            _ => texts.unit_month,
+        };
+        fill(texts.price_per_unit, &[("price", &price), ("unit", unit)])
+    } else {
+        let period = format_period(plan.interval_count, &plan.interval, locale);
+        fill(
+            texts.price_every_period,
+            &[("price", &price), ("period", &period)],
+        )
+    }
+}
+
+/// The two plans side by side; the new plan's rows say what is gained or lost.
+fn comparison(texts: &'static Texts, locale: &str, current: &Plan, target: &Plan) -> impl IntoView {
+    let column = |heading: &'static str, plan: &Plan, other: &Plan, marks: bool| {
+        let mut rows: Vec<_> = plan
+            .features
+            .iter()
+            .map(|feature| {
+                let gained = marks && !other.features.contains(feature);
+                let mark = gained.then_some(texts.feature_gained);
+                view! {
+                    <li class:dodo-upsell__gained=gained>
+                        {mark.map(|m| view! { <span class="dodo-upsell__sr-only">{m}" "</span> })}
+                        {feature.clone()}
+                    </li>
+                }
+                .into_any()
+            })
+            .collect();
+        if marks {
+            rows.extend(
+                other
+                    .features
+                    .iter()
+                    .filter(|f| !plan.features.contains(f))
+                    .map(|feature| {
+                        view! {
+                            <li class="dodo-upsell__lost">
+                                <span class="dodo-upsell__sr-only">{texts.feature_lost}" "</span>
+                                <s>{feature.clone()}</s>
+                            </li>
+                        }
+                        .into_any()
+                    }),
+            );
+        }
+        view! {
+            <div class="dodo-upsell__plan">
+                <p class="dodo-upsell__plan-heading">{heading}</p>
+                <p class="dodo-upsell__plan-name">{plan.name.clone()}</p>
+                <p class="dodo-upsell__plan-price">{price_per_period(texts, locale, plan)}</p>
+                <ul class="dodo-upsell__features">{rows}</ul>
+            </div>
+        }
+    };
+    view! {
+        <div class="dodo-upsell__comparison">
+            {column(texts.plan_current, current, target, false)}
+            {column(texts.plan_new, target, current, true)}
+        </div>
+    }
+}
+
+/// Dodo's preview as rows: due now, credits, tax, when, the next renewal.
+fn breakdown(texts: &'static Texts, locale: &str, preview: &PlanChangePreview) -> impl IntoView {
+    let money = |m: &upsell_wire::Money| format_money(m, locale);
+    let row = |label: String, value: String| {
+        view! {
+            <div class="dodo-upsell__row">
+                <dt>{label}</dt>
+                <dd>{value}</dd>
+            </div>
+        }
+    };
+    let mut rows = vec![row(texts.due_now.into(), money(&preview.amount_due_now))];
+    if preview.credit_used.amount > 0 {
+        rows.push(row(
+            texts.credit_unused.into(),
+            format!("−{}", money(&preview.credit_used)),
+        ));
+    }
+    if preview.credit_added.amount > 0 {
+        rows.push(row(texts.credit_added.into(), money(&preview.credit_added)));
+    }
+    if let Some(tax) = &preview.tax {
+        rows.push(row(texts.tax.into(), money(tax)));
+    }
+    let when = match preview.effective_at {
+        EffectiveAt::Immediately => texts.takes_effect_now.to_string(),
+        EffectiveAt::NextBillingDate => fill(
+            texts.takes_effect,
+            &[("date", &format_date(&preview.effective_date, locale))],
+        ),
+    };
+    let renewal = fill(
+        texts.next_renewal,
+        &[
+            ("date", &format_date(&preview.next_billing_date, locale)),
+            ("amount", &money(&preview.next_renewal_amount)),
+        ],
+    );
+    let note = (preview.credit_added.amount > 0).then_some(texts.credit_added_note);
+    view! {
+        <dl class="dodo-upsell__breakdown">{rows}</dl>
+        <p class="dodo-upsell__card">{note}</p>
+        <p class="dodo-upsell__card">{when}" · "{renewal}</p>
+    }
+}
+
+fn confirm_label(texts: &'static Texts, locale: &str, preview: &PlanChangePreview) -> String {
+    if preview.effective_at == EffectiveAt::NextBillingDate {
+        texts.schedule_change.into()
+    } else if preview.amount_due_now.amount > 0 {
+        fill(
+            texts.confirm_charge,
+            &[("amount", &format_money(&preview.amount_due_now, locale))],
+        )
+    } else {
+        texts.confirm_change.into()
+    }
+}
+
+/// Shows a change's status, and keeps asking until it is settled.
+fn follow(
+    endpoint: String,
+    change_id: String,
+    widget_id: u32,
+    result: PlanChangeResult,
+    phase: RwSignal<PlanPhase>,
+    on_outcome: Callback<OfferOutcome>,
+    polls: u32,
+) {
+    let pending = matches!(
+        result.status,
+        PlanChangeStatus::Processing | PlanChangeStatus::RequiresAction
+    );
+    if phase.try_set(PlanPhase::Done(result.clone())).is_some() {
+        // Unmounted.
+        return;
+    }
+    if pending && polls < POLL_LIMIT {
+        set_timeout(
+            move || {
+                if phase.try_get_untracked().is_none() {
+                    return;
+                }
+                spawn_local(async move {
+                    let next = api::plan_change_status(&endpoint, &result.change_ref)
+                        .await
+                        .unwrap_or(result);
+                    follow(
+                        endpoint,
+                        change_id,
+                        widget_id,
+                        next,
+                        phase,
+                        on_outcome,
+                        polls + 1,
+                    );
+                });
+            },
+            POLL_EVERY,
+        );
+        return;
+    }
+    let (name, code) = match result.status {
+        PlanChangeStatus::Succeeded | PlanChangeStatus::Scheduled => (events::ACCEPTED, None),
+        PlanChangeStatus::OnHold | PlanChangeStatus::Failed => {
+            (events::FAILED, result.failure_code.clone())
+        }
+        _ => return,
+    };
+    events::emit(
+        widget_id,
+        name,
+        &Detail {
+            offer_id: change_id,
+            kind: Some("plan_change"),
+            amount: Some(result.amount.amount),
+            currency: Some(result.amount.currency.clone()),
+            code,
+            ..Detail::default()
+        },
+    );
+    on_outcome.try_run(OfferOutcome::Answered);
+}
