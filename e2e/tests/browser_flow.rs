@@ -641,3 +641,175 @@ async fn the_offer_is_operable_from_the_keyboard_with_a_visible_focus() {
         .is_empty());
     browser.close().await.unwrap();
 }
+
+/// The demo stack with its offers file changed by `edit`.
+async fn demo_stack_with(edit: impl Fn(&str) -> String) -> (Stack, Driver, Client) {
+    let stack = Stack::start(StackOptions {
+        widget_dir: Some(widget_dist()),
+        offers_toml: edit(DEMO_OFFERS),
+        ..StackOptions::default()
+    })
+    .await
+    .unwrap();
+    let driver = start_driver().await;
+    let browser = open_browser(&driver).await;
+    (stack, driver, browser)
+}
+
+/// The sandbox's plan change charges of a subscription, and the plan it is on.
+async fn plan_state(stack: &Stack, subscription: &str) -> (Vec<Value>, String) {
+    let ledger = stack.ledger().await.unwrap();
+    let charges = ledger["charges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["subscription_id"] == subscription && c["charge_type"] == "plan_change")
+        .cloned()
+        .collect();
+    let product = ledger["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["subscription_id"] == subscription)
+        .and_then(|s| s["product_id"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    (charges, product)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_subscriber_upgrades_after_seeing_the_exact_charge() {
+    let (stack, _driver, browser) = demo_stack().await;
+    thank_you_page(&stack, &browser, "pay_demo_team_hedy").await;
+    until_text(&browser, WIDGET, "Upgrade to Business plan").await;
+    let text = widget_text(&browser, WIDGET).await;
+    assert!(
+        text.contains("$29.00 per month") && text.contains("$79.00 per month"),
+        "{text}"
+    );
+    save_screenshot(&browser, "plan-comparison").await;
+    assert_accessible(&browser, "plan comparison").await;
+
+    click(
+        &browser,
+        WIDGET,
+        "[data-offer='team-to-business'] .dodo-upsell__accept",
+    )
+    .await;
+    until_text(&browser, WIDGET, "Confirm charge of $50.00").await;
+    let text = widget_text(&browser, WIDGET).await;
+    assert!(text.contains("Due now"), "{text}");
+    save_screenshot(&browser, "plan-confirm").await;
+    assert_accessible(&browser, "plan change preview").await;
+
+    click(
+        &browser,
+        WIDGET,
+        "[data-offer='team-to-business'] .dodo-upsell__accept",
+    )
+    .await;
+    until_text(
+        &browser,
+        WIDGET,
+        "You're now on Business plan. You were charged $50.00.",
+    )
+    .await;
+    save_screenshot(&browser, "plan-changed").await;
+    assert_accessible(&browser, "plan changed").await;
+    let (charges, product) = plan_state(&stack, "sub_demo_hedy").await;
+    assert_eq!(charges.len(), 1, "{charges:?}");
+    assert_eq!(
+        charges[0]["total_amount"], 5000,
+        "what the confirm button said"
+    );
+    assert_eq!(product, "prod_plan_business");
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_subscriber_downgrades_and_keeps_the_difference_as_credit() {
+    let (stack, _driver, browser) = demo_stack().await;
+    thank_you_page(&stack, &browser, "pay_demo_team_hedy").await;
+    until_text(&browser, WIDGET, "Upgrade to Business plan").await;
+    // "No thanks" to the upgrade brings the downgrade.
+    click(
+        &browser,
+        WIDGET,
+        "[data-offer='team-to-business'] .dodo-upsell__decline",
+    )
+    .await;
+    until_text(&browser, WIDGET, "Switch to Starter plan").await;
+    click(
+        &browser,
+        WIDGET,
+        "[data-offer='team-to-starter'] .dodo-upsell__accept",
+    )
+    .await;
+    until_text(&browser, WIDGET, "Credit added to your subscription").await;
+    let text = widget_text(&browser, WIDGET).await;
+    assert!(text.contains("Confirm the change"), "{text}");
+    save_screenshot(&browser, "plan-downgrade-confirm").await;
+    assert_accessible(&browser, "downgrade preview").await;
+    click(
+        &browser,
+        WIDGET,
+        "[data-offer='team-to-starter'] .dodo-upsell__accept",
+    )
+    .await;
+    until_text(&browser, WIDGET, "You're now on Starter plan.").await;
+    let (charges, product) = plan_state(&stack, "sub_demo_hedy").await;
+    assert!(charges.is_empty(), "nothing charged: {charges:?}");
+    assert_eq!(product, "prod_plan_starter");
+    browser.close().await.unwrap();
+}
+
+/// Grace, just subscribed to Team, reviews the upgrade to Business and confirms its $50.00.
+async fn confirm_grace_upgrade(stack: &Stack, browser: &Client) {
+    let upgrade = "[data-offer='team-to-business'] .dodo-upsell__accept";
+    thank_you_page(stack, browser, "pay_demo_team_grace").await;
+    until_text(browser, WIDGET, "Upgrade to Business plan").await;
+    click(browser, WIDGET, upgrade).await;
+    until_text(browser, WIDGET, "Confirm charge of $50.00").await;
+    click(browser, WIDGET, upgrade).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upgrade_whose_payment_fails_keeps_the_plan_and_says_so() {
+    let (stack, _driver, browser) = demo_stack().await;
+    confirm_grace_upgrade(&stack, &browser).await;
+    until_text(
+        &browser,
+        WIDGET,
+        "Your plan was not changed. Your card has insufficient funds.",
+    )
+    .await;
+    until_text(&browser, WIDGET, "Update your payment method").await;
+    save_screenshot(&browser, "plan-failed").await;
+    assert_accessible(&browser, "plan change failed").await;
+    let (charges, product) = plan_state(&stack, "sub_demo_grace").await;
+    assert_eq!(charges.len(), 1);
+    assert_eq!(charges[0]["status"], "failed");
+    assert_eq!(product, "prod_plan_team", "prevent_change: the plan stays");
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upgrade_applied_despite_a_failed_payment_says_the_subscription_is_on_hold() {
+    let (stack, _driver, browser) = demo_stack_with(|offers| {
+        offers.replace(
+            "id = \"team-to-business\"\n",
+            "id = \"team-to-business\"\non_payment_failure = \"apply_change\"\n",
+        )
+    })
+    .await;
+    confirm_grace_upgrade(&stack, &browser).await;
+    until_text(&browser, WIDGET, "your subscription is on hold").await;
+    save_screenshot(&browser, "plan-on-hold").await;
+    assert_accessible(&browser, "plan change on hold").await;
+    let (_, product) = plan_state(&stack, "sub_demo_grace").await;
+    assert_eq!(
+        product, "prod_plan_business",
+        "apply_change: the plan changed"
+    );
+    browser.close().await.unwrap();
+}

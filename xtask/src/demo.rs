@@ -39,12 +39,38 @@ pub fn run(root: &Path, port: u16, sandbox_port: u16) -> anyhow::Result<()> {
     let mut sandbox = KillOnDrop(sandbox);
     wait_for_port(sandbox_port, &mut sandbox.0)?;
 
+    let token_keys = format!("demo={}", random_secret()?);
+    // The account page, as the merchant's server would render it for Hedy, signed in.
+    let account_token = Command::new(bin.join("upsell-account-token"))
+        .args([
+            "--subscription",
+            "sub_demo_hedy",
+            "--customer",
+            "cus_demo_hedy",
+        ])
+        .args(["--minutes", "1440"])
+        .env("UPSELL_TOKEN_KEYS", &token_keys)
+        .output()
+        .context("minting the demo account token")?;
+    anyhow::ensure!(
+        account_token.status.success(),
+        "upsell-account-token failed"
+    );
+    let template = std::fs::read_to_string(root.join("demo/account.html"))?;
+    std::fs::write(
+        root.join("dist/account.html"),
+        template.replace(
+            "ACCOUNT_TOKEN",
+            String::from_utf8_lossy(&account_token.stdout).trim(),
+        ),
+    )?;
+
     let proxy = Command::new(bin.join("upsell-proxy"))
         .env("UPSELL_LISTEN", format!("127.0.0.1:{port}"))
         .env("DODO_PAYMENTS_BASE_URL", &sandbox_url)
         .env("DODO_PAYMENTS_API_KEY", DEMO_API_KEY)
         .env("DODO_PAYMENTS_WEBHOOK_SECRET", DEMO_WEBHOOK_SECRET)
-        .env("UPSELL_TOKEN_KEYS", format!("demo={}", random_secret()?))
+        .env("UPSELL_TOKEN_KEYS", &token_keys)
         .env("UPSELL_OFFERS", root.join("proxy/offers.toml"))
         .env(
             "UPSELL_DATABASE_URL",
@@ -69,6 +95,12 @@ pub fn run(root: &Path, port: u16, sandbox_port: u16) -> anyhow::Result<()> {
     println!("    {}", page("pay_demo_basic_katherine"));
     println!("  Margaret (her only card has expired: no one click, the standard checkout):");
     println!("    {}", page("pay_demo_basic_margaret"));
+    println!("  Hedy (just subscribed to Team: the upgrade to Business, or down to Starter):");
+    println!("    {}", page("pay_demo_team_hedy"));
+    println!("  Grace's Team subscription (the upgrade's payment fails; the plan stays):");
+    println!("    {}", page("pay_demo_team_grace"));
+    println!("Hedy's account page (the plan changes, opened by a signed account token):");
+    println!("  {proxy_url}/account.html");
     println!("Two widgets on a page with a hostile stylesheet and a strict CSP:");
     println!("  {proxy_url}/hostile.html?payment_id=pay_demo_basic_ada&status=succeeded");
     println!("Sandbox ledger: {sandbox_url}/_sandbox/ledger");
