@@ -367,3 +367,31 @@ async fn tokens_of_another_kind_or_customer_change_nothing() {
     assert!(body["code"].is_string());
     assert!(plan_change_charges(&stack, "sub_basic").await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_whose_answer_was_lost_is_found_and_never_sent_twice() {
+    let stack =
+        billing_stack("from = \"prod_basic\"\nto = \"prod_pro\"\ndirection = \"upgrade\"").await;
+    let token = change_token(&stack, "sub_basic", "cus_ok").await;
+    let due = preview(&stack, &token).await["amount_due_now"]["amount"]
+        .as_i64()
+        .unwrap();
+    // Dodo changes the plan and charges, then the answer never arrives.
+    stack
+        .set_faults(
+            json!([{ "route": "POST /subscriptions/{subscription_id}/change-plan",
+                             "hang": true, "after_handling": true, "times": 1 }]),
+        )
+        .await
+        .unwrap();
+    let (status, body) = confirm(&stack, &token, "key-lost-answer-0001", due).await;
+    assert_eq!(status, 200, "{body}");
+    // The retried confirm (same key) and the status both answer from what Dodo shows.
+    let (status, again) = confirm(&stack, &token, "key-lost-answer-0001", due).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["change_ref"], body["change_ref"]);
+    let done = settled(&stack, body["change_ref"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(plan_change_charges(&stack, "sub_basic").await.len(), 1);
+    assert_eq!(subscription_product(&stack, "sub_basic").await, "prod_pro");
+}

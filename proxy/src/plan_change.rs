@@ -319,9 +319,9 @@ pub async fn submit(
             return reload(state, change).await;
         }
         Err(error) => {
-            // The change may or may not have happened: never sent again; the subscription tells.
+            // The change may or may not have happened: it stays `submitted`, is never sent
+            // again, and `settle` finds out from its payment or its subscription.
             tracing::warn!(%error, change = %change.change_ref, "plan change outcome unknown");
-            record(state, &change, ChangeState::Processing, None, None, None).await;
         }
     }
     let current = reload(state, change).await;
@@ -329,14 +329,29 @@ pub async fn submit(
 }
 
 /// Brings a change in flight as close to its outcome as Dodo can tell now: its payment, then
-/// its subscription.
+/// its subscription. A change whose answer from Dodo was lost (`submitted`: a timeout, or a
+/// proxy that stopped mid-call) is found by its payment's metadata, or by the subscription
+/// having moved; never sent again. Once nothing has shown for the grace period, nothing
+/// happened.
 pub async fn settle(state: &AppState, change: ChangeRecord) -> ChangeRecord {
-    if !matches!(
-        change.state,
-        ChangeState::Processing | ChangeState::RequiresAction
-    ) {
-        return change;
-    }
+    let change = match change.state {
+        ChangeState::Processing | ChangeState::RequiresAction => change,
+        ChangeState::Submitted => find_lost_payment(state, change).await,
+        // Recorded, but the proxy stopped before sending it: nothing was sent.
+        ChangeState::Pending if silent_for_grace(state, &change) => {
+            record(
+                state,
+                &change,
+                ChangeState::Failed,
+                None,
+                None,
+                Some("not_charged"),
+            )
+            .await;
+            return reload(state, change).await;
+        }
+        _ => return change,
+    };
     let subscription = match state.dodo.subscription(&change.subscription_id).await {
         Ok(subscription) => subscription,
         Err(error) => {
@@ -396,6 +411,13 @@ pub async fn settle(state: &AppState, change: ChangeRecord) -> ChangeRecord {
             None,
             None,
         )
+    } else if change.state == ChangeState::Submitted && silent_for_grace(state, &change) {
+        (
+            ChangeState::Failed,
+            None,
+            Some("not_charged".to_string()),
+            None,
+        )
     } else {
         return change;
     };
@@ -425,6 +447,51 @@ pub async fn settle(state: &AppState, change: ChangeRecord) -> ChangeRecord {
         }
     }
     reload(state, change).await
+}
+
+/// For a change whose answer was lost: its payment, found by the metadata it carries.
+async fn find_lost_payment(state: &AppState, change: ChangeRecord) -> ChangeRecord {
+    if change.payment_id.is_some() {
+        return change;
+    }
+    let since = clock::parse_rfc3339(&change.created_at)
+        .map(|t| clock::rfc3339(t - time::Duration::minutes(5)))
+        .unwrap_or_default();
+    match state
+        .dodo
+        .find_payment_by_metadata(
+            &change.customer_id,
+            &since,
+            META_PLAN_CHANGE_REF,
+            &change.change_ref,
+        )
+        .await
+    {
+        Ok(Some(payment)) => {
+            tracing::info!(change = %change.change_ref, payment_id = %payment.payment_id, "lost plan change payment found");
+            record(
+                state,
+                &change,
+                ChangeState::Processing,
+                Some(&payment.payment_id),
+                None,
+                None,
+            )
+            .await;
+            reload(state, change).await
+        }
+        Ok(None) => change,
+        Err(error) => {
+            tracing::info!(%error, change = %change.change_ref, "cannot look for the plan change payment");
+            change
+        }
+    }
+}
+
+/// True once a change sent to Dodo has not moved for longer than any call to Dodo can take.
+fn silent_for_grace(state: &AppState, change: &ChangeRecord) -> bool {
+    clock::parse_rfc3339(&change.updated_at)
+        .is_some_and(|updated| OffsetDateTime::now_utc() - updated >= state.reconcile_grace)
 }
 
 async fn record(

@@ -81,6 +81,9 @@ pub struct ChangeRecord {
     pub effective_date: Option<String>,
     pub failure_code: Option<String>,
     pub action_url: Option<String>,
+    /// When the change was recorded, and when its state last moved (RFC 3339).
+    pub created_at: String,
+    pub updated_at: String,
 }
 
 /// The result of trying to record a plan change.
@@ -96,6 +99,9 @@ pub enum BeginChange {
 
 const COLUMNS: &str = "change_ref, jti, idempotency_key, subscription_id, customer_id, rule_id, \
      to_product, amount, currency, state, payment_id, effective_date, failure_code, action_url";
+const READ_COLUMNS: &str = "change_ref, jti, idempotency_key, subscription_id, customer_id, \
+     rule_id, to_product, amount, currency, state, payment_id, effective_date, failure_code, \
+     action_url, created_at, updated_at";
 
 /// States a change can still leave.
 const OPEN: &str = "('pending', 'submitted', 'processing', 'requires_action')";
@@ -131,6 +137,8 @@ impl Storage {
         if inserted.rows_affected() == 1 {
             let mut recorded = change.clone();
             recorded.state = ChangeState::Pending;
+            recorded.created_at = now.clone();
+            recorded.updated_at = now;
             return Ok(BeginChange::Recorded(recorded));
         }
         match self
@@ -149,7 +157,7 @@ impl Storage {
         idempotency_key: &str,
     ) -> Result<Option<ChangeRecord>, sqlx::Error> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM plan_changes WHERE jti = $1 OR idempotency_key = $2 \
+            "SELECT {READ_COLUMNS} FROM plan_changes WHERE jti = $1 OR idempotency_key = $2 \
              ORDER BY created_at LIMIT 1"
         ))
         .bind(jti)
@@ -161,7 +169,7 @@ impl Storage {
 
     pub async fn plan_change(&self, change_ref: &str) -> Result<Option<ChangeRecord>, sqlx::Error> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM plan_changes WHERE change_ref = $1"
+            "SELECT {READ_COLUMNS} FROM plan_changes WHERE change_ref = $1"
         ))
         .bind(change_ref)
         .fetch_optional(self.pool())
@@ -217,7 +225,7 @@ impl Storage {
         subscription_id: &str,
     ) -> Result<Vec<ChangeRecord>, sqlx::Error> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM plan_changes WHERE subscription_id = $1 AND state IN {OPEN}"
+            "SELECT {READ_COLUMNS} FROM plan_changes WHERE subscription_id = $1 AND state IN {OPEN}"
         ))
         .bind(subscription_id)
         .fetch_all(self.pool())
@@ -244,5 +252,7 @@ fn row_to_change(row: &AnyRow) -> Result<ChangeRecord, sqlx::Error> {
         effective_date: row.try_get("effective_date")?,
         failure_code: row.try_get("failure_code")?,
         action_url: row.try_get("action_url")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
     })
 }

@@ -104,6 +104,8 @@ pub async fn confirm(
         effective_date: None,
         failure_code: None,
         action_url: None,
+        created_at: String::new(),
+        updated_at: String::new(),
     };
     // A retry, a double click or a replayed token: the first change's outcome, nothing more.
     if let Some(found) = find_existing(&state, &candidate).await? {
