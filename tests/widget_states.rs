@@ -26,7 +26,8 @@ export function install_stub(routes) {
     const url = new URL(request.url);
     const key = `${request.method} ${url.pathname}`;
     const body = request.method === "POST" ? await request.text() : "";
-    window.__stubRequests.push({ key, url: request.url, body });
+    window.__stubRequests.push({ key, url: request.url, body,
+      authorization: request.headers.get("authorization") });
     const replies = routes[key] || [];
     const reply = replies.length > 1 ? replies.shift() : replies[0];
     if (!reply) {
@@ -850,7 +851,7 @@ async fn an_upgrade_compares_the_plans_previews_the_charge_and_confirms_it() {
     let text = widget.text();
     assert!(text.contains("Due now$50.00"), "{text}");
     assert!(
-        text.contains("Credit for your current plan−$29.00"),
+        text.contains("Credit for your current plan-$29.00"),
         "{text}"
     );
     assert!(
@@ -1000,10 +1001,13 @@ async fn on_an_account_page_the_signed_token_opens_the_plan_changes() {
     ]);
     widget.until_text("Business plan").await;
     let requests = recorded();
-    let url = field(&requests.get(0), "url").as_string().unwrap();
-    assert!(
-        url.contains("account_token=signed-by-the-merchant"),
-        "{url}"
+    let authorization = field(&requests.get(0), "authorization").as_string();
+    assert_eq!(
+        authorization.as_deref(),
+        Some("Bearer signed-by-the-merchant"),
+        "in a header, out of the URL and the access logs"
     );
+    let url = field(&requests.get(0), "url").as_string().unwrap();
+    assert!(!url.contains("signed-by-the-merchant"), "{url}");
     assert!(widget.text().contains("79,00"), "{}", widget.text());
 }

@@ -70,7 +70,7 @@ async fn change_token(stack: &Stack, subscription: &str, customer: &str) -> Stri
     let response = stack
         .http
         .get(format!("{}/v1/plan-changes", stack.proxy_url))
-        .query(&[("account_token", account_token(subscription, customer))])
+        .bearer_auth(account_token(subscription, customer))
         .send()
         .await
         .unwrap();
@@ -258,6 +258,18 @@ async fn a_downgrade_scheduled_for_the_next_billing_date_is_shown_as_scheduled()
         .unwrap()
         .starts_with("2026-01-31"));
     assert_eq!(subscription_product(&stack, "sub_pro").await, "prod_pro");
+    // With a change scheduled, no other change is offered until it has happened.
+    let listed: PlanChangesResponse = stack
+        .http
+        .get(format!("{}/v1/plan-changes", stack.proxy_url))
+        .bearer_auth(account_token("sub_pro", "cus_ok"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(listed.plan_changes.is_empty(), "{listed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -342,7 +354,7 @@ async fn tokens_of_another_kind_or_customer_change_nothing() {
     let response = stack
         .http
         .get(format!("{}/v1/plan-changes", stack.proxy_url))
-        .query(&[("account_token", account_token("sub_basic", "cus_broke"))])
+        .bearer_auth(account_token("sub_basic", "cus_broke"))
         .send()
         .await
         .unwrap();

@@ -104,7 +104,7 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE]);
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]);
 
     let api = Router::new()
         .route(paths::OFFERS, get(routes::offers::list))

@@ -7,7 +7,7 @@ use crate::app::AppState;
 use crate::clock;
 use crate::dodo_api::recurring_price;
 use crate::error::ApiError;
-use crate::offer_rules::{Direction, Effective, PlanChangeRule};
+use crate::offer_rules::{Direction, Effective, OnPaymentFailure, PlanChangeRule};
 use crate::plan_change_store::{BeginChange, ChangeRecord, ChangeState};
 use crate::plan_token::{PlanChangeClaims, PLAN_CHANGE};
 use crate::routes::offers::currency_code;
@@ -30,7 +30,10 @@ pub async fn offered(
     expires_at: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<Vec<PlanChange>, ApiError> {
-    if !matches!(*subscription.status, SubscriptionStatus::Active) {
+    // An inactive subscription, or one with a change already scheduled, is offered none.
+    if !matches!(*subscription.status, SubscriptionStatus::Active)
+        || subscription.scheduled_change.is_some()
+    {
         return Ok(Vec::new());
     }
     let mut changes = Vec::new();
@@ -192,11 +195,11 @@ pub async fn preview(
     rule: &PlanChangeRule,
     subscription: &Subscription,
 ) -> Result<PlanChangePreview, ApiError> {
-    if subscription.product_id != rule.from {
+    if subscription.product_id != rule.from || subscription.scheduled_change.is_some() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "plan_already_changed",
-            "the subscription is no longer on the plan this change starts from",
+            "the subscription is no longer on the plan this change starts from, or a change is already scheduled",
         ));
     }
     let preview = state
@@ -254,7 +257,7 @@ pub async fn preview(
         amount_due_now: money(total),
         // Shown only against an amount due: a downgrade's credit is `credit_added`.
         credit_used: money(if total > 0 {
-            (new_cost - total - (-credits).max(0)).max(0)
+            (new_cost - (total - tax) - (-credits).max(0)).max(0)
         } else {
             0
         }),
@@ -335,8 +338,10 @@ pub async fn submit(
 /// happened.
 pub async fn settle(state: &AppState, change: ChangeRecord) -> ChangeRecord {
     let change = match change.state {
-        ChangeState::Processing | ChangeState::RequiresAction => change,
-        ChangeState::Submitted => find_lost_payment(state, change).await,
+        ChangeState::Submitted | ChangeState::Processing if change.payment_id.is_none() => {
+            find_lost_payment(state, change).await
+        }
+        ChangeState::Processing | ChangeState::RequiresAction | ChangeState::Submitted => change,
         // Recorded, but the proxy stopped before sending it: nothing was sent.
         ChangeState::Pending if silent_for_grace(state, &change) => {
             record(
@@ -377,7 +382,7 @@ pub async fn settle(state: &AppState, change: ChangeRecord) -> ChangeRecord {
         match payment.status.as_deref() {
             Some(IntentStatus::Succeeded) if on_target => (
                 ChangeState::Succeeded,
-                Some(subscription.previous_billing_date.clone()),
+                Some(clock::rfc3339(OffsetDateTime::now_utc())),
                 None,
                 None,
             ),
@@ -387,7 +392,14 @@ pub async fn settle(state: &AppState, change: ChangeRecord) -> ChangeRecord {
                     .as_deref()
                     .map(str::to_lowercase)
                     .unwrap_or_else(|| "payment_failed".into());
-                let next = if on_target && on_hold {
+                // With `apply_change` the plan changes anyway and the subscription waits on hold
+                // (Dodo may say so a moment after the payment fails); a subscription on hold is
+                // said to be, whatever the rule.
+                let apply_change = state
+                    .rules
+                    .plan_change(&change.rule_id)
+                    .is_some_and(|r| r.on_payment_failure == OnPaymentFailure::ApplyChange);
+                let next = if on_hold || apply_change {
                     ChangeState::OnHold
                 } else {
                     ChangeState::Failed
@@ -407,11 +419,16 @@ pub async fn settle(state: &AppState, change: ChangeRecord) -> ChangeRecord {
     } else if on_target {
         (
             ChangeState::Succeeded,
-            Some(subscription.previous_billing_date.clone()),
+            Some(clock::rfc3339(OffsetDateTime::now_utc())),
             None,
             None,
         )
-    } else if change.state == ChangeState::Submitted && silent_for_grace(state, &change) {
+    } else if matches!(
+        change.state,
+        ChangeState::Submitted | ChangeState::Processing
+    ) && silent_for_grace(state, &change)
+    {
+        // No payment, and the subscription has not moved: nothing happened.
         (
             ChangeState::Failed,
             None,

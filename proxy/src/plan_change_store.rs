@@ -103,7 +103,7 @@ const READ_COLUMNS: &str = "change_ref, jti, idempotency_key, subscription_id, c
      rule_id, to_product, amount, currency, state, payment_id, effective_date, failure_code, \
      action_url, created_at, updated_at";
 
-/// States a change can still leave.
+/// States a change can still leave (`0004_one_open_plan_change.sql` lists them too).
 const OPEN: &str = "('pending', 'submitted', 'processing', 'requires_action')";
 
 impl Storage {
@@ -217,6 +217,16 @@ impl Storage {
         .execute(self.pool())
         .await?;
         Ok(result.rows_affected() == 1)
+    }
+
+    /// Every change still in flight, oldest first (for the reconciler).
+    pub async fn all_open_plan_changes(&self) -> Result<Vec<ChangeRecord>, sqlx::Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {READ_COLUMNS} FROM plan_changes WHERE state IN {OPEN} ORDER BY created_at"
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(row_to_change).collect()
     }
 
     /// Changes of a subscription still in flight (for its webhooks).

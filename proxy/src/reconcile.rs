@@ -93,7 +93,8 @@ async fn look_up(state: &AppState, accept: Accept) -> Accept {
     }
 }
 
-/// Reconciles every open accept now, then every `every`, for as long as the proxy runs.
+/// Reconciles every open accept and plan change now, then every `every`, for as long as the
+/// proxy runs.
 pub fn spawn(state: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
@@ -104,6 +105,14 @@ pub fn spawn(state: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<(
                     }
                 }
                 Err(error) => tracing::error!(%error, "cannot list open accepts"),
+            }
+            match state.storage.all_open_plan_changes().await {
+                Ok(open) => {
+                    for change in open {
+                        crate::plan_change::settle(&state, change).await;
+                    }
+                }
+                Err(error) => tracing::error!(%error, "cannot list open plan changes"),
             }
             state.limits.forget_idle();
             tokio::time::sleep(every).await;

@@ -75,4 +75,6 @@ pub const TEXTS: Texts = Texts {
     update_payment_method: "Bitte aktualisieren Sie Ihre Zahlungsmethode in Ihrem Konto und versuchen Sie es dann erneut.",
     plan_on_hold: "Ihr Tarif wurde geändert, aber die Zahlung konnte nicht durchgeführt werden: Ihr Abonnement ist pausiert, bis Sie Ihre Zahlungsmethode aktualisieren.",
     preview_changed: "Der Betrag hat sich inzwischen geändert. Bitte prüfen Sie ihn erneut.",
+    reason_plan_already_changed: "Ihr Abonnement hat sich geändert, seit dieses Angebot angezeigt wurde. Bitte laden Sie die Seite neu.",
+    reason_change_in_progress: "Eine andere Änderung Ihres Abonnements läuft bereits. Bitte warten Sie einen Moment und laden Sie die Seite dann neu.",
 };

@@ -76,4 +76,6 @@ pub const TEXTS: Texts = Texts {
     update_payment_method: "Update your payment method in your account, then try again.",
     plan_on_hold: "Your plan changed, but the payment did not go through: your subscription is on hold until you update your payment method.",
     preview_changed: "The amount has changed since you looked. Please review it again.",
+    reason_plan_already_changed: "Your subscription has changed since this was shown. Please reload the page.",
+    reason_change_in_progress: "Another change to your subscription is under way. Please wait a moment, then reload the page.",
 };

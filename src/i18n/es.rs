@@ -75,4 +75,6 @@ pub const TEXTS: Texts = Texts {
     update_payment_method: "Actualiza tu método de pago en tu cuenta y vuelve a intentarlo.",
     plan_on_hold: "Tu plan cambió, pero el pago no se completó: tu suscripción está en pausa hasta que actualices tu método de pago.",
     preview_changed: "El monto cambió desde que lo consultaste. Revísalo de nuevo.",
+    reason_plan_already_changed: "Tu suscripción cambió desde que se mostró esta oferta. Vuelve a cargar la página.",
+    reason_change_in_progress: "Hay otro cambio de tu suscripción en curso. Espera un momento y vuelve a cargar la página.",
 };

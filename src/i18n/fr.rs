@@ -75,4 +75,6 @@ pub const TEXTS: Texts = Texts {
     update_payment_method: "Mettez à jour votre moyen de paiement dans votre compte, puis réessayez.",
     plan_on_hold: "Votre formule a changé, mais le paiement n’a pas abouti\u{a0}: votre abonnement est suspendu jusqu’à ce que vous mettiez à jour votre moyen de paiement.",
     preview_changed: "Le montant a changé depuis votre consultation. Veuillez le vérifier à nouveau.",
+    reason_plan_already_changed: "Votre abonnement a changé depuis l’affichage de cette offre. Veuillez recharger la page.",
+    reason_change_in_progress: "Une autre modification de votre abonnement est en cours. Patientez un instant, puis rechargez la page.",
 };

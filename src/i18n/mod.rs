@@ -154,6 +154,10 @@ pub struct Texts {
     pub plan_on_hold: &'static str,
     /// The amount changed between the preview and the confirm.
     pub preview_changed: &'static str,
+    /// Failure: the subscription changed since the plan change was shown.
+    pub reason_plan_already_changed: &'static str,
+    /// Failure: another change of the subscription is under way.
+    pub reason_change_in_progress: &'static str,
 }
 
 impl Texts {
@@ -189,6 +193,10 @@ impl Texts {
             "offer_limit_reached" => self.reason_offer_limit,
             "rate_limited" => self.reason_rate_limited,
             "connection_lost" => self.reason_connection_lost,
+            "plan_already_changed" | "plan_change_withdrawn" | "plan_change_refused" => {
+                self.reason_plan_already_changed
+            }
+            "change_in_progress" => self.reason_change_in_progress,
             _ => self.reason_generic,
         }
     }

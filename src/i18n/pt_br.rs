@@ -75,4 +75,6 @@ pub const TEXTS: Texts = Texts {
     update_payment_method: "Atualize sua forma de pagamento na sua conta e tente novamente.",
     plan_on_hold: "Seu plano foi alterado, mas o pagamento não foi concluído: sua assinatura está suspensa até você atualizar sua forma de pagamento.",
     preview_changed: "O valor mudou desde que você o consultou. Revise-o novamente.",
+    reason_plan_already_changed: "Sua assinatura mudou desde que esta oferta foi exibida. Recarregue a página.",
+    reason_change_in_progress: "Outra alteração da sua assinatura está em andamento. Aguarde um momento e recarregue a página.",
 };

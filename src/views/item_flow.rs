@@ -489,7 +489,7 @@ fn poll_limit(status: AcceptStatus) -> u32 {
 
 /// A standard checkout helps when the card could not pay; not when the offer is gone (expired,
 /// declined, over the limit), the request was wrong, or the outcome is unknown.
-fn card_was_the_problem(code: &str) -> bool {
+pub fn card_was_the_problem(code: &str) -> bool {
     !matches!(
         code,
         "connection_lost"

@@ -23,6 +23,9 @@ pub enum OfferOutcome {
     Answered,
     /// Declined at the end of its chain, or expired: it has left the page.
     Gone,
+    /// A plan change was made: its confirmation stays, and the other plan changes offered
+    /// (which start from the plan the subscriber has left) are no longer shown.
+    PlanChanged,
 }
 
 fn kind_name(kind: OfferKind) -> &'static str {

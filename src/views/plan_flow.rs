@@ -8,6 +8,7 @@ use crate::i18n::{fill, Texts};
 use crate::idempotency_key::new_idempotency_key;
 use crate::money::format_money;
 use crate::time_left::{format_date, format_period};
+use crate::views::item_flow::card_was_the_problem;
 use crate::views::offer_flow::OfferOutcome;
 use crate::views::upsell_widget::WidgetContext;
 use leptos::prelude::*;
@@ -21,6 +22,53 @@ use upsell_wire::{
 /// How often, and how many times, the widget asks for the outcome of a change.
 const POLL_EVERY: Duration = Duration::from_secs(1);
 const POLL_LIMIT: u32 = 120;
+/// Waits before a confirm lost to the network is sent again.
+const RESEND_AFTER_MS: [u64; 3] = [1000, 2000, 4000];
+
+/// A confirm on its way.
+struct Confirming {
+    endpoint: String,
+    change_id: String,
+    widget_id: u32,
+    texts: &'static Texts,
+    request: ConfirmPlanChangeRequest,
+    phase: RwSignal<PlanPhase>,
+    on_outcome: Callback<OfferOutcome>,
+}
+
+/// Sends the confirm. One lost to the network is sent again, as it was (same key): the proxy
+/// answers with the first one's change, never a second.
+fn send_confirm(confirming: Confirming, attempt: usize) {
+    spawn_local(async move {
+        match api::confirm_plan_change(&confirming.endpoint, &confirming.request).await {
+            Ok(result) => follow(
+                confirming.endpoint,
+                confirming.change_id,
+                confirming.widget_id,
+                result,
+                confirming.phase,
+                confirming.on_outcome,
+                0,
+            ),
+            Err(ApiFailure::Unreachable(_)) if attempt < RESEND_AFTER_MS.len() => {
+                let phase = confirming.phase;
+                set_timeout(
+                    move || {
+                        if phase.try_get_untracked().is_some() {
+                            send_confirm(confirming, attempt + 1);
+                        }
+                    },
+                    Duration::from_millis(RESEND_AFTER_MS[attempt]),
+                );
+            }
+            Err(failure) => {
+                confirming
+                    .phase
+                    .try_set(PlanPhase::Refused(refusal(confirming.texts, &failure)));
+            }
+        }
+    });
+}
 
 /// Where the subscriber is with a plan change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +83,8 @@ pub enum PlanPhase {
     Changing,
     /// Done (or scheduled, or on hold, or failed): the result as the proxy tells it.
     Done(PlanChangeResult),
+    /// Still not settled after the widget stopped waiting.
+    StillProcessing,
     /// The preview or the confirm was refused, for this reason (translated).
     Refused(String),
 }
@@ -106,16 +156,18 @@ pub fn PlanFlow(
             };
             let endpoint = endpoint.clone();
             let change_id = change_id.clone();
-            spawn_local(async move {
-                match api::confirm_plan_change(&endpoint, &request).await {
-                    Ok(result) => {
-                        follow(endpoint, change_id, widget_id, result, phase, on_outcome, 0)
-                    }
-                    Err(failure) => {
-                        phase.try_set(PlanPhase::Refused(refusal(texts, &failure)));
-                    }
-                }
-            });
+            send_confirm(
+                Confirming {
+                    endpoint,
+                    change_id,
+                    widget_id,
+                    texts,
+                    request,
+                    phase,
+                    on_outcome,
+                },
+                0,
+            );
         }
     };
 
@@ -135,6 +187,17 @@ pub fn PlanFlow(
         }
     };
 
+    // The button that was clicked gives way to the next step's: the focus follows.
+    let confirm_ref = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if matches!(phase.get(), PlanPhase::Previewed(_)) {
+            request_animation_frame(move || {
+                if let Some(button) = confirm_ref.try_get_untracked().flatten() {
+                    let _ = button.focus();
+                }
+            });
+        }
+    });
     let title = fill(
         match change.direction {
             PlanDirection::Upgrade => texts.plan_upgrade_title,
@@ -142,7 +205,6 @@ pub fn PlanFlow(
         },
         &[("plan", &change.target.name)],
     );
-    let target_name = change.target.name.clone();
     let comparison = comparison(texts, &locale, &change.current, &change.target);
 
     view! {
@@ -156,7 +218,6 @@ pub fn PlanFlow(
             {comparison}
             {move || {
                 let locale = locale.clone();
-                let target_name = target_name.clone();
                 let review = review.clone();
                 let confirm = confirm.clone();
                 let decline = decline.clone();
@@ -179,7 +240,12 @@ pub fn PlanFlow(
                         view! {
                             {breakdown(texts, &locale, &preview)}
                             <div class="dodo-upsell__actions">
-                                <button type="button" class="dodo-upsell__accept" on:click=move |_| confirm()>
+                                <button
+                                    type="button"
+                                    class="dodo-upsell__accept"
+                                    node_ref=confirm_ref
+                                    on:click=move |_| confirm()
+                                >
                                     {label}
                                 </button>
                                 <button
@@ -199,15 +265,17 @@ pub fn PlanFlow(
                             </button>
                         </div>
                     }.into_any(),
+                    PlanPhase::StillProcessing => ().into_any(),
                     PlanPhase::Done(result) => {
-                        let hint = matches!(result.status, PlanChangeStatus::Failed | PlanChangeStatus::OnHold)
-                            .then_some(texts.update_payment_method);
+                        let card_failed = result.status == PlanChangeStatus::OnHold
+                            || (result.status == PlanChangeStatus::Failed
+                                && result.failure_code.as_deref().is_some_and(card_was_the_problem));
+                        let hint = card_failed.then_some(texts.update_payment_method);
                         let link = result.action_url.clone().map(|url| view! {
                             <a class="dodo-upsell__link" href=url target="_blank" rel="noopener">
                                 {texts.confirm_payment}
                             </a>
                         });
-                        let _ = target_name;
                         view! {
                             <p class="dodo-upsell__card">{hint}</p>
                             {link}
@@ -231,7 +299,7 @@ fn phase_name(phase: &PlanPhase) -> &'static str {
         PlanPhase::Comparing => "comparing",
         PlanPhase::Previewing => "previewing",
         PlanPhase::Previewed(_) => "previewed",
-        PlanPhase::Changing => "processing",
+        PlanPhase::Changing | PlanPhase::StillProcessing => "processing",
         PlanPhase::Refused(_) => "refused",
         PlanPhase::Done(result) => match result.status {
             PlanChangeStatus::Processing => "processing",
@@ -248,7 +316,14 @@ fn phase_name(phase: &PlanPhase) -> &'static str {
 fn status(texts: &'static Texts, locale: &str, target: &str, phase: &PlanPhase) -> String {
     match phase {
         PlanPhase::Changing => texts.changing_plan.into(),
+        PlanPhase::StillProcessing => texts.still_processing.into(),
         PlanPhase::Refused(reason) => reason.clone(),
+        // The amounts are read out when they appear.
+        PlanPhase::Previewed(preview) => format!(
+            "{} {}",
+            texts.due_now,
+            format_money(&preview.amount_due_now, locale)
+        ),
         PlanPhase::Done(result) => match result.status {
             PlanChangeStatus::Processing => texts.changing_plan.into(),
             PlanChangeStatus::Succeeded if result.amount.amount > 0 => fill(
@@ -354,7 +429,7 @@ fn comparison(texts: &'static Texts, locale: &str, current: &Plan, target: &Plan
         }
         view! {
             <div class="dodo-upsell__plan">
-                <p class="dodo-upsell__plan-heading">{heading}</p>
+                <h3 class="dodo-upsell__plan-heading">{heading}</h3>
                 <p class="dodo-upsell__plan-name">{plan.name.clone()}</p>
                 <p class="dodo-upsell__plan-price">{price_per_period(texts, locale, plan)}</p>
                 <ul class="dodo-upsell__features">{rows}</ul>
@@ -382,10 +457,12 @@ fn breakdown(texts: &'static Texts, locale: &str, preview: &PlanChangePreview) -
     };
     let mut rows = vec![row(texts.due_now.into(), money(&preview.amount_due_now))];
     if preview.credit_used.amount > 0 {
-        rows.push(row(
-            texts.credit_unused.into(),
-            format!("−{}", money(&preview.credit_used)),
-        ));
+        // A negative amount, formatted (sign and all) by `Intl` for the locale.
+        let credit = upsell_wire::Money {
+            amount: -preview.credit_used.amount,
+            currency: preview.credit_used.currency.clone(),
+        };
+        rows.push(row(texts.credit_unused.into(), money(&credit)));
     }
     if preview.credit_added.amount > 0 {
         rows.push(row(texts.credit_added.into(), money(&preview.credit_added)));
@@ -411,7 +488,8 @@ fn breakdown(texts: &'static Texts, locale: &str, preview: &PlanChangePreview) -
     view! {
         <dl class="dodo-upsell__breakdown">{rows}</dl>
         <p class="dodo-upsell__card">{note}</p>
-        <p class="dodo-upsell__card">{when}" · "{renewal}</p>
+        <p class="dodo-upsell__card">{when}</p>
+        <p class="dodo-upsell__card">{renewal}</p>
     }
 }
 
@@ -446,7 +524,12 @@ fn follow(
         // Unmounted.
         return;
     }
-    if pending && polls < POLL_LIMIT {
+    if pending && polls >= POLL_LIMIT {
+        phase.try_set(PlanPhase::StillProcessing);
+        on_outcome.try_run(OfferOutcome::Answered);
+        return;
+    }
+    if pending {
         set_timeout(
             move || {
                 if phase.try_get_untracked().is_none() {
@@ -471,11 +554,21 @@ fn follow(
         );
         return;
     }
-    let (name, code) = match result.status {
-        PlanChangeStatus::Succeeded | PlanChangeStatus::Scheduled => (events::ACCEPTED, None),
-        PlanChangeStatus::OnHold | PlanChangeStatus::Failed => {
-            (events::FAILED, result.failure_code.clone())
+    let (name, code, outcome) = match result.status {
+        PlanChangeStatus::Succeeded | PlanChangeStatus::Scheduled => {
+            (events::ACCEPTED, None, OfferOutcome::PlanChanged)
         }
+        // On hold, the plan changed too.
+        PlanChangeStatus::OnHold => (
+            events::FAILED,
+            result.failure_code.clone(),
+            OfferOutcome::PlanChanged,
+        ),
+        PlanChangeStatus::Failed => (
+            events::FAILED,
+            result.failure_code.clone(),
+            OfferOutcome::Answered,
+        ),
         _ => return,
     };
     events::emit(
@@ -490,5 +583,5 @@ fn follow(
             ..Detail::default()
         },
     );
-    on_outcome.try_run(OfferOutcome::Answered);
+    on_outcome.try_run(outcome);
 }

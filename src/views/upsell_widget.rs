@@ -129,6 +129,9 @@ fn OfferQueue(context: WidgetContext, entries: Vec<Entry>) -> impl IntoView {
         if outcome == OfferOutcome::Gone {
             shown.try_update(|list| list.retain(|(k, _)| *k != key));
         }
+        if outcome == OfferOutcome::PlanChanged {
+            queue.try_update_value(|q| q.retain(|e| !matches!(e, Entry::Plan(_))));
+        }
         let next = queue.try_update_value(|q| q.pop_front()).flatten();
         if let (Some(next), Some(key)) = (next, next_key.try_get_value()) {
             next_key.try_set_value(key + 1);

@@ -19,8 +19,8 @@ pub mod paths {
     pub const ACCEPTS: &str = "/v1/accepts";
     /// `POST` [`super::CheckoutRequest`] → [`super::CheckoutResponse`].
     pub const CHECKOUT: &str = "/v1/offers/checkout";
-    /// `GET ?account_token=…` → [`super::PlanChangesResponse`]: the plan changes a subscriber
-    /// may make, on the merchant's account page.
+    /// `GET` with `Authorization: Bearer <account token>` → [`super::PlanChangesResponse`]: the
+    /// plan changes a subscriber may make, on the merchant's account page.
     pub const PLAN_CHANGES: &str = "/v1/plan-changes";
     /// `POST` [`super::PlanChangeRequest`] → [`super::PlanChangePreview`].
     pub const PLAN_CHANGE_PREVIEW: &str = "/v1/plan-changes/preview";
@@ -224,7 +224,7 @@ pub enum PlanChangeStatus {
     Succeeded,
     /// The change will happen on the next billing date.
     Scheduled,
-    /// The payment failed and the plan did not change.
+    /// Not made: its payment failed (and the rule keeps the plan), or Dodo refused it.
     Failed,
     /// The plan changed but its payment failed: the subscription is on hold until the payment
     /// method is updated.

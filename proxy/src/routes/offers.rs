@@ -66,18 +66,24 @@ pub async fn list(
 
     // After a subscription purchase, the new subscriber may also change plan.
     let plan_changes = match payment.subscription_id.as_deref() {
-        Some(subscription_id) => {
-            let subscription = state
-                .dodo
-                .subscription(subscription_id)
-                .await
-                .map_err(|e| ApiError::upstream(&e))?;
-            if subscription.customer.customer_id == payment.customer.customer_id {
-                plan_change::offered(&state, &subscription, expires_at, now).await?
-            } else {
+        Some(subscription_id) => match state.dodo.subscription(subscription_id).await {
+            Ok(subscription)
+                if subscription.customer.customer_id == payment.customer.customer_id =>
+            {
+                plan_change::offered(&state, &subscription, expires_at, now)
+                    .await
+                    .unwrap_or_else(|error| {
+                        tracing::warn!(code = error.code, "plan changes left out");
+                        Vec::new()
+                    })
+            }
+            Ok(_) => Vec::new(),
+            // The one-click offers do not depend on it: they are still shown.
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the purchase's subscription; no plan changes");
                 Vec::new()
             }
-        }
+        },
         None => Vec::new(),
     };
     let mut response = one_click_offers(&state, &payment, expires_at, now).await?;

@@ -1,4 +1,4 @@
-//! The plan change API: `GET /v1/plan-changes?account_token=…` (the account page's entry; after
+//! The plan change API: `GET /v1/plan-changes` with the account token (the account page's entry; after
 //! a subscription purchase they come with the offers), `POST /v1/plan-changes/preview`,
 //! `POST /v1/plan-changes/confirm` and `GET /v1/plan-changes/{change_ref}`.
 
@@ -9,11 +9,10 @@ use crate::plan_change_store::{BeginChange, ChangeRecord, ChangeState};
 use crate::plan_token::{AccountClaims, PlanChangeClaims, ACCOUNT, PLAN_CHANGE};
 use crate::routes::accept::token_error;
 use crate::routes::offers::currency_code;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
-use serde::Deserialize;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use upsell_wire::{
@@ -21,20 +20,24 @@ use upsell_wire::{
     PlanChangesResponse,
 };
 
-#[derive(Debug, Deserialize)]
-pub struct AccountQuery {
-    account_token: String,
-}
-
+/// `GET /v1/plan-changes` with `Authorization: Bearer <account token>`: in a header, so the
+/// token stays out of access logs.
 pub async fn list(
     State(state): State<Arc<AppState>>,
-    query: Result<Query<AccountQuery>, QueryRejection>,
+    headers: HeaderMap,
 ) -> Result<Json<PlanChangesResponse>, ApiError> {
-    let Query(query) = query?;
-    let account: AccountClaims = state
-        .keys
-        .verify_as(&query.account_token)
-        .map_err(token_error)?;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing_account_token",
+                "send the account token as `Authorization: Bearer <token>`",
+            )
+        })?;
+    let account: AccountClaims = state.keys.verify_as(token.trim()).map_err(token_error)?;
     if account.typ != ACCOUNT {
         return Err(token_error(crate::offer_token::TokenError::Invalid));
     }
@@ -109,6 +112,9 @@ pub async fn confirm(
     };
     // A retry, a double click or a replayed token: the first change's outcome, nothing more.
     if let Some(found) = find_existing(&state, &candidate).await? {
+        if found.jti != candidate.jti {
+            return Err(key_reused());
+        }
         let current = plan_change::settle(&state, found).await;
         return Ok(Json(result(&current)));
     }
@@ -126,6 +132,9 @@ pub async fn confirm(
     }
     let recorded = match plan_change::begin(&state, &candidate).await? {
         BeginChange::Recorded(recorded) => recorded,
+        BeginChange::Existing(existing) if existing.jti != candidate.jti => {
+            return Err(key_reused());
+        }
         BeginChange::Existing(existing) => {
             let current = plan_change::settle(&state, existing).await;
             return Ok(Json(result(&current)));
@@ -172,6 +181,14 @@ pub async fn status(
         })?;
     let current = plan_change::settle(&state, change).await;
     Ok(Json(result(&current)))
+}
+
+fn key_reused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+        "this idempotency key was already used for another change",
+    )
 }
 
 /// A change already recorded with this token or idempotency key.
