@@ -59,7 +59,7 @@ pub const TEXTS: Texts = Texts {
     credit_unused: "Gutschrift für Ihren aktuellen Tarif",
     credit_added: "Guthaben für Ihr Abonnement",
     credit_added_note: "Es wird mit Ihren nächsten Verlängerungen verrechnet, bis es aufgebraucht ist.",
-    tax: "Enthaltene Steuern",
+    tax: "Steuern",
     takes_effect: "Gültig ab {date}",
     takes_effect_now: "Gültig ab sofort",
     next_renewal: "Nächste Verlängerung am {date}: {amount}",

@@ -60,7 +60,7 @@ pub const TEXTS: Texts = Texts {
     credit_unused: "Credit for your current plan",
     credit_added: "Credit added to your subscription",
     credit_added_note: "It pays your next renewals until it is used up.",
-    tax: "Tax included",
+    tax: "Tax",
     takes_effect: "Takes effect on {date}",
     takes_effect_now: "Takes effect now",
     next_renewal: "Next renewal on {date}: {amount}",

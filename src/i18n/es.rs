@@ -59,7 +59,7 @@ pub const TEXTS: Texts = Texts {
     credit_unused: "Crédito por tu plan actual",
     credit_added: "Crédito agregado a tu suscripción",
     credit_added_note: "Se usará para pagar tus próximas renovaciones hasta agotarse.",
-    tax: "Impuestos incluidos",
+    tax: "Impuestos",
     takes_effect: "Entra en vigor el {date}",
     takes_effect_now: "Entra en vigor ahora",
     next_renewal: "Próxima renovación el {date}: {amount}",

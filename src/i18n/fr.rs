@@ -59,7 +59,7 @@ pub const TEXTS: Texts = Texts {
     credit_unused: "Crédit au titre de votre formule actuelle",
     credit_added: "Crédit ajouté à votre abonnement",
     credit_added_note: "Il servira à payer vos prochains renouvellements jusqu’à épuisement.",
-    tax: "Taxes incluses",
+    tax: "Taxes",
     takes_effect: "Prend effet le {date}",
     takes_effect_now: "Prend effet immédiatement",
     next_renewal: "Prochain renouvellement le {date}\u{a0}: {amount}",

@@ -122,7 +122,7 @@ pub struct Texts {
     pub credit_added: &'static str,
     /// Under the credit added: how it is used.
     pub credit_added_note: &'static str,
-    /// Preview row: taxes included.
+    /// Preview row: the taxes in the amount due now.
     pub tax: &'static str,
     /// Preview row: when the change takes effect: `{date}`.
     pub takes_effect: &'static str,

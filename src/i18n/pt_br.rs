@@ -59,7 +59,7 @@ pub const TEXTS: Texts = Texts {
     credit_unused: "Crédito do seu plano atual",
     credit_added: "Crédito adicionado à sua assinatura",
     credit_added_note: "Ele será usado para pagar suas próximas renovações até acabar.",
-    tax: "Impostos incluídos",
+    tax: "Impostos",
     takes_effect: "Entra em vigor em {date}",
     takes_effect_now: "Entra em vigor agora",
     next_renewal: "Próxima renovação em {date}: {amount}",

@@ -29,6 +29,7 @@ pub fn screenshots(root: &Path) -> anyhow::Result<()> {
     tools::ensure_browser()?;
     tools::ensure_axe_core()?;
     tools::build_widget(root)?;
+    fresh_test_tmp()?;
     let folder = root.join("docs/screenshots");
     let run = cargo_test(
         &["test", "-p", "upsell-e2e", "--test", "browser_flow"],
@@ -49,6 +50,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     tools::ensure_browser()?;
     tools::ensure_axe_core()?;
     let postgres = tools::start_test_postgres()?;
+    fresh_test_tmp()?;
 
     tools::run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
     tools::run(Command::new("cargo").args([
@@ -145,9 +147,24 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
 }
 
 /// Runs `cargo test …`, echoing its output, and reads its `test result:` lines.
+/// Where the tests' temporary files go: ChromeDriver leaves a browser profile (about 70 MB)
+/// behind for every session it is stopped in, so they are kept in one folder that each run
+/// empties first, not in the machine's /tmp.
+const TEST_TMP: &str = "target/test-tmp";
+
+/// Empties the tests' temporary folder.
+fn fresh_test_tmp() -> anyhow::Result<()> {
+    let _ = std::fs::remove_dir_all(TEST_TMP);
+    std::fs::create_dir_all(TEST_TMP)?;
+    Ok(())
+}
+
 fn cargo_test(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<TestRun> {
     let mut command = Command::new("cargo");
-    command.args(args).env("PATH", tools::path_with_tools());
+    command
+        .args(args)
+        .env("PATH", tools::path_with_tools())
+        .env("TMPDIR", std::env::current_dir()?.join(TEST_TMP));
     for (key, value) in env {
         command.env(key, value);
     }
