@@ -1011,3 +1011,40 @@ async fn on_an_account_page_the_signed_token_opens_the_plan_changes() {
     assert!(!url.contains("signed-by-the-merchant"), "{url}");
     assert!(widget.text().contains("79,00"), "{}", widget.text());
 }
+
+#[wasm_bindgen_test]
+async fn a_downsell_that_is_also_an_offer_of_its_own_is_shown_once() {
+    stub(vec![
+        (
+            "GET /v1/offers",
+            vec![offers(vec![upsell(), downsell()], visa())],
+        ),
+        (
+            "POST /v1/offers/decline",
+            vec![
+                ok(&DeclineResponse {
+                    offer_id: "pro-upgrade".into(),
+                    next: Some(downsell()),
+                }),
+                ok(&DeclineResponse {
+                    offer_id: "pro-upgrade-discount".into(),
+                    next: None,
+                }),
+            ],
+        ),
+    ]);
+    let widget = Widget::mount("en-US");
+    widget.until_text("Most popular upgrade").await;
+    widget.click(".dodo-upsell__decline");
+    widget.until_text("30% off").await;
+    widget.click(".dodo-upsell__decline");
+    widget
+        .until_text("No problem. Thanks for your order!")
+        .await;
+    pause(3300).await;
+    assert!(
+        widget.find("article").is_none(),
+        "the declined downsell does not come back from the queue: {}",
+        widget.text()
+    );
+}

@@ -44,6 +44,10 @@ pub fn OfferFlow(
     offer: Offer,
     /// Called once, when the offer has been answered or has gone.
     on_outcome: Callback<OfferOutcome>,
+    /// Called with the id of a downsell when it takes the declined offer's place, so that the
+    /// queue does not show it a second time.
+    #[prop(optional)]
+    on_downsell: Option<Callback<String>>,
 ) -> impl IntoView {
     let texts = context.texts;
     let current = RwSignal::new(offer);
@@ -120,6 +124,9 @@ pub fn OfferFlow(
                 }
                 Ok(response) if response.next.is_some() => {
                     if let Some(next) = response.next {
+                        if let Some(on_downsell) = on_downsell {
+                            on_downsell.try_run(next.offer_id.clone());
+                        }
                         started.set(0);
                         settled.set(0);
                         current.set(next);

@@ -142,9 +142,15 @@ fn OfferQueue(context: WidgetContext, entries: Vec<Entry>) -> impl IntoView {
         <For each=move || shown.get() key=|(key, _)| *key let:((key, entry))>
             {
                 let on_outcome = Callback::new(move |outcome| on_outcome.run((key, outcome)));
+                // A downsell may also be an offer of its own further down the queue.
+                let on_downsell = Callback::new(move |offer_id: String| {
+                    queue.try_update_value(|q| {
+                        q.retain(|e| !matches!(e, Entry::Offer(o) if o.offer_id == offer_id))
+                    });
+                });
                 match entry {
                     Entry::Offer(offer) => view! {
-                        <OfferFlow context=context.clone() offer on_outcome />
+                        <OfferFlow context=context.clone() offer on_outcome on_downsell />
                     }
                     .into_any(),
                     Entry::Plan(change) => view! {

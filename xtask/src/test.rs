@@ -109,7 +109,12 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
             "--target",
             "wasm32-unknown-unknown",
         ],
-        &[("CHROMEDRIVER", tools::CHROMEDRIVER)],
+        &[
+            ("CHROMEDRIVER", tools::CHROMEDRIVER),
+            // The runner's default of 20 s is for the whole file; the widget's states include
+            // real waits (an offer closing 3 s after "No thanks", a countdown running out).
+            ("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+        ],
     )?
     .total();
 
