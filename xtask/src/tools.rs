@@ -1,7 +1,7 @@
 //! The tools the project needs beyond the Rust toolchain, each installed only when missing and
 //! at a pinned version: the wasm target, trunk, wasm-bindgen-cli (the exact version of the
-//! `wasm-bindgen` crate in Cargo.lock), binaryen's wasm-opt (npm), Chromium and ChromeDriver
-//! (Debian's packages).
+//! `wasm-bindgen` crate in Cargo.lock), binaryen's wasm-opt and axe-core (npm), Chromium and
+//! ChromeDriver (Debian's packages).
 
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
