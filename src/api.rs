@@ -36,12 +36,7 @@ pub async fn fetch_offers(endpoint: &str, payment_id: &str) -> Result<OffersResp
 
 /// Accepts an offer. A retry must send the same `idempotency_key`.
 pub async fn accept(endpoint: &str, request: &AcceptRequest) -> Result<AcceptResponse, ApiFailure> {
-    let url = format!("{}{}", base(endpoint), paths::ACCEPT);
-    let response = post_json(&url, request)?
-        .send()
-        .await
-        .map_err(unreachable)?;
-    read(response).await
+    post(endpoint, paths::ACCEPT, request).await
 }
 
 /// Where an accepted offer's charge stands now.
@@ -56,12 +51,7 @@ pub async fn decline(
     endpoint: &str,
     request: &DeclineRequest,
 ) -> Result<DeclineResponse, ApiFailure> {
-    let url = format!("{}{}", base(endpoint), paths::DECLINE);
-    let response = post_json(&url, request)?
-        .send()
-        .await
-        .map_err(unreachable)?;
-    read(response).await
+    post(endpoint, paths::DECLINE, request).await
 }
 
 /// A standard Dodo checkout for an offered item, when one click cannot pay.
@@ -69,12 +59,7 @@ pub async fn checkout(
     endpoint: &str,
     request: &CheckoutRequest,
 ) -> Result<CheckoutResponse, ApiFailure> {
-    let url = format!("{}{}", base(endpoint), paths::CHECKOUT);
-    let response = post_json(&url, request)?
-        .send()
-        .await
-        .map_err(unreachable)?;
-    read(response).await
+    post(endpoint, paths::CHECKOUT, request).await
 }
 
 /// The plan changes open to the subscriber an account token names (the account page).
@@ -97,12 +82,7 @@ pub async fn preview_plan_change(
     endpoint: &str,
     request: &PlanChangeRequest,
 ) -> Result<PlanChangePreview, ApiFailure> {
-    let url = format!("{}{}", base(endpoint), paths::PLAN_CHANGE_PREVIEW);
-    let response = post_json(&url, request)?
-        .send()
-        .await
-        .map_err(unreachable)?;
-    read(response).await
+    post(endpoint, paths::PLAN_CHANGE_PREVIEW, request).await
 }
 
 /// Makes a plan change. A retry must send the same `idempotency_key`.
@@ -110,12 +90,7 @@ pub async fn confirm_plan_change(
     endpoint: &str,
     request: &ConfirmPlanChangeRequest,
 ) -> Result<PlanChangeResult, ApiFailure> {
-    let url = format!("{}{}", base(endpoint), paths::PLAN_CHANGE_CONFIRM);
-    let response = post_json(&url, request)?
-        .send()
-        .await
-        .map_err(unreachable)?;
-    read(response).await
+    post(endpoint, paths::PLAN_CHANGE_CONFIRM, request).await
 }
 
 /// Where a plan change stands now.
@@ -140,6 +115,17 @@ extern "C" {
 
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
     fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// POSTs `body` as JSON to `path` of the proxy and reads the answer.
+async fn post<B: Serialize, R: DeserializeOwned>(
+    endpoint: &str,
+    path: &str,
+    body: &B,
+) -> Result<R, ApiFailure> {
+    let url = format!("{}{}", base(endpoint), path);
+    let response = post_json(&url, body)?.send().await.map_err(unreachable)?;
+    read(response).await
 }
 
 fn post_json<T: Serialize>(url: &str, body: &T) -> Result<gloo_net::http::Request, ApiFailure> {

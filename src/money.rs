@@ -9,13 +9,13 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = Intl, js_name = NumberFormat)]
-    type NumberFormat;
+    pub(crate) type NumberFormat;
 
     #[wasm_bindgen(constructor, js_namespace = Intl, js_class = "NumberFormat", catch)]
     fn new(locale: &str, options: &JsValue) -> Result<NumberFormat, JsValue>;
 
     #[wasm_bindgen(method)]
-    fn format(this: &NumberFormat, value: f64) -> String;
+    pub(crate) fn format(this: &NumberFormat, value: f64) -> String;
 
     #[wasm_bindgen(method, js_name = resolvedOptions)]
     fn resolved_options(this: &NumberFormat) -> ResolvedOptions;
@@ -32,6 +32,14 @@ struct CurrencyOptions<'a> {
     currency: &'a str,
 }
 
+/// The browser's number formatter for `locale` with these options; `None` when the browser
+/// does not know the locale or an option.
+pub(crate) fn number_format(locale: &str, options: &impl Serialize) -> Option<NumberFormat> {
+    serde_wasm_bindgen::to_value(options)
+        .ok()
+        .and_then(|options| NumberFormat::new(locale, &options).ok())
+}
+
 /// Formats an amount in minor units, e.g. 5000 USD in `en-US` → `$50.00`, 5000 JPY in `ja-JP`
 /// → `￥5,000`. An unknown locale or currency falls back to the amount and code.
 pub fn format_money(money: &Money, locale: &str) -> String {
@@ -39,10 +47,7 @@ pub fn format_money(money: &Money, locale: &str) -> String {
         style: "currency",
         currency: &money.currency,
     };
-    let formatter = serde_wasm_bindgen::to_value(&options)
-        .ok()
-        .and_then(|options| NumberFormat::new(locale, &options).ok());
-    match formatter {
+    match number_format(locale, &options) {
         Some(formatter) => {
             // The currency's minor-unit exponent, as the browser knows it (2 for USD, 0 for JPY).
             let digits = formatter.resolved_options().maximum_fraction_digits();

@@ -25,15 +25,6 @@ extern "C" {
     #[wasm_bindgen(constructor, js_class = "Date")]
     fn parse_iso(iso: &str) -> JsDate;
 
-    #[wasm_bindgen(js_namespace = Intl, js_name = NumberFormat)]
-    type UnitFormat;
-
-    #[wasm_bindgen(constructor, js_namespace = Intl, js_class = "NumberFormat", catch)]
-    fn new_unit(locale: &str, options: &JsValue) -> Result<UnitFormat, JsValue>;
-
-    #[wasm_bindgen(method, js_name = format)]
-    fn format_number(this: &UnitFormat, value: f64) -> String;
-
     #[wasm_bindgen(static_method_of = JsDate, js_class = "Date")]
     fn now() -> f64;
 }
@@ -57,6 +48,13 @@ pub fn clock_text(seconds: i64) -> String {
     }
 }
 
+/// The browser's date formatter for `locale` with these options.
+fn date_time_format(locale: &str, options: &impl Serialize) -> Option<DateTimeFormat> {
+    serde_wasm_bindgen::to_value(options)
+        .ok()
+        .and_then(|options| DateTimeFormat::new(locale, &options).ok())
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct TimeOptions {
@@ -67,13 +65,11 @@ struct TimeOptions {
 /// The clock time `seconds` from now, e.g. `10:42 AM` in `en-US`, `10:42` in `de-DE`.
 pub fn clock_time_in(seconds: i64, locale: &str) -> String {
     let date = JsDate::new_at(JsDate::now() + seconds as f64 * 1000.0);
-    let formatter = serde_wasm_bindgen::to_value(&TimeOptions {
+    let options = TimeOptions {
         hour: "numeric",
         minute: "2-digit",
-    })
-    .ok()
-    .and_then(|options| DateTimeFormat::new(locale, &options).ok());
-    match formatter {
+    };
+    match date_time_format(locale, &options) {
         Some(formatter) => formatter.format(&date),
         None => clock_text(seconds),
     }
@@ -89,10 +85,7 @@ struct DateOptions {
 /// browser cannot read is shown as it came.
 pub fn format_date(iso: &str, locale: &str) -> String {
     let date = JsDate::parse_iso(iso);
-    let formatter = serde_wasm_bindgen::to_value(&DateOptions { date_style: "long" })
-        .ok()
-        .and_then(|options| DateTimeFormat::new(locale, &options).ok());
-    match formatter {
+    match date_time_format(locale, &DateOptions { date_style: "long" }) {
         Some(formatter) => {
             let text = formatter.format(&date);
             if text.contains("Invalid") {
@@ -115,15 +108,13 @@ struct UnitOptions<'a> {
 
 /// A billing period of several units, e.g. `30 days`, `3 Monate`, from the browser's `Intl`.
 pub fn format_period(count: u32, unit: &str, locale: &str) -> String {
-    let formatter = serde_wasm_bindgen::to_value(&UnitOptions {
+    let options = UnitOptions {
         style: "unit",
         unit,
         unit_display: "long",
-    })
-    .ok()
-    .and_then(|options| UnitFormat::new_unit(locale, &options).ok());
-    match formatter {
-        Some(formatter) => formatter.format_number(f64::from(count)),
+    };
+    match crate::money::number_format(locale, &options) {
+        Some(formatter) => formatter.format(f64::from(count)),
         None => format!("{count} {unit}"),
     }
 }
