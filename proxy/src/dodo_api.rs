@@ -11,7 +11,7 @@ use dodopayments::models::{
 };
 use dodopayments::{Client, ClientConfig, Error};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -201,13 +201,15 @@ impl DodoApi {
     }
 }
 
-/// Reads a product's one-time price; `None` for recurring or usage-based prices.
-pub fn one_time_price(product: &Product) -> Option<OneTimePrice> {
+/// A product's price of `kind` (`one_time_price`, `recurring_price`): its JSON, the list
+/// price and the price after the product's percentage discount (half a minor unit rounds up),
+/// and its upper-case currency. `None` for another kind or an unreadable price.
+fn discounted_price<'a>(product: &'a Product, kind: &str) -> Option<(&'a Value, i64, i64, String)> {
     use dodopayments::models::Price;
     // The SDK types `price` as an untagged union of untyped values; `type` says which it is.
     let (Price::Variant0(value) | Price::Variant1(value) | Price::Variant2(value)) =
         product.price.as_ref();
-    if value.get("type")?.as_str()? != "one_time_price" {
+    if value.get("type")?.as_str()? != kind {
         return None;
     }
     let price = value.get("price")?.as_i64()?;
@@ -215,10 +217,22 @@ pub fn one_time_price(product: &Product) -> Option<OneTimePrice> {
     if !(0..=100).contains(&discount) || price < 0 {
         return None;
     }
+    let currency = value.get("currency")?.as_str()?.to_uppercase();
+    Some((
+        value,
+        price,
+        (price * (100 - discount) + 50) / 100,
+        currency,
+    ))
+}
+
+/// Reads a product's one-time price; `None` for recurring or usage-based prices.
+pub fn one_time_price(product: &Product) -> Option<OneTimePrice> {
+    let (_, list_amount, unit_amount, currency) = discounted_price(product, "one_time_price")?;
     Some(OneTimePrice {
-        unit_amount: (price * (100 - discount) + 50) / 100,
-        list_amount: price,
-        currency: value.get("currency")?.as_str()?.to_uppercase(),
+        unit_amount,
+        list_amount,
+        currency,
     })
 }
 
@@ -235,20 +249,10 @@ pub struct RecurringPrice {
 
 /// Reads a product's recurring price; `None` for one-time or usage-based prices.
 pub fn recurring_price(product: &Product) -> Option<RecurringPrice> {
-    use dodopayments::models::Price;
-    let (Price::Variant0(value) | Price::Variant1(value) | Price::Variant2(value)) =
-        product.price.as_ref();
-    if value.get("type")?.as_str()? != "recurring_price" {
-        return None;
-    }
-    let price = value.get("price")?.as_i64()?;
-    let discount = value.get("discount")?.as_i64()?;
-    if !(0..=100).contains(&discount) || price < 0 {
-        return None;
-    }
+    let (value, _, amount, currency) = discounted_price(product, "recurring_price")?;
     Some(RecurringPrice {
-        amount: (price * (100 - discount) + 50) / 100,
-        currency: value.get("currency")?.as_str()?.to_uppercase(),
+        amount,
+        currency,
         interval: value
             .get("payment_frequency_interval")?
             .as_str()?

@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::offer_rules::{Direction, Effective, OnPaymentFailure, PlanChangeRule};
 use crate::plan_change_store::{BeginChange, ChangeRecord, ChangeState};
 use crate::plan_token::{PlanChangeClaims, PLAN_CHANGE};
+use crate::reconcile::{look_up_since, silent_for_grace};
 use crate::routes::offers::currency_code;
 use axum::http::StatusCode;
 use dodopayments::models::{
@@ -343,7 +344,7 @@ pub async fn settle(state: &AppState, change: ChangeRecord) -> ChangeRecord {
         }
         ChangeState::Processing | ChangeState::RequiresAction | ChangeState::Submitted => change,
         // Recorded, but the proxy stopped before sending it: nothing was sent.
-        ChangeState::Pending if silent_for_grace(state, &change) => {
+        ChangeState::Pending if silent_for_grace(state, &change.updated_at) => {
             record(
                 state,
                 &change,
@@ -426,7 +427,7 @@ pub async fn settle(state: &AppState, change: ChangeRecord) -> ChangeRecord {
     } else if matches!(
         change.state,
         ChangeState::Submitted | ChangeState::Processing
-    ) && silent_for_grace(state, &change)
+    ) && silent_for_grace(state, &change.updated_at)
     {
         // No payment, and the subscription has not moved: nothing happened.
         (
@@ -471,9 +472,7 @@ async fn find_lost_payment(state: &AppState, change: ChangeRecord) -> ChangeReco
     if change.payment_id.is_some() {
         return change;
     }
-    let since = clock::parse_rfc3339(&change.created_at)
-        .map(|t| clock::rfc3339(t - time::Duration::minutes(5)))
-        .unwrap_or_default();
+    let since = look_up_since(&change.created_at);
     match state
         .dodo
         .find_payment_by_metadata(
@@ -503,12 +502,6 @@ async fn find_lost_payment(state: &AppState, change: ChangeRecord) -> ChangeReco
             change
         }
     }
-}
-
-/// True once a change sent to Dodo has not moved for longer than any call to Dodo can take.
-fn silent_for_grace(state: &AppState, change: &ChangeRecord) -> bool {
-    clock::parse_rfc3339(&change.updated_at)
-        .is_some_and(|updated| OffsetDateTime::now_utc() - updated >= state.reconcile_grace)
 }
 
 async fn record(

@@ -22,7 +22,7 @@ const NOT_CHARGED: &str = "The order could not be completed. Nothing was charged
 /// Brings one accept as close to its final state as Dodo can tell now.
 pub async fn reconcile(state: &AppState, accept: Accept) -> Accept {
     match accept.state {
-        AcceptState::Pending if settled_in_silence(state, &accept) => {
+        AcceptState::Pending if silent_for_grace(state, &accept.updated_at) => {
             charge::fail(state, accept, Failure::new("not_charged", NOT_CHARGED)).await
         }
         AcceptState::Submitted => look_up(state, accept).await,
@@ -33,19 +33,24 @@ pub async fn reconcile(state: &AppState, accept: Accept) -> Accept {
     }
 }
 
-/// True once nothing can still be on its way: the accept has not moved for the grace period.
-fn settled_in_silence(state: &AppState, accept: &Accept) -> bool {
-    let Some(updated) = clock::parse_rfc3339(&accept.updated_at) else {
-        return false;
-    };
-    OffsetDateTime::now_utc() - updated >= state.reconcile_grace
+/// True once nothing can still be on its way: something sent to Dodo (an accept, a plan
+/// change) has not moved since `updated_at` for the grace period, longer than any call to Dodo
+/// can take.
+pub fn silent_for_grace(state: &AppState, updated_at: &str) -> bool {
+    clock::parse_rfc3339(updated_at)
+        .is_some_and(|updated| OffsetDateTime::now_utc() - updated >= state.reconcile_grace)
+}
+
+/// Where to start looking for what was sent to Dodo at `created_at`: Dodo's clock and ours may
+/// differ a little, so a few minutes further back.
+pub fn look_up_since(created_at: &str) -> String {
+    clock::parse_rfc3339(created_at)
+        .map(|t| clock::rfc3339(t - time::Duration::minutes(5)))
+        .unwrap_or_default()
 }
 
 async fn look_up(state: &AppState, accept: Accept) -> Accept {
-    // Dodo's clock and ours may differ a little: look a few minutes further back.
-    let since = clock::parse_rfc3339(&accept.created_at)
-        .map(|t| clock::rfc3339(t - time::Duration::minutes(5)))
-        .unwrap_or_default();
+    let since = look_up_since(&accept.created_at);
     let found = state
         .dodo
         .find_payment_by_metadata(
@@ -81,7 +86,7 @@ async fn look_up(state: &AppState, accept: Accept) -> Accept {
                 _ => current,
             }
         }
-        Ok(None) if settled_in_silence(state, &accept) => {
+        Ok(None) if silent_for_grace(state, &accept.updated_at) => {
             tracing::warn!(accept_id = %accept.accept_id, "no charge was made; the accept failed");
             charge::fail(state, accept, Failure::new("not_charged", NOT_CHARGED)).await
         }
