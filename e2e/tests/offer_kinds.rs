@@ -23,6 +23,16 @@ async fn offers(stack: &Stack, payment: &str) -> OffersResponse {
     serde_json::from_value(stack.offers(payment).await.unwrap()).unwrap()
 }
 
+/// The ids of the offers a reload would show, in order.
+async fn offer_ids(stack: &Stack, payment: &str) -> Vec<String> {
+    offers(stack, payment)
+        .await
+        .offers
+        .into_iter()
+        .map(|o| o.offer_id)
+        .collect()
+}
+
 fn accept_body(token: &str, key: &str, quantity: u32) -> Value {
     json!({ "token": token, "idempotency_key": key, "quantity": quantity })
 }
@@ -68,12 +78,7 @@ async fn declining_the_upsell_brings_the_discounted_downsell_then_the_chain_ends
         .unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["next"], Value::Null, "the chain has ended");
-    let ids: Vec<_> = offers(&stack, &payment)
-        .await
-        .offers
-        .into_iter()
-        .map(|o| o.offer_id)
-        .collect();
+    let ids = offer_ids(&stack, &payment).await;
     assert_eq!(ids, ["add-ons"]);
 }
 
@@ -275,12 +280,7 @@ async fn without_a_usable_card_the_offer_comes_with_a_standard_checkout_instead(
         .unwrap();
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["checkout_url"], body["checkout_url"]);
-    let ids: Vec<_> = offers(&stack, &payment)
-        .await
-        .offers
-        .into_iter()
-        .map(|o| o.offer_id)
-        .collect();
+    let ids = offer_ids(&stack, &payment).await;
     assert_eq!(ids, ["add-ons"]);
 }
 
@@ -357,12 +357,7 @@ async fn declining_an_offer_already_accepted_does_not_open_its_downsell() {
         .unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["next"], Value::Null, "no downsell after an accept");
-    let ids: Vec<_> = offers(&stack, &payment)
-        .await
-        .offers
-        .into_iter()
-        .map(|o| o.offer_id)
-        .collect();
+    let ids = offer_ids(&stack, &payment).await;
     assert_eq!(ids, ["add-ons"]);
 }
 

@@ -65,15 +65,21 @@ async fn advance_days(stack: &Stack, days: i64) {
     assert!(response.status().is_success());
 }
 
-/// The change's token, as the account page's widget gets it.
-async fn change_token(stack: &Stack, subscription: &str, customer: &str) -> String {
-    let response = stack
+/// `GET /v1/plan-changes` as the account page's widget asks it, with an account token naming
+/// this subscription and customer.
+async fn list_plan_changes(stack: &Stack, subscription: &str, customer: &str) -> reqwest::Response {
+    stack
         .http
         .get(format!("{}/v1/plan-changes", stack.proxy_url))
         .bearer_auth(account_token(subscription, customer))
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// The change's token, as the account page's widget gets it.
+async fn change_token(stack: &Stack, subscription: &str, customer: &str) -> String {
+    let response = list_plan_changes(stack, subscription, customer).await;
     assert_eq!(response.status(), 200);
     let listed: PlanChangesResponse = response.json().await.unwrap();
     assert_eq!(listed.plan_changes.len(), 1, "{listed:?}");
@@ -259,13 +265,8 @@ async fn a_downgrade_scheduled_for_the_next_billing_date_is_shown_as_scheduled()
         .starts_with("2026-01-31"));
     assert_eq!(subscription_product(&stack, "sub_pro").await, "prod_pro");
     // With a change scheduled, no other change is offered until it has happened.
-    let listed: PlanChangesResponse = stack
-        .http
-        .get(format!("{}/v1/plan-changes", stack.proxy_url))
-        .bearer_auth(account_token("sub_pro", "cus_ok"))
-        .send()
+    let listed: PlanChangesResponse = list_plan_changes(&stack, "sub_pro", "cus_ok")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -351,13 +352,7 @@ async fn tokens_of_another_kind_or_customer_change_nothing() {
     let stack =
         billing_stack("from = \"prod_basic\"\nto = \"prod_pro\"\ndirection = \"upgrade\"").await;
     // Someone else's subscription with a valid signature for the wrong customer.
-    let response = stack
-        .http
-        .get(format!("{}/v1/plan-changes", stack.proxy_url))
-        .bearer_auth(account_token("sub_basic", "cus_broke"))
-        .send()
-        .await
-        .unwrap();
+    let response = list_plan_changes(&stack, "sub_basic", "cus_broke").await;
     assert_eq!(response.status(), 401);
     // An account token is not a plan change token.
     let (status, body) = confirm(
