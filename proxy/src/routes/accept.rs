@@ -156,6 +156,11 @@ pub fn response(accept: &Accept) -> AcceptResponse {
     }
 }
 
+/// The answer to a token that is not one of ours, or not of the kind asked.
+pub fn invalid_token() -> ApiError {
+    token_error(TokenError::Invalid)
+}
+
 pub fn token_error(error: TokenError) -> ApiError {
     match error {
         TokenError::Invalid => ApiError::new(

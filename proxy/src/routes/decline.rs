@@ -5,7 +5,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::offer_builder::{self, Purchase};
 use crate::offer_token::OfferClaims;
-use crate::routes::accept::token_error;
+use crate::routes::accept::{invalid_token, token_error};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::Json;
@@ -57,7 +57,7 @@ async fn next_offer(state: &AppState, claims: &OfferClaims) -> Result<Option<Off
         return Ok(None);
     };
     let expires_at =
-        OffsetDateTime::from_unix_timestamp(claims.exp).map_err(|_| token_error_invalid())?;
+        OffsetDateTime::from_unix_timestamp(claims.exp).map_err(|_| invalid_token())?;
     let purchase = Purchase {
         payment_id: claims.sub.clone(),
         customer_id: claims.cus.clone(),
@@ -74,8 +74,4 @@ async fn next_offer(state: &AppState, claims: &OfferClaims) -> Result<Option<Off
         OffsetDateTime::now_utc(),
     )
     .await
-}
-
-fn token_error_invalid() -> ApiError {
-    token_error(crate::offer_token::TokenError::Invalid)
 }

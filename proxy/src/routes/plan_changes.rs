@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::plan_change::{self, submit};
 use crate::plan_change_store::{BeginChange, ChangeRecord, ChangeState};
 use crate::plan_token::{AccountClaims, PlanChangeClaims, ACCOUNT, PLAN_CHANGE};
-use crate::routes::accept::token_error;
+use crate::routes::accept::{invalid_token, token_error};
 use crate::routes::offers::currency_code;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -39,7 +39,7 @@ pub async fn list(
         })?;
     let account: AccountClaims = state.keys.verify_as(token.trim()).map_err(token_error)?;
     if account.typ != ACCOUNT {
-        return Err(token_error(crate::offer_token::TokenError::Invalid));
+        return Err(invalid_token());
     }
     let subscription = state
         .dodo
@@ -54,10 +54,10 @@ pub async fn list(
             other => ApiError::upstream(&other),
         })?;
     if subscription.customer.customer_id != account.cus {
-        return Err(token_error(crate::offer_token::TokenError::Invalid));
+        return Err(invalid_token());
     }
-    let expires_at = OffsetDateTime::from_unix_timestamp(account.exp)
-        .map_err(|_| token_error(crate::offer_token::TokenError::Invalid))?;
+    let expires_at =
+        OffsetDateTime::from_unix_timestamp(account.exp).map_err(|_| invalid_token())?;
     let plan_changes =
         plan_change::offered(&state, &subscription, expires_at, OffsetDateTime::now_utc()).await?;
     Ok(Json(PlanChangesResponse { plan_changes }))
@@ -66,7 +66,7 @@ pub async fn list(
 fn claims(state: &AppState, token: &str) -> Result<PlanChangeClaims, ApiError> {
     let claims: PlanChangeClaims = state.keys.verify_as(token).map_err(token_error)?;
     if claims.typ != PLAN_CHANGE {
-        return Err(token_error(crate::offer_token::TokenError::Invalid));
+        return Err(invalid_token());
     }
     state.limits.check_token(&claims.jti)?;
     Ok(claims)
