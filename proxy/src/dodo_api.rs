@@ -4,6 +4,7 @@
 //! never be: Dodo has no idempotency key on `POST /checkouts`, so an SDK retry after a timeout
 //! could charge twice. The charge client has `max_retries = 0`.
 
+use crate::product_cache::{TtlCache, PRODUCT_TTL};
 use dodopayments::models::{
     CheckoutSessionResponse, CheckoutSessionStatus, CheckoutSessionsCreateParams, Payment,
     PaymentListResponse, Product, Subscription, SubscriptionChangePlanResponse,
@@ -12,12 +13,14 @@ use dodopayments::models::{
 use dodopayments::{Client, ClientConfig, Error};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
 pub struct DodoApi {
     reads: Client,
     charges: Client,
+    products: Arc<TtlCache<Product>>,
 }
 
 /// A saved payment method, as `GET /customers/{id}/payment-methods` describes it (the SDK
@@ -56,6 +59,7 @@ impl DodoApi {
         Ok(Self {
             reads: Client::new(config.clone())?,
             charges: Client::new(config.with_max_retries(0))?,
+            products: Arc::new(TtlCache::new(PRODUCT_TTL)),
         })
     }
 
@@ -68,8 +72,21 @@ impl DodoApi {
             .await
     }
 
+    /// A product, from the cache when it was read within `PRODUCT_TTL` (see `product_cache`).
     pub async fn product(&self, product_id: &str) -> Result<Product, Error> {
-        self.reads.products().retrieve().id(product_id).send().await
+        if let Some(product) = self.products.get(product_id, Instant::now()) {
+            return Ok(product);
+        }
+        let product = self
+            .reads
+            .products()
+            .retrieve()
+            .id(product_id)
+            .send()
+            .await?;
+        self.products
+            .put(product_id, product.clone(), Instant::now());
+        Ok(product)
     }
 
     pub async fn payment_methods(&self, customer_id: &str) -> Result<Vec<SavedMethod>, Error> {

@@ -14,6 +14,7 @@ pub mod offer_token;
 pub mod plan_change;
 pub mod plan_change_store;
 pub mod plan_token;
+pub mod product_cache;
 pub mod rate_limit;
 mod reconcile;
 mod routes;

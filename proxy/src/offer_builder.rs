@@ -33,6 +33,8 @@ pub struct Settled {
     pub accepted_items: HashSet<String>,
     /// Offer ids the customer said "No thanks" to.
     pub declined_offers: HashSet<String>,
+    /// Accepts that count towards `max_accepted_offers`: all but those whose charge failed.
+    pub accepted_count: i64,
 }
 
 /// The offer to show in place of `rule`: `rule` itself, or once it was declined, the first

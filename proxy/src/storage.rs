@@ -322,24 +322,15 @@ impl Storage {
         rows.iter().map(row_to_accept).collect()
     }
 
-    /// How many offers were accepted after this purchase, whatever became of their charge
-    /// except an outright failure.
-    pub async fn accepted_count(&self, original_payment_id: &str) -> Result<i64, sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM accepts WHERE original_payment_id = $1 AND state <> 'failed'",
-        )
-        .bind(original_payment_id)
-        .fetch_one(&self.pool)
-        .await?;
-        row.try_get("n")
-    }
-
     /// What the customer already did with this purchase's offers: items accepted (whatever
-    /// became of their charge) and offers declined.
+    /// became of their charge), how many of those accepts still count, and offers declined.
+    /// One query, as every offer lookup and decline needs all of it.
     pub async fn settled(&self, original_payment_id: &str) -> Result<Settled, sqlx::Error> {
+        // `accepts` has one row per (purchase, item), so the union loses none of its rows.
         let rows = sqlx::query(
-            "SELECT offer_id, 'accepted' AS how FROM accepts WHERE original_payment_id = $1 \
-             UNION SELECT item_id, 'accepted' AS how FROM fallback_checkouts WHERE original_payment_id = $2 \
+            "SELECT offer_id, CASE WHEN state = 'failed' THEN 'failed' ELSE 'charged' END AS how \
+             FROM accepts WHERE original_payment_id = $1 \
+             UNION SELECT item_id, 'checkout' AS how FROM fallback_checkouts WHERE original_payment_id = $2 \
              UNION SELECT offer_id, 'declined' AS how FROM declines WHERE original_payment_id = $3",
         )
         .bind(original_payment_id)
@@ -351,10 +342,18 @@ impl Storage {
         for row in &rows {
             let id: String = row.try_get("offer_id")?;
             let how: String = row.try_get("how")?;
-            if how == "accepted" {
-                settled.accepted_items.insert(id);
-            } else {
-                settled.declined_offers.insert(id);
+            match how.as_str() {
+                "declined" => {
+                    settled.declined_offers.insert(id);
+                }
+                // Counts towards `max_accepted_offers`: every accept but an outright failure.
+                "charged" => {
+                    settled.accepted_count += 1;
+                    settled.accepted_items.insert(id);
+                }
+                _ => {
+                    settled.accepted_items.insert(id);
+                }
             }
         }
         Ok(settled)

@@ -40,19 +40,14 @@ async fn next_offer(state: &AppState, claims: &OfferClaims) -> Result<Option<Off
         // The offer was removed from the rules since its token was signed.
         return Ok(None);
     };
-    let accepted = state
-        .storage
-        .accepted_count(&claims.sub)
-        .await
-        .map_err(|e| ApiError::storage(&e))?;
-    if accepted >= state.rules.max_accepted_offers {
-        return Ok(None);
-    }
     let settled = state
         .storage
         .settled(&claims.sub)
         .await
         .map_err(|e| ApiError::storage(&e))?;
+    if settled.accepted_count >= state.rules.max_accepted_offers {
+        return Ok(None);
+    }
     let Some((rule, kind)) = offer_builder::current(&state.rules, declined, &settled, true) else {
         return Ok(None);
     };

@@ -4,7 +4,7 @@ use crate::app::AppState;
 use crate::clock;
 use crate::dodo_api::{card_is_current, SavedMethod};
 use crate::error::ApiError;
-use crate::offer_builder::{self, Purchase};
+use crate::offer_builder::{self, Purchase, Settled};
 use crate::offer_rules::OfferRule;
 use crate::plan_change;
 use axum::extract::rejection::QueryRejection;
@@ -28,18 +28,20 @@ pub async fn list(
 ) -> Result<Json<OffersResponse>, ApiError> {
     let Query(query) = query?;
     check_payment_id(&query.payment_id)?;
-    let payment = state
-        .dodo
-        .payment(&query.payment_id)
-        .await
-        .map_err(|e| match e {
-            dodopayments::Error::Api { status: 404, .. } => ApiError::new(
-                StatusCode::NOT_FOUND,
-                "payment_not_found",
-                "no payment with this id",
-            ),
-            other => ApiError::upstream(&other),
-        })?;
+    // Our own records of the purchase are read while Dodo is asked for the payment: the
+    // database's time hides behind the round trip instead of adding to it.
+    let (payment, settled) = tokio::join!(
+        state.dodo.payment(&query.payment_id),
+        state.storage.settled(&query.payment_id),
+    );
+    let payment = payment.map_err(|e| match e {
+        dodopayments::Error::Api { status: 404, .. } => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "payment_not_found",
+            "no payment with this id",
+        ),
+        other => ApiError::upstream(&other),
+    })?;
     if !matches!(payment.status.as_deref(), Some(IntentStatus::Succeeded)) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -86,7 +88,8 @@ pub async fn list(
         },
         None => Vec::new(),
     };
-    let mut response = one_click_offers(&state, &payment, expires_at, now).await?;
+    let settled = settled.map_err(|e| ApiError::storage(&e))?;
+    let mut response = one_click_offers(&state, &payment, &settled, expires_at, now).await?;
     response.plan_changes = plan_changes;
     Ok(Json(response))
 }
@@ -95,26 +98,17 @@ pub async fn list(
 async fn one_click_offers(
     state: &AppState,
     payment: &Payment,
+    settled: &Settled,
     expires_at: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Result<OffersResponse, ApiError> {
-    let accepted = state
-        .storage
-        .accepted_count(&payment.payment_id)
-        .await
-        .map_err(|e| ApiError::storage(&e))?;
-    if accepted >= state.rules.max_accepted_offers {
+    if settled.accepted_count >= state.rules.max_accepted_offers {
         return Ok(OffersResponse::default());
     }
     let purchased = purchased_products(payment);
-    let settled = state
-        .storage
-        .settled(&payment.payment_id)
-        .await
-        .map_err(|e| ApiError::storage(&e))?;
     let mut shown = Vec::new();
     for root in state.rules.offers_after(&purchased) {
-        if let Some((rule, kind)) = offer_builder::current(&state.rules, root, &settled, false) {
+        if let Some((rule, kind)) = offer_builder::current(&state.rules, root, settled, false) {
             // Two chains may lead to the same downsell: show it once.
             if !shown.iter().any(|(r, _): &(&OfferRule, _)| r.id == rule.id) {
                 shown.push((rule, kind));
@@ -145,7 +139,7 @@ async fn one_click_offers(
     let mut offers = Vec::new();
     for (rule, kind) in shown {
         if let Some(offer) =
-            offer_builder::build(state, &purchase, rule, kind, &settled, now).await?
+            offer_builder::build(state, &purchase, rule, kind, settled, now).await?
         {
             offers.push(offer);
         }
