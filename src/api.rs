@@ -13,6 +13,9 @@ use upsell_wire::{
     PlanChangeRequest, PlanChangeResult, PlanChangesResponse,
 };
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::js_sys::Promise;
 
 /// Why a call to the proxy did not give an answer the widget can use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +35,18 @@ pub async fn fetch_offers(endpoint: &str, payment_id: &str) -> Result<OffersResp
         .await
         .map_err(unreachable)?;
     read(response).await
+}
+
+/// The answer to a request the loader (`embed/upsell.js`) sent before the wasm was ready: the
+/// same request as `fetch_offers` or `fetch_plan_changes`, as a `fetch()` promise.
+pub async fn read_first_answer<T: DeserializeOwned>(answer: Promise) -> Result<T, ApiFailure> {
+    let response = JsFuture::from(answer)
+        .await
+        .map_err(|_| ApiFailure::Unreachable("the upsell service could not be reached".into()))?;
+    let response: web_sys::Response = response.dyn_into().map_err(|_| {
+        ApiFailure::Unreachable("the loader's first request gave no response".into())
+    })?;
+    read(Response::from(response)).await
 }
 
 /// Accepts an offer. A retry must send the same `idempotency_key`.

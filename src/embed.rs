@@ -12,6 +12,7 @@
 //! `dark`; colours, radius and font are CSS custom properties, see `style/widget.css`).
 
 use crate::i18n::Texts;
+use crate::offer_visible;
 use crate::views::upsell_widget::{UpsellWidget, WidgetContext};
 use leptos::mount::mount_to;
 use leptos::prelude::*;
@@ -19,6 +20,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use web_sys::js_sys::Promise;
 use web_sys::{HtmlElement, ShadowRoot, UrlSearchParams};
 
 /// One mounted widget: what `unmount` must take down.
@@ -41,9 +43,16 @@ pub fn host(id: u32) -> Option<HtmlElement> {
 }
 
 /// Mounts a widget for `host` into its shadow root `root`, with the widget's stylesheet at
-/// `stylesheet`. Returns the id `unmount` takes; 0 when there is no purchase to follow.
+/// `stylesheet`. `first_answer` is the loader's `fetch()` of the widget's first request, when it
+/// sent it early (see `embed/upsell.js`). Returns the id `unmount` takes; 0 when there is no
+/// purchase to follow.
 #[wasm_bindgen]
-pub fn mount(host: HtmlElement, root: ShadowRoot, stylesheet: &str) -> u32 {
+pub fn mount(
+    host: HtmlElement,
+    root: ShadowRoot,
+    stylesheet: &str,
+    first_answer: Option<Promise>,
+) -> u32 {
     // An account page names the subscriber with a token its server signed; a thank-you page
     // names the purchase.
     let account_token = attribute(&host, "account-token");
@@ -84,22 +93,23 @@ pub fn mount(host: HtmlElement, root: ShadowRoot, stylesheet: &str) -> u32 {
     // Hidden (by the browser's own style for `hidden`) until the stylesheet has loaded, so the
     // customer never sees the widget unstyled; the offers are fetched meanwhile.
     let _ = container.set_attribute("hidden", "");
-    for event in ["load", "error"] {
-        let shown = container.clone();
-        let reveal = Closure::once_into_js(move || {
-            let _ = shown.remove_attribute("hidden");
-        });
-        let _ = link.add_event_listener_with_callback(event, reveal.unchecked_ref());
-    }
-    let _ = root.append_child(&link);
-    let _ = root.append_child(&container);
-
     let id = NEXT_ID.with(|n| {
         let mut n = n.borrow_mut();
         let id = *n;
         *n += 1;
         id
     });
+    for event in ["load", "error"] {
+        let shown = container.clone();
+        let reveal = Closure::once_into_js(move || {
+            let _ = shown.remove_attribute("hidden");
+            offer_visible::stylesheet_loaded(id);
+        });
+        let _ = link.add_event_listener_with_callback(event, reveal.unchecked_ref());
+    }
+    let _ = root.append_child(&link);
+    let _ = root.append_child(&container);
+
     let mut context = WidgetContext::new(
         id,
         attribute(&host, "endpoint").unwrap_or_default(),
@@ -107,6 +117,7 @@ pub fn mount(host: HtmlElement, root: ShadowRoot, stylesheet: &str) -> u32 {
         locale,
     );
     context.account_token = account_token;
+    context.first_answer.set_value(first_answer);
     let handle = mount_to(container.clone().unchecked_into(), move || {
         view! { <UpsellWidget context=context.clone() /> }
     });
@@ -132,8 +143,18 @@ pub fn unmount(id: u32) {
         return;
     };
     drop(mounted.handle);
+    offer_visible::forget(id);
     for node in mounted.nodes {
         let _ = mounted.root.remove_child(&node);
+    }
+}
+
+/// Widget `id` has nothing to show: its element stops holding the room the page reserved for
+/// it (`min-height` in the page's CSS, see the README's "Embedding"). Set through the CSSOM,
+/// which a strict Content-Security-Policy allows.
+pub fn release_reserved_room(id: u32) {
+    if let Some(host) = host(id) {
+        let _ = host.style().set_property("min-height", "0");
     }
 }
 

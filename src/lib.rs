@@ -10,5 +10,6 @@ pub mod events;
 pub mod i18n;
 pub mod idempotency_key;
 pub mod money;
+pub mod offer_visible;
 pub mod time_left;
 pub mod views;

@@ -3,6 +3,7 @@
 //! table of its own.
 
 use serde::Serialize;
+use std::cell::RefCell;
 use upsell_wire::Money;
 use wasm_bindgen::prelude::*;
 
@@ -40,20 +41,44 @@ pub(crate) fn number_format(locale: &str, options: &impl Serialize) -> Option<Nu
         .and_then(|options| NumberFormat::new(locale, &options).ok())
 }
 
+/// A currency's formatter and its minor-unit exponent (2 for USD, 0 for JPY); `None` when the
+/// browser does not know the locale or the currency.
+type CurrencyFormat = Option<(NumberFormat, u32)>;
+
+thread_local! {
+    /// Currency formatters by locale and currency (a page has one or two: a list is enough).
+    /// Making an `Intl.NumberFormat` costs the browser far more than using one, and a card
+    /// shows the same currency several times (price, list price, button, confirmation).
+    static CURRENCY_FORMATS: RefCell<Vec<(String, String, CurrencyFormat)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
 /// Formats an amount in minor units, e.g. 5000 USD in `en-US` → `$50.00`, 5000 JPY in `ja-JP`
 /// → `￥5,000`. An unknown locale or currency falls back to the amount and code.
 pub fn format_money(money: &Money, locale: &str) -> String {
-    let options = CurrencyOptions {
-        style: "currency",
-        currency: &money.currency,
-    };
-    match number_format(locale, &options) {
-        Some(formatter) => {
-            // The currency's minor-unit exponent, as the browser knows it (2 for USD, 0 for JPY).
-            let digits = formatter.resolved_options().maximum_fraction_digits();
-            let major = money.amount as f64 / 10f64.powi(digits as i32);
-            formatter.format(major)
+    CURRENCY_FORMATS.with(|formats| {
+        let mut formats = formats.borrow_mut();
+        let known = formats
+            .iter()
+            .position(|(l, c, _)| l == locale && *c == money.currency);
+        let index = known.unwrap_or_else(|| {
+            let options = CurrencyOptions {
+                style: "currency",
+                currency: &money.currency,
+            };
+            let format = number_format(locale, &options).map(|formatter| {
+                // The currency's minor-unit exponent, as the browser knows it.
+                let digits = formatter.resolved_options().maximum_fraction_digits();
+                (formatter, digits)
+            });
+            formats.push((locale.to_string(), money.currency.clone(), format));
+            formats.len() - 1
+        });
+        match &formats[index].2 {
+            Some((formatter, digits)) => {
+                formatter.format(money.amount as f64 / 10f64.powi(*digits as i32))
+            }
+            None => format!("{} {}", money.amount, money.currency),
         }
-        None => format!("{} {}", money.amount, money.currency),
-    }
+    })
 }

@@ -39,6 +39,8 @@ export function install_stub(routes) {
   };
 }
 export function recorded() { return window.__stubRequests; }
+export function marks(name) { return performance.getEntriesByName(name).length; }
+export function clear_marks(name) { performance.clearMarks(name); }
 export function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
 export function listen(target, names) {
   const seen = [];
@@ -49,6 +51,8 @@ export function listen(target, names) {
 extern "C" {
     fn install_stub(routes: &Object);
     fn recorded() -> Array;
+    fn marks(name: &str) -> u32;
+    fn clear_marks(name: &str);
     fn sleep(ms: u32) -> js_sys::Promise;
     fn listen(target: &HtmlElement, names: &Array) -> Array;
 }
@@ -242,6 +246,11 @@ impl Widget {
     }
 
     fn mount_with(attributes: &[(&str, &str)]) -> Widget {
+        Widget::mount_full(attributes, None)
+    }
+
+    /// Mounted as `upsell.js` does when it sent the widget's first request itself.
+    fn mount_full(attributes: &[(&str, &str)], first_answer: Option<js_sys::Promise>) -> Widget {
         let document = web_sys::window().unwrap().document().unwrap();
         let host: HtmlElement = document
             .create_element("dodo-upsell")
@@ -262,7 +271,7 @@ impl Widget {
             &"upsell:failed".into(),
         );
         let events = listen(&host, &names);
-        let id = embed::mount(host.clone(), root.clone(), "widget.css");
+        let id = embed::mount(host.clone(), root.clone(), "widget.css", first_answer);
         assert_ne!(id, 0);
         Widget {
             host,
@@ -1046,5 +1055,113 @@ async fn a_downsell_that_is_also_an_offer_of_its_own_is_shown_once() {
         widget.find("article").is_none(),
         "the declined downsell does not come back from the queue: {}",
         widget.text()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_loaders_early_request_is_used_instead_of_asking_again() {
+    stub(vec![(
+        "GET /v1/offers",
+        vec![offers(vec![upsell()], visa())],
+    )]);
+    // What `upsell.js` sends before the wasm is ready.
+    let window = web_sys::window().unwrap();
+    let early = window.fetch_with_str(&format!("{ENDPOINT}/v1/offers?payment_id=pay_test_1"));
+    let widget = Widget::mount_full(
+        &[("payment-id", "pay_test_1"), ("locale", "en-US")],
+        Some(early),
+    );
+    widget.until_text("Pro plan upgrade").await;
+    assert_eq!(sent("GET /v1/offers").len(), 1, "only the loader's request");
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_early_request_shows_nothing_and_puts_no_error_on_the_page() {
+    stub(vec![]);
+    let early = js_sys::Promise::reject(&"network down".into());
+    let widget = Widget::mount_full(
+        &[("payment-id", "pay_test_1"), ("locale", "en-US")],
+        Some(early),
+    );
+    pause(100).await;
+    assert_eq!(widget.text(), "");
+    assert!(sent("GET /v1/offers").is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn the_page_gets_one_mark_when_the_first_offer_is_on_screen() {
+    clear_marks(dodo_upsell::offer_visible::MARK);
+    stub(vec![("GET /v1/offers", vec![never()])]);
+    let loading = Widget::mount("en-US");
+    pause(100).await;
+    assert_eq!(
+        marks(dodo_upsell::offer_visible::MARK),
+        0,
+        "a skeleton is no offer"
+    );
+    drop(loading);
+
+    stub(vec![(
+        "GET /v1/offers",
+        vec![offers(vec![upsell()], visa())],
+    )]);
+    let first = Widget::mount("en-US");
+    first.until_text("Pro plan upgrade").await;
+    for _ in 0..50 {
+        if marks(dodo_upsell::offer_visible::MARK) > 0 {
+            break;
+        }
+        pause(20).await;
+    }
+    assert_eq!(marks(dodo_upsell::offer_visible::MARK), 1);
+    let second = Widget::mount("en-US");
+    second.until_text("Pro plan upgrade").await;
+    pause(100).await;
+    assert_eq!(
+        marks(dodo_upsell::offer_visible::MARK),
+        1,
+        "only the first offer on the page"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn with_nothing_to_offer_the_room_the_page_reserved_is_given_back() {
+    stub(vec![("GET /v1/offers", vec![offers(vec![], visa())])]);
+    let widget = Widget::mount("en-US");
+    for _ in 0..50 {
+        if !widget
+            .host
+            .style()
+            .get_property_value("min-height")
+            .unwrap()
+            .is_empty()
+        {
+            break;
+        }
+        pause(20).await;
+    }
+    assert_eq!(
+        widget
+            .host
+            .style()
+            .get_property_value("min-height")
+            .unwrap(),
+        "0px"
+    );
+
+    // An offer keeps it.
+    stub(vec![(
+        "GET /v1/offers",
+        vec![offers(vec![upsell()], visa())],
+    )]);
+    let offered = Widget::mount("en-US");
+    offered.until_text("Pro plan upgrade").await;
+    assert_eq!(
+        offered
+            .host
+            .style()
+            .get_property_value("min-height")
+            .unwrap(),
+        ""
     );
 }

@@ -40,9 +40,18 @@ pub fn Countdown(
             ticker.clear();
         }
     });
-    let ends_at = fill(
-        texts.ends_at,
-        &[("time", &clock_time_in(expires_in_seconds, &locale))],
+    // The screen reader's "Ends at 10:42 AM" is written just after the card is shown: the
+    // browser's first `Intl.DateTimeFormat` costs tens of milliseconds, which would otherwise
+    // delay the offer itself.
+    let ends_at = RwSignal::new(String::new());
+    set_timeout(
+        move || {
+            ends_at.try_set(fill(
+                texts.ends_at,
+                &[("time", &clock_time_in(expires_in_seconds, &locale))],
+            ));
+        },
+        Duration::ZERO,
     );
     visible.then(|| {
         view! {
@@ -50,7 +59,7 @@ pub fn Countdown(
                 <span aria-hidden="true">
                     {move || fill(texts.ends_in, &[("time", &clock_text(left.get()))])}
                 </span>
-                <span class="dodo-upsell__sr-only">{ends_at}</span>
+                <span class="dodo-upsell__sr-only">{move || ends_at.get()}</span>
             </p>
         }
     })

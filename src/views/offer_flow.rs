@@ -3,6 +3,7 @@
 
 use crate::api;
 use crate::events::{self, Detail};
+use crate::offer_visible;
 use crate::views::countdown::Countdown;
 use crate::views::item_flow::ItemFlow;
 use crate::views::payment_picker::PaymentPicker;
@@ -69,6 +70,7 @@ pub fn OfferFlow(
     let widget_id = context.widget_id;
     Effect::new(move || {
         let offer = current.get();
+        offer_visible::offer_rendered(widget_id);
         events::emit(
             widget_id,
             events::SHOWN,

@@ -7,6 +7,7 @@ use crate::events::{self, Detail};
 use crate::i18n::{fill, Texts};
 use crate::idempotency_key::new_idempotency_key;
 use crate::money::format_money;
+use crate::offer_visible;
 use crate::time_left::{format_date, format_period};
 use crate::views::item_flow::card_was_the_problem;
 use crate::views::offer_flow::OfferOutcome;
@@ -114,6 +115,9 @@ pub fn PlanFlow(
             ..Detail::default()
         },
     );
+
+    // Effects run once the view is in the DOM.
+    Effect::new(move |_| offer_visible::offer_rendered(widget_id));
 
     let review = {
         let endpoint = context.endpoint.clone();

@@ -3,13 +3,15 @@
 //! its account token opens.
 
 use crate::api;
+use crate::embed;
 use crate::i18n::Texts;
 use crate::views::offer_flow::{OfferFlow, OfferOutcome};
 use crate::views::plan_flow::PlanFlow;
 use crate::views::skeleton::Skeleton;
 use leptos::prelude::*;
 use std::collections::VecDeque;
-use upsell_wire::{Offer, PaymentMethod, PlanChange};
+use upsell_wire::{Offer, OffersResponse, PaymentMethod, PlanChange, PlanChangesResponse};
+use web_sys::js_sys::Promise;
 
 /// What every view of one widget needs to know.
 #[derive(Debug, Clone)]
@@ -30,6 +32,9 @@ pub struct WidgetContext {
     pub payment_methods: RwSignal<Vec<PaymentMethod>>,
     /// The card the customer chose; `None` when no saved card can pay.
     pub chosen_method: RwSignal<Option<String>>,
+    /// The first request's answer when the loader already sent it (see `embed/upsell.js`);
+    /// taken by the first load.
+    pub first_answer: StoredValue<Option<Promise>, LocalStorage>,
 }
 
 impl WidgetContext {
@@ -43,6 +48,7 @@ impl WidgetContext {
             locale,
             payment_methods: RwSignal::new(Vec::new()),
             chosen_method: RwSignal::new(None),
+            first_answer: StoredValue::new_local(None),
         }
     }
 }
@@ -56,16 +62,26 @@ pub fn UpsellWidget(
         let endpoint = context.endpoint.clone();
         let payment_id = context.payment_id.clone();
         let account_token = context.account_token.clone();
+        let first_answer = context.first_answer;
         move || {
             let endpoint = endpoint.clone();
             let payment_id = payment_id.clone();
             let account_token = account_token.clone();
+            let first_answer = first_answer.try_update_value(Option::take).flatten();
             async move {
-                match account_token {
-                    Some(token) => api::fetch_plan_changes(&endpoint, &token)
+                match (account_token, first_answer) {
+                    (Some(_), Some(answer)) => {
+                        api::read_first_answer::<PlanChangesResponse>(answer)
+                            .await
+                            .map(|r| (Vec::new(), r.plan_changes, Vec::new()))
+                    }
+                    (Some(token), None) => api::fetch_plan_changes(&endpoint, &token)
                         .await
                         .map(|r| (Vec::new(), r.plan_changes, Vec::new())),
-                    None => api::fetch_offers(&endpoint, &payment_id)
+                    (None, Some(answer)) => api::read_first_answer::<OffersResponse>(answer)
+                        .await
+                        .map(|r| (r.offers, r.plan_changes, r.payment_methods)),
+                    (None, None) => api::fetch_offers(&endpoint, &payment_id)
                         .await
                         .map(|r| (r.offers, r.plan_changes, r.payment_methods)),
                 }
@@ -98,8 +114,11 @@ pub fn UpsellWidget(
                                 }
                                 // An optional offer must never put an error on a thank-you
                                 // page: when there is nothing to offer, or the service is
-                                // down, show nothing.
-                                _ => None,
+                                // down, show nothing, and give back the room the page kept.
+                                _ => {
+                                    embed::release_reserved_room(context.widget_id);
+                                    None
+                                }
                             }
                         })
                     }
