@@ -2,6 +2,8 @@
 //! upsell proxy pointed at it, each on its own ephemeral port, talking real HTTP, with the
 //! sandbox's webhooks delivered to the proxy.
 
+pub mod browser;
+
 use dodo_sandbox::{SandboxConfig, Seed};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -192,67 +194,32 @@ impl Stack {
         product_id: &str,
         minutes_ago: i64,
     ) -> anyhow::Result<String> {
-        let response: Value = self
-            .http
-            .post(format!("{}/_sandbox/purchases", self.sandbox_url))
-            .json(&json!({
-                "customer_id": customer_id,
-                "product_id": product_id,
-                "minutes_ago": minutes_ago,
-            }))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        response["payment_id"]
-            .as_str()
-            .map(String::from)
-            .ok_or_else(|| anyhow::anyhow!("no payment_id in {response}"))
+        self.sandbox()
+            .purchase_minutes_ago(customer_id, product_id, minutes_ago)
+            .await
+    }
+
+    /// The sandbox's control API.
+    pub fn sandbox(&self) -> SandboxControl<'_> {
+        SandboxControl {
+            url: &self.sandbox_url,
+            http: &self.http,
+        }
     }
 
     /// The sandbox's ledger: `{charges: [...], webhook_deliveries: [...]}`.
     pub async fn ledger(&self) -> anyhow::Result<Value> {
-        Ok(self
-            .http
-            .get(format!("{}/_sandbox/ledger", self.sandbox_url))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?)
+        self.sandbox().ledger().await
     }
 
     /// Sets how the sandbox delivers webhooks (`duplicate`, `delay_ms`, `reorder_window_ms`).
     pub async fn set_webhook_delivery(&self, switches: Value) -> anyhow::Result<()> {
-        let mut settings: Value = self
-            .http
-            .get(format!("{}/_sandbox/webhooks", self.sandbox_url))
-            .send()
-            .await?
-            .json()
-            .await?;
-        if let (Some(settings), Some(switches)) = (settings.as_object_mut(), switches.as_object()) {
-            settings.extend(switches.clone());
-        }
-        self.http
-            .put(format!("{}/_sandbox/webhooks", self.sandbox_url))
-            .json(&settings)
-            .send()
-            .await?
-            .error_for_status()?;
-        Ok(())
+        self.sandbox().set_webhook_delivery(switches).await
     }
 
     /// Replaces the sandbox's faults (`[]` clears them).
     pub async fn set_faults(&self, rules: Value) -> anyhow::Result<()> {
-        self.http
-            .put(format!("{}/_sandbox/faults", self.sandbox_url))
-            .json(&rules)
-            .send()
-            .await?
-            .error_for_status()?;
-        Ok(())
+        self.sandbox().set_faults(rules).await
     }
 
     /// The offers for a purchase, as the widget gets them.
@@ -358,6 +325,83 @@ impl Stack {
             })
             .cloned()
             .collect())
+    }
+}
+
+/// The sandbox's `/_sandbox/` control API, for the tests and the bench.
+pub struct SandboxControl<'a> {
+    pub url: &'a str,
+    pub http: &'a reqwest::Client,
+}
+
+impl SandboxControl<'_> {
+    /// A purchase that succeeded `minutes_ago` minutes before now; its payment id.
+    pub async fn purchase_minutes_ago(
+        &self,
+        customer_id: &str,
+        product_id: &str,
+        minutes_ago: i64,
+    ) -> anyhow::Result<String> {
+        let response: Value = self
+            .http
+            .post(format!("{}/_sandbox/purchases", self.url))
+            .json(&json!({
+                "customer_id": customer_id,
+                "product_id": product_id,
+                "minutes_ago": minutes_ago,
+            }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        response["payment_id"]
+            .as_str()
+            .map(String::from)
+            .ok_or_else(|| anyhow::anyhow!("no payment_id in {response}"))
+    }
+
+    /// The ledger: `{charges: [...], webhook_deliveries: [...]}`.
+    pub async fn ledger(&self) -> anyhow::Result<Value> {
+        Ok(self
+            .http
+            .get(format!("{}/_sandbox/ledger", self.url))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    /// Replaces the faults (`[]` clears them).
+    pub async fn set_faults(&self, rules: Value) -> anyhow::Result<()> {
+        self.put("/_sandbox/faults", &rules).await
+    }
+
+    /// Sets how webhooks are delivered (`duplicate`, `delay_ms`, `reorder_window_ms`); the
+    /// switches not named keep their value.
+    pub async fn set_webhook_delivery(&self, switches: Value) -> anyhow::Result<()> {
+        let mut settings: Value = self
+            .http
+            .get(format!("{}/_sandbox/webhooks", self.url))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if let (Some(settings), Some(switches)) = (settings.as_object_mut(), switches.as_object()) {
+            settings.extend(switches.clone());
+        }
+        self.put("/_sandbox/webhooks", &settings).await
+    }
+
+    async fn put(&self, path: &str, body: &Value) -> anyhow::Result<()> {
+        self.http
+            .put(format!("{}{path}", self.url))
+            .json(body)
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
     }
 }
 

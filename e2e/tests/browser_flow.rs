@@ -1,16 +1,12 @@
 //! End to end: the demo thank-you page, built by trunk and served by the real proxy, opened in
 //! headless Chromium through WebDriver, against the real sandbox.
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use upsell_e2e::browser::{open_browser, start_driver, Driver};
 use upsell_e2e::{Stack, StackOptions, DEMO_OFFERS};
-
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// The release build of the widget (`trunk build --release`), which `cargo xtask test` makes.
 fn widget_dist() -> PathBuf {
@@ -23,66 +19,6 @@ fn widget_dist() -> PathBuf {
         dist.display()
     );
     dist
-}
-
-/// A ChromeDriver of our own on a free port, stopped on drop.
-struct Driver {
-    process: Child,
-    url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-async fn start_driver() -> Driver {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let driver = Driver {
-        process: Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver runs (cargo xtask test installs it)"),
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..100 {
-        if reqwest::get(format!("{}/status", driver.url)).await.is_ok() {
-            return driver;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not start");
-}
-
-async fn open_browser(driver: &Driver) -> Client {
-    // Several crates enable a rustls crypto provider; choose one (an Err means already chosen).
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1000,1400"
-            ],
-        }),
-    );
-    ClientBuilder::rustls()
-        .expect("TLS setup")
-        .capabilities(capabilities)
-        .connect(&driver.url)
-        .await
-        .expect("a Chromium session")
 }
 
 async fn thank_you_page(stack: &Stack, browser: &Client, payment_id: &str) {
@@ -225,8 +161,10 @@ async fn demo_stack() -> (Stack, Driver, Client) {
     })
     .await
     .unwrap();
-    let driver = start_driver().await;
-    let browser = open_browser(&driver).await;
+    let driver = start_driver()
+        .await
+        .expect("chromedriver runs (cargo xtask test installs it)");
+    let browser = open_browser(&driver).await.expect("a Chromium session");
     (stack, driver, browser)
 }
 
@@ -651,8 +589,10 @@ async fn demo_stack_with(edit: impl Fn(&str) -> String) -> (Stack, Driver, Clien
     })
     .await
     .unwrap();
-    let driver = start_driver().await;
-    let browser = open_browser(&driver).await;
+    let driver = start_driver()
+        .await
+        .expect("chromedriver runs (cargo xtask test installs it)");
+    let browser = open_browser(&driver).await.expect("a Chromium session");
     (stack, driver, browser)
 }
 

@@ -2,8 +2,10 @@
 //! with only the Rust toolchain. Missing tools are installed, at pinned versions, and only when
 //! missing.
 
+mod bench;
 mod demo;
 mod fuzz;
+mod size;
 mod test;
 mod tools;
 
@@ -30,6 +32,9 @@ enum Command {
     },
     /// Run every check and test: format, lints, native, browser and end-to-end tests.
     Test,
+    /// Measure the widget's size, time to offer, the proxy under load and accepts per second,
+    /// and print them with their budgets and peers in one table.
+    Bench,
     /// Save a screenshot of every state of the widget, from the real pages, in docs/screenshots.
     Screenshots,
     /// Fuzz the offer token, webhook and offers-file parsers (`cargo fuzz`), each for a set time.
@@ -49,6 +54,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Demo { port, sandbox_port } => demo::run(&root, port, sandbox_port),
         Command::Test => test::run(&root),
+        Command::Bench => bench::run(&root),
         Command::Screenshots => test::screenshots(&root),
         Command::Fuzz { seconds, targets } => fuzz::run(&root, seconds, &targets),
     }

@@ -1,0 +1,309 @@
+//! `upsell-bench`: the runtime half of `cargo xtask bench` (xtask measures the sizes). Starts
+//! the release sandbox and proxy, measures time to offer in headless Chromium against a plain
+//! page, the proxy's offer lookups against the sandbox's own floor at 0 and 50 ms of upstream
+//! latency, accepts per second with exactly-once checked on SQLite and PostgreSQL, and the
+//! proxy's memory. Prints one `ROW` line per figure (tab-separated: figure, value, budget or
+//! peer, ratio), which xtask puts in its table.
+
+mod accepts;
+mod load;
+mod servers;
+mod time_to_offer;
+
+use anyhow::Context;
+use clap::Parser;
+use load::{percentile, LoadResult};
+use servers::Setup;
+use std::path::PathBuf;
+use std::time::Duration;
+use time_to_offer::Page;
+use upsell_e2e::SandboxControl;
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Folder with the release builds of `dodo-sandbox` and `upsell-proxy`.
+    #[arg(long)]
+    bin_dir: PathBuf,
+    /// The sandbox's seed (the demo world).
+    #[arg(long)]
+    seed: PathBuf,
+    /// The proxy's offers file.
+    #[arg(long)]
+    offers: PathBuf,
+    /// The widget's build with the plain peer page beside it.
+    #[arg(long)]
+    site: PathBuf,
+    /// A folder for the bench's databases.
+    #[arg(long)]
+    work_dir: PathBuf,
+    /// A PostgreSQL server's admin URL, for the accepts on PostgreSQL.
+    #[arg(long, env = "UPSELL_TEST_POSTGRES_URL")]
+    postgres: Option<String>,
+    /// Cold page loads of each page.
+    #[arg(long, default_value_t = 30)]
+    loads: usize,
+    /// Seconds of load per proxy figure.
+    #[arg(long, default_value_t = 8)]
+    seconds: u64,
+    /// Concurrent clients of the load generator.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Print each page's resource timings (start and end, ms) of every load, to stderr.
+    #[arg(long)]
+    trace: bool,
+    /// Measure only these: time-to-offer, lookups, accepts (default: all).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Offers accepted per database.
+    #[arg(long, default_value_t = 200)]
+    accepts: usize,
+}
+
+/// One line of the table.
+fn row(figure: &str, value: String, reference: String, ratio: String) {
+    println!("ROW\t{figure}\t{value}\t{reference}\t{ratio}");
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    std::fs::create_dir_all(&args.work_dir)?;
+    let setup = Setup {
+        bin_dir: args.bin_dir.clone(),
+        seed: args.seed.clone(),
+        offers: args.offers.clone(),
+        site: args.site.clone(),
+        work_dir: args.work_dir.clone(),
+    };
+    let http = reqwest::Client::new();
+    let proxy_port = servers::proxy_port()?;
+    let sandbox_server = servers::start_sandbox(&setup, proxy_port).await?;
+    let sandbox = SandboxControl {
+        url: &sandbox_server.url,
+        http: &http,
+    };
+    let sqlite = servers::sqlite_database(&setup.work_dir)?;
+    let proxy = servers::start_proxy(&setup, proxy_port, &sandbox_server.url, &sqlite).await?;
+
+    let wanted = |part: &str| args.only.is_empty() || args.only.iter().any(|o| o == part);
+    if wanted("time-to-offer") {
+        time_to_offer(&args, &sandbox, &proxy.url).await?;
+    }
+    if wanted("lookups") {
+        offer_lookups(&args, &http, &sandbox, &proxy.url).await?;
+        let (_, peak) = proxy.memory_kib()?;
+        row(
+            "proxy resident memory, peak after the offer lookups",
+            format!("{:.1} MiB", peak as f64 / 1024.0),
+            String::new(),
+            String::new(),
+        );
+    }
+    if !wanted("accepts") {
+        return Ok(());
+    }
+    accepts_on(&args, &http, &sandbox, &proxy, "SQLite").await?;
+    drop(proxy);
+    match &args.postgres {
+        Some(admin) => {
+            let database = servers::postgres_database(admin).await?;
+            let proxy =
+                servers::start_proxy(&setup, proxy_port, &sandbox_server.url, &database).await?;
+            accepts_on(&args, &http, &sandbox, &proxy, "PostgreSQL").await?;
+        }
+        None => eprintln!("No PostgreSQL server given: accepts measured on SQLite only."),
+    }
+    Ok(())
+}
+
+async fn time_to_offer(
+    args: &Args,
+    sandbox: &SandboxControl<'_>,
+    proxy_url: &str,
+) -> anyhow::Result<()> {
+    let driver = upsell_e2e::browser::start_driver().await?;
+    let (mut widget, mut plain) = (Vec::new(), Vec::new());
+    for i in 0..args.loads {
+        // Alternate which page goes first, so neither always follows the other.
+        let order = if i % 2 == 0 {
+            [Page::Widget, Page::Plain]
+        } else {
+            [Page::Plain, Page::Widget]
+        };
+        for page in order {
+            let load = time_to_offer::load(&driver, sandbox, proxy_url, page, args.trace)
+                .await
+                .with_context(|| format!("{page:?} page, load {}", i + 1))?;
+            match page {
+                Page::Widget => widget.push(load),
+                Page::Plain => plain.push(load),
+            }
+        }
+    }
+    let sorted = |loads: &[time_to_offer::Load]| {
+        let mut v: Vec<f64> = loads.iter().map(|l| l.to_offer_ms).collect();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let (w, p) = (sorted(&widget), sorted(&plain));
+    for (name, q) in [("median", 0.5), ("p95", 0.95)] {
+        let (wq, pq) = (percentile(&w, q), percentile(&p, q));
+        row(
+            &format!("time to offer, {name}, {} cold loads", args.loads),
+            format!("{wq:.0} ms"),
+            format!("plain page {pq:.0} ms; goal ≤ 1.25×"),
+            format!("{:.2}×", wq / pq),
+        );
+    }
+    let worst = |loads: &[time_to_offer::Load]| {
+        loads.iter().map(|l| l.layout_shift).fold(0.0_f64, f64::max)
+    };
+    row(
+        "cumulative layout shift, worst load",
+        shift_text(worst(&widget)),
+        format!("budget 0; plain page {}", shift_text(worst(&plain))),
+        String::new(),
+    );
+    Ok(())
+}
+
+/// Offer lookups through the proxy, and the upstream calls it must make for each (the purchase's
+/// payment, then its customer's cards) sent straight to the sandbox: the floor.
+async fn offer_lookups(
+    args: &Args,
+    http: &reqwest::Client,
+    sandbox: &SandboxControl<'_>,
+    proxy_url: &str,
+) -> anyhow::Result<()> {
+    let payment_id = sandbox
+        .purchase_minutes_ago("cus_demo_ada", "prod_basic_plan", 0)
+        .await?;
+    let duration = Duration::from_secs(args.seconds);
+    for latency_ms in [0, 50] {
+        servers::set_upstream_latency(sandbox, latency_ms).await?;
+        let lookup = {
+            let (http, url) = (http.clone(), format!("{proxy_url}/v1/offers"));
+            let payment_id = payment_id.clone();
+            move |_| {
+                let request = http.get(&url).query(&[("payment_id", &payment_id)]).send();
+                async move {
+                    request.await?.error_for_status()?.bytes().await?;
+                    anyhow::Ok(())
+                }
+            }
+        };
+        let floor = {
+            let http = http.clone();
+            let payment = format!("{}/payments/{payment_id}", sandbox.url);
+            let cards = format!("{}/customers/cus_demo_ada/payment-methods", sandbox.url);
+            move |_| {
+                let (http, payment, cards) = (http.clone(), payment.clone(), cards.clone());
+                async move {
+                    for url in [payment, cards] {
+                        http.get(url)
+                            .bearer_auth(servers::API_KEY)
+                            .send()
+                            .await?
+                            .error_for_status()?
+                            .bytes()
+                            .await?;
+                    }
+                    anyhow::Ok(())
+                }
+            }
+        };
+        // Warm both paths (connections, the proxy's product cache) before measuring.
+        load::run(args.concurrency, Duration::from_secs(1), lookup.clone()).await;
+        // One client: the time a customer waits on a server with room to spare. Then
+        // `concurrency` clients: throughput, and latency once the 2 cores are the limit.
+        for clients in [1, args.concurrency] {
+            let through_proxy = load::run(clients, duration, lookup.clone()).await;
+            let straight = load::run(clients, duration, floor.clone()).await;
+            lookup_rows(latency_ms, &through_proxy, &straight, clients)?;
+        }
+    }
+    servers::set_upstream_latency(sandbox, 0).await
+}
+
+fn lookup_rows(
+    latency_ms: u64,
+    proxy: &LoadResult,
+    floor: &LoadResult,
+    clients: usize,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        proxy.errors == 0 && floor.errors == 0,
+        "errors under load: {} through the proxy, {} straight to the sandbox",
+        proxy.errors,
+        floor.errors
+    );
+    let setting = format!(
+        "{latency_ms} ms upstream latency, {clients} client{}",
+        if clients == 1 { "" } else { "s" }
+    );
+    row(
+        &format!("offer lookups per second, {setting}"),
+        format!("{:.0}/s ({} requests)", proxy.per_second, proxy.requests),
+        format!("sandbox floor {:.0}/s", floor.per_second),
+        format!("{:.2}×", proxy.per_second / floor.per_second),
+    );
+    for (name, q, budget) in [("p50", 0.5, 1.0), ("p99", 0.99, 5.0)] {
+        let (p, f) = (ms(proxy.percentile(q)), ms(floor.percentile(q)));
+        row(
+            &format!("offer lookup {name}, {setting}"),
+            format!("{p:.2} ms"),
+            format!("sandbox floor {f:.2} ms; proxy adds ≤ {budget} ms"),
+            format!("+{:.2} ms", p - f),
+        );
+    }
+    Ok(())
+}
+
+async fn accepts_on(
+    args: &Args,
+    http: &reqwest::Client,
+    sandbox: &SandboxControl<'_>,
+    proxy: &servers::Server,
+    database: &str,
+) -> anyhow::Result<()> {
+    let result = accepts::run(http, sandbox, &proxy.url, args.accepts, args.concurrency).await?;
+    row(
+        &format!(
+            "accepts per second, {database} (3 requests per offer, {} clients)",
+            args.concurrency
+        ),
+        format!("{:.0}/s", result.per_second),
+        format!(
+            "charged exactly once: {} of {}",
+            result.charged_once, result.offers
+        ),
+        String::new(),
+    );
+    anyhow::ensure!(
+        result.charged_once == result.offers,
+        "exactly-once broke on {database}: {} of {} offers charged once",
+        result.charged_once,
+        result.offers
+    );
+    let (_, peak) = proxy.memory_kib()?;
+    row(
+        &format!("proxy resident memory, peak after the accepts on {database}"),
+        format!("{:.1} MiB", peak as f64 / 1024.0),
+        String::new(),
+        String::new(),
+    );
+    Ok(())
+}
+
+/// A layout shift score: exactly 0 when no shift was recorded at all.
+fn shift_text(score: f64) -> String {
+    if score == 0.0 {
+        "0 (no shift recorded)".into()
+    } else {
+        format!("{score:.4}")
+    }
+}
