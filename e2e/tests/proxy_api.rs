@@ -238,6 +238,31 @@ async fn a_declined_card_fails_with_its_reason_and_is_not_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_price_raised_after_the_offer_was_shown_is_not_charged() {
+    let stack = stack().await;
+    let payment = stack.purchase(ADA, BASIC).await.unwrap();
+    let offer = offers(&stack, &payment).await.offers.remove(0);
+    assert_eq!(offer.items[0].price.amount, 5000);
+    // The merchant raises the price in Dodo while the customer looks at $50.00 (the proxy's
+    // product cache still has the old price).
+    let raised = stack
+        .http
+        .patch(format!("{}/products/prod_pro_upgrade", stack.sandbox_url))
+        .bearer_auth(upsell_e2e::API_KEY)
+        .json(&json!({ "price": { "type": "one_time_price", "price": 7500, "currency": "USD" } }))
+        .send()
+        .await
+        .unwrap();
+    assert!(raised.status().is_success());
+    let (status, body) = accept(&stack, &offer.items[0].token, "key-price-raised-01").await;
+    assert_eq!(status, 200, "{body}");
+    let done = final_status(&stack, body["accept_id"].as_str().unwrap()).await;
+    assert_eq!(done.status, AcceptStatus::Failed);
+    assert_eq!(done.failure_code.as_deref(), Some("price_changed"));
+    assert!(stack.charges_for(&payment, OFFER).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_declined_offer_is_not_shown_again() {
     let stack = stack().await;
     let payment = stack.purchase(ADA, BASIC).await.unwrap();

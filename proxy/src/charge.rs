@@ -5,6 +5,7 @@
 //! is visible as such instead of looking like "not charged".
 
 use crate::app::AppState;
+use crate::dodo_api::one_time_price;
 use crate::storage::{Accept, AcceptState, Failure};
 use dodopayments::models::{
     AttachExistingCustomer, CheckoutSessionBillingAddress, CheckoutSessionsCreateParams,
@@ -33,8 +34,13 @@ pub async fn charge(state: Arc<AppState>, accept: Accept) -> Accept {
         }
     }
 
-    // The billing address of the purchase the offer follows: Dodo requires one to confirm.
-    let original = match state.dodo.payment(&accept.original_payment_id).await {
+    // The billing address of the purchase the offer follows (Dodo requires one to confirm),
+    // and the product as Dodo would charge it now.
+    let (original, product) = tokio::join!(
+        state.dodo.payment(&accept.original_payment_id),
+        state.dodo.fresh_product(&accept.product_id),
+    );
+    let original = match original {
         Ok(payment) if payment.customer.customer_id == accept.customer_id => payment,
         Ok(_) => {
             return fail(
@@ -60,6 +66,37 @@ pub async fn charge(state: Arc<AppState>, accept: Accept) -> Accept {
             .await;
         }
     };
+    // Dodo charges the product's price of the moment; the customer agreed to the one shown.
+    let product = match product {
+        Ok(product) => product,
+        Err(error) => {
+            tracing::warn!(%error, accept_id = %id, "cannot read the offered product");
+            return fail(
+                &state,
+                accept,
+                Failure::new(
+                    "provider_unreachable",
+                    "The payment provider could not be reached. Nothing was charged.",
+                ),
+            )
+            .await;
+        }
+    };
+    let still_shown_price = one_time_price(&product).is_some_and(|price| {
+        price.unit_amount.checked_mul(i64::from(accept.quantity)) == Some(accept.amount)
+            && price.currency == accept.currency
+    });
+    if !still_shown_price {
+        return fail(
+            &state,
+            accept,
+            Failure::new(
+                "price_changed",
+                "The price of this offer has changed since it was shown. Nothing was charged.",
+            ),
+        )
+        .await;
+    }
     let billing = &original.billing;
     let mut metadata = Metadata::new();
     metadata.insert(META_ACCEPT_ID.into(), json!(accept.accept_id));

@@ -77,16 +77,15 @@ impl DodoApi {
         if let Some(product) = self.products.get(product_id, Instant::now()) {
             return Ok(product);
         }
-        let product = self
-            .reads
-            .products()
-            .retrieve()
-            .id(product_id)
-            .send()
-            .await?;
+        let product = self.fresh_product(product_id).await?;
         self.products
             .put(product_id, product.clone(), Instant::now());
         Ok(product)
+    }
+
+    /// A product as Dodo has it now, never from the cache: what a charge is checked against.
+    pub async fn fresh_product(&self, product_id: &str) -> Result<Product, Error> {
+        self.reads.products().retrieve().id(product_id).send().await
     }
 
     pub async fn payment_methods(&self, customer_id: &str) -> Result<Vec<SavedMethod>, Error> {

@@ -3,8 +3,10 @@
 //! thank-you page for data that changes when the merchant edits their catalogue, not per
 //! customer. Products only: a purchase's payment and its customer's cards are always read fresh.
 //!
-//! A price edited in Dodo reaches new offers within `PRODUCT_TTL`. An offer already shown keeps
-//! the price in its signed token, so what is charged is always what the customer saw.
+//! A price edited in Dodo reaches new offers within `PRODUCT_TTL`. Dodo charges a product's
+//! price as it stands at the charge, so before charging, `charge` reads the product fresh and
+//! refuses (`price_changed`, nothing charged) when it is no longer the price the customer saw,
+//! which the offer's signed token carries.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

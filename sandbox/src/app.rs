@@ -138,7 +138,10 @@ pub fn build(config: SandboxConfig, public_url: &str) -> anyhow::Result<(Router,
             post(routes::payments::create).get(routes::payments::list),
         )
         .route("/payments/{payment_id}", get(routes::payments::retrieve))
-        .route("/products/{product_id}", get(routes::products::retrieve))
+        .route(
+            "/products/{product_id}",
+            get(routes::products::retrieve).patch(routes::products::update),
+        )
         .route(
             "/customers/{customer_id}/payment-methods",
             get(routes::customers::payment_methods),

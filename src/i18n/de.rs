@@ -40,6 +40,7 @@ pub const TEXTS: Texts = Texts {
     reason_offer_limit: "Sie haben bereits die maximale Anzahl an Angeboten für diese Bestellung hinzugefügt.",
     reason_rate_limited: "Zu viele Versuche. Bitte warten Sie eine Minute und versuchen Sie es dann erneut.",
     reason_connection_lost: "Die Verbindung wurde unterbrochen. Bitte prüfen Sie Ihre E-Mails auf eine Zahlungsbestätigung, bevor Sie es erneut versuchen.",
+    reason_price_changed: "Der Preis dieses Angebots hat sich seit der Anzeige geändert. Es wurde nichts abgebucht.",
     reason_generic: "Die Zahlung konnte nicht durchgeführt werden. Es wurde nichts abgebucht.",
     plan_upgrade_title: "Upgrade auf {plan}",
     plan_downgrade_title: "Wechsel zu {plan}",

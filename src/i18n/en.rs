@@ -41,6 +41,7 @@ pub const TEXTS: Texts = Texts {
     reason_rate_limited: "Too many attempts. Please wait a minute and try again.",
     reason_connection_lost:
         "The connection was lost. Please check your email for a receipt before trying again.",
+    reason_price_changed: "The price of this offer has changed since it was shown. Nothing was charged.",
     reason_generic: "The payment did not go through. Nothing was charged.",
     plan_upgrade_title: "Upgrade to {plan}",
     plan_downgrade_title: "Switch to {plan}",

@@ -40,6 +40,7 @@ pub const TEXTS: Texts = Texts {
     reason_offer_limit: "Ya agregaste el máximo de ofertas permitido para este pedido.",
     reason_rate_limited: "Demasiados intentos. Espera un minuto y vuelve a intentarlo.",
     reason_connection_lost: "Se perdió la conexión. Antes de volver a intentarlo, revisa si recibiste un comprobante por correo.",
+    reason_price_changed: "El precio de esta oferta cambió desde que se mostró. No se realizó ningún cobro.",
     reason_generic: "El pago no se completó. No se realizó ningún cobro.",
     plan_upgrade_title: "Mejora a {plan}",
     plan_downgrade_title: "Cámbiate a {plan}",

@@ -40,6 +40,7 @@ pub const TEXTS: Texts = Texts {
     reason_offer_limit: "Vous avez déjà ajouté le nombre maximal d’offres pour cette commande.",
     reason_rate_limited: "Trop de tentatives. Veuillez patienter une minute avant de réessayer.",
     reason_connection_lost: "La connexion a été interrompue. Avant de réessayer, vérifiez si vous avez reçu un justificatif de paiement par e-mail.",
+    reason_price_changed: "Le prix de cette offre a changé depuis son affichage. Aucun montant n’a été débité.",
     reason_generic: "Le paiement n’a pas abouti. Aucun montant n’a été débité.",
     plan_upgrade_title: "Passez à {plan}",
     plan_downgrade_title: "Optez pour {plan}",

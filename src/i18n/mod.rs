@@ -88,6 +88,8 @@ pub struct Texts {
     pub reason_rate_limited: &'static str,
     /// Failure: the connection to the shop was lost mid-way.
     pub reason_connection_lost: &'static str,
+    /// Failure: the merchant changed the price after the offer was shown.
+    pub reason_price_changed: &'static str,
     /// Failure: any other reason.
     pub reason_generic: &'static str,
     /// Plan changes: heading of an upgrade offer: `{plan}`.
@@ -197,6 +199,7 @@ impl Texts {
                 self.reason_plan_already_changed
             }
             "change_in_progress" => self.reason_change_in_progress,
+            "price_changed" => self.reason_price_changed,
             _ => self.reason_generic,
         }
     }

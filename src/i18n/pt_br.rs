@@ -40,6 +40,7 @@ pub const TEXTS: Texts = Texts {
     reason_offer_limit: "Você já adicionou o máximo de ofertas permitido para este pedido.",
     reason_rate_limited: "Muitas tentativas. Aguarde um minuto e tente novamente.",
     reason_connection_lost: "A conexão foi perdida. Antes de tentar novamente, verifique se você recebeu um comprovante por e-mail.",
+    reason_price_changed: "O preço desta oferta mudou desde que foi exibida. Nenhum valor foi cobrado.",
     reason_generic: "O pagamento não foi concluído. Nenhum valor foi cobrado.",
     plan_upgrade_title: "Faça upgrade para {plan}",
     plan_downgrade_title: "Mude para {plan}",
