@@ -24,28 +24,44 @@ const ready = import("./dodo-upsell.js").then(async (glue) => {
 
 // The widget's first request, as `src/api.rs` sends it: an account page's plan changes, or the
 // offers of the purchase in the element's `payment-id` (default: the page URL's `payment_id`).
+// `key` names what was asked, so that an answer is used only for the question it answers.
 function firstRequest(element) {
   const attribute = (name) => element.getAttribute(name)?.trim() || undefined;
   const endpoint = (attribute("endpoint") ?? "").replace(/\/+$/, "");
   const token = attribute("account-token");
   if (token) {
-    return fetch(`${endpoint}/v1/plan-changes`, { headers: { authorization: `Bearer ${token}` } });
+    const url = `${endpoint}/v1/plan-changes`;
+    return { key: `${url} ${token}`, url, init: { headers: { authorization: `Bearer ${token}` } } };
   }
   const payment = attribute("payment-id") ?? new URLSearchParams(location.search).get("payment_id");
   if (!payment) return undefined;
-  return fetch(`${endpoint}/v1/offers?payment_id=${encodeURIComponent(payment)}`);
+  const url = `${endpoint}/v1/offers?payment_id=${encodeURIComponent(payment)}`;
+  return { key: url, url };
+}
+
+function send(request) {
+  const answer = fetch(request.url, request.init);
+  // The widget reads it once mounted; a failure before then (the proxy down, the element
+  // removed) must not surface as an unhandled rejection in the merchant's error monitoring.
+  answer.catch(() => {});
+  return { key: request.key, answer };
 }
 
 class DodoUpsellElement extends HTMLElement {
   connectedCallback() {
-    if (this.widgetId === undefined) this.firstAnswer ??= firstRequest(this);
+    if (this.widgetId === undefined && this.early === undefined) {
+      const request = firstRequest(this);
+      if (request) this.early = send(request);
+    }
     ready.then(({ mount }) => {
       // Connected again before the module was ready, or already mounted: nothing to do.
       if (!this.isConnected || this.widgetId !== undefined) return;
       const root = this.shadowRoot ?? this.attachShadow({ mode: "open" });
-      // Used once: a widget mounted again later asks afresh.
-      const firstAnswer = this.firstAnswer;
-      this.firstAnswer = undefined;
+      // Used once, and only if the element still asks the same (its attributes may have
+      // changed meanwhile): otherwise the widget asks afresh.
+      const early = this.early;
+      this.early = undefined;
+      const firstAnswer = early?.key === firstRequest(this)?.key ? early.answer : undefined;
       // 0: no purchase to follow (no payment id); a later connection may try again.
       const id = mount(this, root, stylesheet, firstAnswer);
       if (id !== 0) this.widgetId = id;
@@ -53,6 +69,8 @@ class DodoUpsellElement extends HTMLElement {
   }
 
   disconnectedCallback() {
+    // Removed before it was mounted: its early answer may be stale by the time it returns.
+    if (this.widgetId === undefined) this.early = undefined;
     ready.then(({ unmount }) => {
       // Moved within the page rather than removed: keep the widget.
       if (this.isConnected || this.widgetId === undefined) return;

@@ -149,12 +149,13 @@ pub fn unmount(id: u32) {
     }
 }
 
-/// Widget `id` has nothing to show: its element stops holding the room the page reserved for
-/// it (`min-height` in the page's CSS, see the README's "Embedding"). Set through the CSSOM,
-/// which a strict Content-Security-Policy allows.
+/// Widget `id` has nothing (more) to show: its element leaves the layout, giving back the
+/// room the page reserved for it (`min-height` in the page's CSS, see the README's
+/// "Embedding") and its own spacing. Set through the CSSOM, which a strict
+/// Content-Security-Policy allows.
 pub fn release_reserved_room(id: u32) {
     if let Some(host) = host(id) {
-        let _ = host.style().set_property("min-height", "0");
+        let _ = host.style().set_property("display", "none");
     }
 }
 

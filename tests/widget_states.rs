@@ -327,6 +327,25 @@ impl Widget {
         panic!("never showed {needle:?}; shows {:?}", self.text());
     }
 
+    /// The element's own `display` (set by the widget when it gives its room back).
+    fn display(&self) -> String {
+        self.host
+            .style()
+            .get_property_value("display")
+            .unwrap_or_default()
+    }
+
+    /// Waits (up to 5 s) until the element's own `display` is `value`.
+    async fn until_display(&self, value: &str) {
+        for _ in 0..250 {
+            if self.display() == value {
+                return;
+            }
+            JsFuture::from(sleep(20)).await.unwrap();
+        }
+        panic!("display never became {value:?}; is {:?}", self.display());
+    }
+
     /// Names of the DOM events dispatched so far.
     fn event_names(&self) -> Vec<String> {
         self.events
@@ -582,6 +601,7 @@ async fn no_thanks_brings_the_downsell_with_its_discount_then_thanks_and_closes(
     );
     pause(3300).await;
     assert!(widget.find("article").is_none(), "closed after the thanks");
+    widget.until_display("none").await;
 }
 
 #[wasm_bindgen_test]
@@ -1128,26 +1148,7 @@ async fn the_page_gets_one_mark_when_the_first_offer_is_on_screen() {
 async fn with_nothing_to_offer_the_room_the_page_reserved_is_given_back() {
     stub(vec![("GET /v1/offers", vec![offers(vec![], visa())])]);
     let widget = Widget::mount("en-US");
-    for _ in 0..50 {
-        if !widget
-            .host
-            .style()
-            .get_property_value("min-height")
-            .unwrap()
-            .is_empty()
-        {
-            break;
-        }
-        pause(20).await;
-    }
-    assert_eq!(
-        widget
-            .host
-            .style()
-            .get_property_value("min-height")
-            .unwrap(),
-        "0px"
-    );
+    widget.until_display("none").await;
 
     // An offer keeps it.
     stub(vec![(
@@ -1156,12 +1157,5 @@ async fn with_nothing_to_offer_the_room_the_page_reserved_is_given_back() {
     )]);
     let offered = Widget::mount("en-US");
     offered.until_text("Pro plan upgrade").await;
-    assert_eq!(
-        offered
-            .host
-            .style()
-            .get_property_value("min-height")
-            .unwrap(),
-        ""
-    );
+    assert_eq!(offered.display(), "");
 }

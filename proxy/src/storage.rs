@@ -326,12 +326,11 @@ impl Storage {
     /// became of their charge), how many of those accepts still count, and offers declined.
     /// One query, as every offer lookup and decline needs all of it.
     pub async fn settled(&self, original_payment_id: &str) -> Result<Settled, sqlx::Error> {
-        // `accepts` has one row per (purchase, item), so the union loses none of its rows.
         let rows = sqlx::query(
-            "SELECT offer_id, CASE WHEN state = 'failed' THEN 'failed' ELSE 'charged' END AS how \
+            "SELECT offer_id, CASE WHEN state = 'failed' THEN 'failed' ELSE 'counts' END AS how \
              FROM accepts WHERE original_payment_id = $1 \
-             UNION SELECT item_id, 'checkout' AS how FROM fallback_checkouts WHERE original_payment_id = $2 \
-             UNION SELECT offer_id, 'declined' AS how FROM declines WHERE original_payment_id = $3",
+             UNION ALL SELECT item_id, 'checkout' AS how FROM fallback_checkouts WHERE original_payment_id = $2 \
+             UNION ALL SELECT offer_id, 'declined' AS how FROM declines WHERE original_payment_id = $3",
         )
         .bind(original_payment_id)
         .bind(original_payment_id)
@@ -347,12 +346,17 @@ impl Storage {
                     settled.declined_offers.insert(id);
                 }
                 // Counts towards `max_accepted_offers`: every accept but an outright failure.
-                "charged" => {
+                "counts" => {
                     settled.accepted_count += 1;
                     settled.accepted_items.insert(id);
                 }
-                _ => {
+                "failed" | "checkout" => {
                     settled.accepted_items.insert(id);
+                }
+                other => {
+                    return Err(sqlx::Error::Decode(
+                        format!("unknown settlement {other:?}").into(),
+                    ))
                 }
             }
         }

@@ -139,6 +139,7 @@ enum Entry {
 /// the one before (an accepted offer's confirmation stays above it).
 #[component]
 fn OfferQueue(context: WidgetContext, entries: Vec<Entry>) -> impl IntoView {
+    let widget_id = context.widget_id;
     let mut queue: VecDeque<Entry> = entries.into();
     let first = queue.pop_front();
     let queue = StoredValue::new(queue);
@@ -155,6 +156,10 @@ fn OfferQueue(context: WidgetContext, entries: Vec<Entry>) -> impl IntoView {
         if let (Some(next), Some(key)) = (next, next_key.try_get_value()) {
             next_key.try_set_value(key + 1);
             shown.try_update(|list| list.push((key, next)));
+        }
+        // The last offer has left the page: so does the room it had.
+        if shown.try_with_untracked(Vec::is_empty) == Some(true) {
+            embed::release_reserved_room(widget_id);
         }
     });
     view! {

@@ -115,6 +115,8 @@ async fn measure(
         .await?;
     Ok(Load {
         to_offer_ms,
-        layout_shift: layout_shift.as_f64().unwrap_or(f64::NAN),
+        layout_shift: layout_shift
+            .as_f64()
+            .with_context(|| format!("the layout shift is not a number: {layout_shift}"))?,
     })
 }
