@@ -257,7 +257,7 @@ fn lookup_rows(
             &format!("offer lookup {name}, {setting}"),
             format!("{p:.2} ms"),
             format!("sandbox floor {f:.2} ms; proxy adds ≤ {budget} ms"),
-            format!("+{:.2} ms", p - f),
+            format!("{:+.2} ms", p - f),
         );
     }
     Ok(())
