@@ -21,7 +21,7 @@ pub const TARGET_GZIP: u64 = 64_000;
 /// What `cargo xtask test` enforces today, gzip -9. The 64 KB target is below what Leptos 0.8
 /// itself takes (a bare counter built the same way, measured by `cargo xtask bench`), so this
 /// ceiling only stops the widget from growing: lower it as the widget shrinks.
-pub const CEILING_GZIP: u64 = 227_000;
+pub const CEILING_GZIP: u64 = 223_000;
 
 /// One file's sizes in bytes.
 #[derive(Debug, Clone)]
