@@ -162,23 +162,12 @@ impl Stack {
             let _ = axum_serve(listener, app, stopped).await;
         });
         self.stop.push(stop);
-        self.wait_until_up(&url).await
-    }
-
-    async fn wait_until_up(&self, url: &str) -> anyhow::Result<()> {
-        for _ in 0..100 {
-            let up = self
-                .http
-                .get(format!("{url}/healthz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if up {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        anyhow::bail!("the proxy did not come up")
+        wait_until_answers(
+            &self.http,
+            &format!("{url}/healthz"),
+            Duration::from_secs(5),
+        )
+        .await
     }
 
     /// Makes a purchase that has just succeeded, as a customer finishing a Dodo checkout would,
@@ -411,21 +400,47 @@ async fn test_database() -> anyhow::Result<(String, Option<PathBuf>)> {
     let name = format!("upsell_test_{}", uuid::Uuid::new_v4().simple());
     match std::env::var("UPSELL_TEST_POSTGRES_URL") {
         Ok(admin) if !admin.is_empty() => {
-            use sqlx::{Connection, Executor};
-            let mut connection = sqlx::PgConnection::connect(&admin).await?;
-            connection
-                .execute(format!("CREATE DATABASE {name}").as_str())
-                .await?;
-            let (server, _) = admin
-                .rsplit_once('/')
-                .ok_or_else(|| anyhow::anyhow!("UPSELL_TEST_POSTGRES_URL has no database name"))?;
-            Ok((format!("{server}/{name}"), None))
+            Ok((create_postgres_database(&admin, &name).await?, None))
         }
         _ => {
             let file = std::env::temp_dir().join(format!("{name}.db"));
             Ok((format!("sqlite://{}", file.display()), Some(file)))
         }
     }
+}
+
+/// Creates database `name` on the PostgreSQL server that `admin_url` names; returns its URL.
+pub async fn create_postgres_database(admin_url: &str, name: &str) -> anyhow::Result<String> {
+    use sqlx::{Connection, Executor};
+    let mut connection = sqlx::PgConnection::connect(admin_url).await?;
+    connection
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await?;
+    let (server, _) = admin_url
+        .rsplit_once('/')
+        .ok_or_else(|| anyhow::anyhow!("the PostgreSQL URL has no database name"))?;
+    Ok(format!("{server}/{name}"))
+}
+
+/// Waits until `url` answers with a success, polling every 50 ms for at most `within`.
+pub async fn wait_until_answers(
+    http: &reqwest::Client,
+    url: &str,
+    within: Duration,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if http
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("nothing answers at {url} after {within:?}")
 }
 
 async fn axum_serve(

@@ -40,9 +40,8 @@ pub async fn charge(state: Arc<AppState>, accept: Accept) -> Accept {
         state.dodo.payment(&accept.original_payment_id),
         state.dodo.fresh_product(&accept.product_id),
     );
-    let original = match original {
-        Ok(payment) if payment.customer.customer_id == accept.customer_id => payment,
-        Ok(_) => {
+    let (original, product) = match (original, product) {
+        (Ok(original), _) if original.customer.customer_id != accept.customer_id => {
             return fail(
                 &state,
                 accept,
@@ -53,8 +52,9 @@ pub async fn charge(state: Arc<AppState>, accept: Accept) -> Accept {
             )
             .await;
         }
-        Err(error) => {
-            tracing::warn!(%error, accept_id = %id, "cannot read the original purchase");
+        (Ok(original), Ok(product)) => (original, product),
+        (Err(error), _) | (_, Err(error)) => {
+            tracing::warn!(%error, accept_id = %id, "cannot read the original purchase or the product");
             return fail(
                 &state,
                 accept,
@@ -67,21 +67,6 @@ pub async fn charge(state: Arc<AppState>, accept: Accept) -> Accept {
         }
     };
     // Dodo charges the product's price of the moment; the customer agreed to the one shown.
-    let product = match product {
-        Ok(product) => product,
-        Err(error) => {
-            tracing::warn!(%error, accept_id = %id, "cannot read the offered product");
-            return fail(
-                &state,
-                accept,
-                Failure::new(
-                    "provider_unreachable",
-                    "The payment provider could not be reached. Nothing was charged.",
-                ),
-            )
-            .await;
-        }
-    };
     let still_shown_price = one_time_price(&product).is_some_and(|price| {
         price.unit_amount.checked_mul(i64::from(accept.quantity)) == Some(accept.amount)
             && price.currency == accept.currency

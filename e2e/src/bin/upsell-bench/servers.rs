@@ -9,6 +9,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use upsell_e2e::SandboxControl;
 
+/// Release builds start in well under a second; a cold machine may take longer.
+async fn wait_until_answers(base: &str, path: &str) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    upsell_e2e::wait_until_answers(&http, &format!("{base}{path}"), Duration::from_secs(30)).await
+}
+
 pub const API_KEY: &str = "sk_test_bench";
 const WEBHOOK_SECRET: &str = "whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQtZm9yLXRoZS1zYW5kYm94";
 const TOKEN_KEYS: &str = "bench=bench-token-key-0123456789abcdef0123456789";
@@ -78,7 +84,7 @@ pub async fn start_sandbox(setup: &Setup, proxy_port: u16) -> anyhow::Result<Ser
         process,
         url: format!("http://127.0.0.1:{port}"),
     };
-    wait_until_up(&format!("{}/_sandbox/ledger", server.url)).await?;
+    wait_until_answers(&server.url, "/_sandbox/ledger").await?;
     Ok(server)
 }
 
@@ -109,25 +115,12 @@ pub async fn start_proxy(
         process,
         url: format!("http://127.0.0.1:{port}"),
     };
-    wait_until_up(&format!("{}/healthz", server.url)).await?;
+    wait_until_answers(&server.url, "/healthz").await?;
     Ok(server)
 }
 
 pub fn proxy_port() -> anyhow::Result<u16> {
     free_port()
-}
-
-async fn wait_until_up(url: &str) -> anyhow::Result<()> {
-    for _ in 0..300 {
-        if reqwest::get(url)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("nothing answers at {url} after 30 s")
 }
 
 /// A fresh SQLite file in the work folder.
@@ -138,16 +131,8 @@ pub fn sqlite_database(work_dir: &Path) -> anyhow::Result<String> {
 
 /// A fresh database on the PostgreSQL server that `admin_url` names.
 pub async fn postgres_database(admin_url: &str) -> anyhow::Result<String> {
-    use sqlx::{Connection, Executor};
     let name = format!("upsell_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut connection = sqlx::PgConnection::connect(admin_url).await?;
-    connection
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await?;
-    let (server, _) = admin_url
-        .rsplit_once('/')
-        .context("the PostgreSQL URL has no database name")?;
-    Ok(format!("{server}/{name}"))
+    upsell_e2e::create_postgres_database(admin_url, &name).await
 }
 
 /// Every answer of Dodo's API `latency_ms` late (0: none).
