@@ -9,8 +9,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use upsell_wire::{
     paths, AcceptRequest, AcceptResponse, ApiError, CheckoutRequest, CheckoutResponse,
-    ConfirmPlanChangeRequest, DeclineRequest, DeclineResponse, OffersResponse, PlanChangePreview,
-    PlanChangeRequest, PlanChangeResult, PlanChangesResponse,
+    ConfirmPlanChangeRequest, DeclineRequest, DeclineResponse, ImpressionRequest,
+    ImpressionResponse, OffersResponse, PlanChangePreview, PlanChangeRequest, PlanChangeResult,
+    PlanChangesResponse,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -67,6 +68,14 @@ pub async fn decline(
     request: &DeclineRequest,
 ) -> Result<DeclineResponse, ApiFailure> {
     post(endpoint, paths::DECLINE, request).await
+}
+
+/// Tells the proxy the customer has seen an offer.
+pub async fn report_impression(
+    endpoint: &str,
+    request: &ImpressionRequest,
+) -> Result<ImpressionResponse, ApiFailure> {
+    post(endpoint, paths::IMPRESSION, request).await
 }
 
 /// A standard Dodo checkout for an offered item, when one click cannot pay.

@@ -9,6 +9,7 @@ pub mod embed;
 pub mod events;
 pub mod i18n;
 pub mod idempotency_key;
+pub mod impression;
 pub mod money;
 pub mod offer_visible;
 pub mod time_left;

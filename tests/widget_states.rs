@@ -6,9 +6,9 @@ use dodo_upsell::embed;
 use js_sys::{Array, Object, Reflect};
 use serde::Serialize;
 use upsell_wire::{
-    AcceptResponse, AcceptStatus, DeclineResponse, EffectiveAt, Money, Offer, OfferItem, OfferKind,
-    OffersResponse, PaymentMethod, Plan, PlanChange, PlanChangePreview, PlanChangeResult,
-    PlanChangeStatus, PlanChangesResponse, PlanDirection, QuantityRange,
+    AcceptResponse, AcceptStatus, DeclineResponse, EffectiveAt, ImpressionResponse, Money, Offer,
+    OfferItem, OfferKind, OffersResponse, PaymentMethod, Plan, PlanChange, PlanChangePreview,
+    PlanChangeResult, PlanChangeStatus, PlanChangesResponse, PlanDirection, QuantityRange,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -1158,4 +1158,95 @@ async fn with_nothing_to_offer_the_room_the_page_reserved_is_given_back() {
     let offered = Widget::mount("en-US");
     offered.until_text("Pro plan upgrade").await;
     assert_eq!(offered.display(), "");
+}
+
+/// Waits (up to 3 s) until `count` requests have gone to `key`; returns them.
+async fn until_sent(key: &str, count: usize) -> Vec<JsValue> {
+    for _ in 0..150 {
+        if sent(key).len() >= count {
+            break;
+        }
+        pause(20).await;
+    }
+    sent(key)
+}
+
+fn impression_reply(offer_id: &str) -> Reply {
+    ok(&ImpressionResponse {
+        offer_id: offer_id.into(),
+    })
+}
+
+fn tokens(requests: &[JsValue]) -> Vec<String> {
+    requests
+        .iter()
+        .map(|r| field(r, "token").as_string().unwrap())
+        .collect()
+}
+
+const IMPRESSION: &str = "POST /v1/offers/impression";
+
+#[wasm_bindgen_test]
+async fn each_offer_on_screen_is_reported_seen_once() {
+    stub(vec![
+        ("GET /v1/offers", vec![offers(vec![upsell()], visa())]),
+        (IMPRESSION, vec![impression_reply("pro-upgrade")]),
+        (
+            "POST /v1/offers/decline",
+            vec![ok(&DeclineResponse {
+                offer_id: "pro-upgrade".into(),
+                next: Some(downsell()),
+            })],
+        ),
+    ]);
+    let widget = Widget::mount("en-US");
+    widget.until_text("Pro plan upgrade").await;
+    let seen = until_sent(IMPRESSION, 1).await;
+    assert_eq!(tokens(&seen), ["token-pro-upgrade"]);
+    pause(300).await;
+    assert_eq!(sent(IMPRESSION).len(), 1, "once, however long it stays");
+
+    // The downsell that takes its place is an offer of its own.
+    widget.click(".dodo-upsell__decline");
+    widget.until_text("30% off").await;
+    let seen = until_sent(IMPRESSION, 2).await;
+    assert_eq!(
+        tokens(&seen),
+        ["token-pro-upgrade", "token-pro-upgrade-discount"]
+    );
+}
+
+#[wasm_bindgen_test]
+async fn an_offer_below_the_fold_is_reported_only_once_scrolled_into_view() {
+    stub(vec![
+        ("GET /v1/offers", vec![offers(vec![upsell()], visa())]),
+        (IMPRESSION, vec![impression_reply("pro-upgrade")]),
+    ]);
+    let spacer: HtmlElement = web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .create_element("div")
+        .unwrap()
+        .unchecked_into();
+    spacer.style().set_property("height", "5000px").unwrap();
+    web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .body()
+        .unwrap()
+        .prepend_with_node_1(&spacer)
+        .unwrap();
+    web_sys::window().unwrap().scroll_to_with_x_and_y(0.0, 0.0);
+    let widget = Widget::mount("en-US");
+    widget.until_text("Pro plan upgrade").await;
+    pause(400).await;
+    assert!(sent(IMPRESSION).is_empty(), "not on screen: not seen");
+
+    widget.host.scroll_into_view();
+    let seen = until_sent(IMPRESSION, 1).await;
+    assert_eq!(tokens(&seen), ["token-pro-upgrade"]);
+    spacer.remove();
+    web_sys::window().unwrap().scroll_to_with_x_and_y(0.0, 0.0);
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use upsell_proxy::admin_token::AdminToken;
 use upsell_proxy::offer_rules::OfferRules;
 use upsell_proxy::offer_token::OfferTokenKeys;
 use upsell_proxy::rate_limit::Rate;
@@ -18,6 +19,8 @@ use upsell_proxy::ProxyConfig;
 pub const API_KEY: &str = "sk_test_stack";
 pub const WEBHOOK_SECRET: &str = "whsec_c3RhY2std2ViaG9vay1zZWNyZXQtZm9yLXRlc3Rz";
 pub const TOKEN_KEYS: &str = "k1=stack-test-token-key-0123456789abcdef";
+/// Opens the proxy's report (`GET /v1/report`, `/report`).
+pub const ADMIN_TOKEN: &str = "stack-test-admin-token-0123456789abcdef";
 
 /// The demo's offers file.
 pub const DEMO_OFFERS: &str = include_str!("../../proxy/offers.toml");
@@ -76,6 +79,8 @@ pub struct StackOptions {
     pub rate_per_client: Rate,
     pub rate_per_token: Rate,
     pub trust_forwarded_for: bool,
+    /// The report's admin token; `None` turns the report off.
+    pub admin_token: Option<String>,
 }
 
 impl Default for StackOptions {
@@ -90,6 +95,7 @@ impl Default for StackOptions {
             rate_per_client: Rate::per_minute(100_000),
             rate_per_token: Rate::per_minute(1_000),
             trust_forwarded_for: false,
+            admin_token: Some(ADMIN_TOKEN.into()),
         }
     }
 }
@@ -155,6 +161,11 @@ impl Stack {
             rate_per_client: options.rate_per_client,
             rate_per_token: options.rate_per_token,
             trust_forwarded_for: options.trust_forwarded_for,
+            admin_token: options
+                .admin_token
+                .as_deref()
+                .map(AdminToken::parse)
+                .transpose()?,
         };
         let app = upsell_proxy::router(proxy).await?;
         let (stop, stopped) = oneshot::channel::<()>();
@@ -295,6 +306,19 @@ impl Stack {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         anyhow::bail!("accept {accept_id} never reached a final status")
+    }
+
+    /// The report, as `GET /v1/report` answers it to the admin token.
+    pub async fn report(&self) -> anyhow::Result<Value> {
+        Ok(self
+            .http
+            .get(format!("{}/v1/report", self.proxy_url))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
     }
 
     /// The sandbox's charges for one offer after one purchase.

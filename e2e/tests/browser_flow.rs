@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;
 use upsell_e2e::browser::{open_browser, start_driver, Driver};
-use upsell_e2e::{Stack, StackOptions, DEMO_OFFERS};
+use upsell_e2e::{Stack, StackOptions, ADMIN_TOKEN, DEMO_OFFERS};
 
 /// The release build of the widget (`trunk build --release`), which `cargo xtask test` makes.
 fn widget_dist() -> PathBuf {
@@ -751,5 +751,138 @@ async fn an_upgrade_applied_despite_a_failed_payment_says_the_subscription_is_on
         product, "prod_plan_business",
         "apply_change: the plan changed"
     );
+    browser.close().await.unwrap();
+}
+
+/// Reads a cell of the report page: `field` of `variant` in `offer`'s table.
+async fn report_cell(browser: &Client, offer: &str, variant: &str, field: &str) -> String {
+    browser
+        .execute(
+            "const cell = document.querySelector(\
+               `section[data-offer='${arguments[0]}'] tr[data-variant='${arguments[1]}'] td[data-field='${arguments[2]}']`); \
+             return cell ? cell.textContent.trim() : null;",
+            vec![json!(offer), json!(variant), json!(field)],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_report_page_shows_what_the_purchases_in_the_demo_did() {
+    let (stack, _driver, browser) = demo_stack().await;
+    // Ada takes the upsell: the widget reports the offer it showed, and the charge.
+    let ada = stack
+        .purchase("cus_demo_ada", "prod_basic_plan")
+        .await
+        .unwrap();
+    thank_you_page(&stack, &browser, &ada).await;
+    until_text(&browser, WIDGET, "Pro plan upgrade").await;
+    click(&browser, WIDGET, ".dodo-upsell__accept").await;
+    until_text(&browser, WIDGET, "You were charged $50.00.").await;
+    // Linus says no to the upsell, then to its downsell.
+    let linus = stack
+        .purchase("cus_demo_linus", "prod_basic_plan")
+        .await
+        .unwrap();
+    thank_you_page(&stack, &browser, &linus).await;
+    until_text(&browser, WIDGET, "Most popular upgrade").await;
+    click(&browser, WIDGET, ".dodo-upsell__decline").await;
+    until_text(&browser, WIDGET, "30% off").await;
+    click(&browser, WIDGET, ".dodo-upsell__decline").await;
+    until_text(&browser, WIDGET, "No problem. Thanks for your order!").await;
+    // Grace's card is declined.
+    let grace = stack
+        .purchase("cus_demo_grace", "prod_basic_plan")
+        .await
+        .unwrap();
+    thank_you_page(&stack, &browser, &grace).await;
+    until_text(&browser, WIDGET, "Add to my order").await;
+    click(&browser, WIDGET, ".dodo-upsell__accept").await;
+    until_text(&browser, WIDGET, "Your card has insufficient funds.").await;
+
+    // The merchant opens the report; the browser sends the admin token as the password.
+    let address = stack.proxy_url.trim_start_matches("http://");
+    let report = format!("http://merchant:{ADMIN_TOKEN}@{address}/report");
+    let mut conversions = String::new();
+    // Dodo's webhook confirms the revenue on its own time.
+    for _ in 0..50 {
+        browser.goto(&report).await.unwrap();
+        conversions = report_cell(&browser, "pro-upgrade", "default", "conversions").await;
+        if conversions == "1" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(conversions, "1", "{}", browser.source().await.unwrap());
+    for (field, expected) in [
+        ("impressions", "3"),
+        ("accepts", "2"),
+        ("declines", "1"),
+        ("failures", "1"),
+        ("revenue", "50.00 USD"),
+        ("revenue_per_impression", "16.67 USD"),
+    ] {
+        assert_eq!(
+            report_cell(&browser, "pro-upgrade", "default", field).await,
+            expected,
+            "{field}"
+        );
+    }
+    assert!(
+        report_cell(&browser, "pro-upgrade", "default", "conversion_rate")
+            .await
+            .starts_with("33.3 %")
+    );
+    // Linus saw the downsell in the variant his id falls in; the table has both variants.
+    let downsell_impressions: u32 = [
+        report_cell(&browser, "pro-upgrade-discount", "plain", "impressions").await,
+        report_cell(
+            &browser,
+            "pro-upgrade-discount",
+            "limited-offer",
+            "impressions",
+        )
+        .await,
+    ]
+    .iter()
+    .map(|n| n.parse::<u32>().unwrap())
+    .sum();
+    assert_eq!(downsell_impressions, 1);
+    let page = browser.source().await.unwrap();
+    assert!(
+        page.contains("Not yet significant") || page.contains("No verdict yet"),
+        "{page}"
+    );
+    // Each offer that saw anything has its two charts.
+    let charts = browser
+        .execute(
+            "return [...document.querySelectorAll(\"section[data-offer='pro-upgrade'] figure svg\")]\
+               .map(svg => svg.getAttribute('aria-label'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let labels: Vec<String> = serde_json::from_value(charts).unwrap();
+    assert_eq!(labels.len(), 2, "{labels:?}");
+    assert!(labels[0].starts_with("Conversion rate."), "{labels:?}");
+    assert!(labels[1].starts_with("Revenue, USD."), "{labels:?}");
+
+    // axe-core finds nothing on the page.
+    let axe = std::fs::read_to_string(std::env::var_os("UPSELL_AXE_JS").expect("UPSELL_AXE_JS"))
+        .expect("axe-core's axe.min.js");
+    browser.execute(&axe, vec![]).await.unwrap();
+    let violations = browser
+        .execute(
+            "return axe.run(document).then(r => r.violations.map(v => v.id + ': ' + \
+               v.nodes.map(n => JSON.stringify(n.target)).join(', ')));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(violations, json!([]), "report page");
+    save_screenshot(&browser, "report").await;
     browser.close().await.unwrap();
 }

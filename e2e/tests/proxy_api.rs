@@ -28,6 +28,7 @@ fn ada_claims(payment: &str, iat: i64, exp: i64, jti: &str) -> OfferClaims {
         iat,
         exp,
         jti: jti.into(),
+        var: String::new(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The proxy as an axum application: its configuration, shared state and routes.
 
+use crate::admin_token::AdminToken;
 use crate::dodo_api::DodoApi;
 use crate::metrics::Metrics;
 use crate::offer_rules::OfferRules;
@@ -49,6 +50,8 @@ pub struct ProxyConfig {
     pub rate_per_token: Rate,
     /// Key the per-client limit by `X-Forwarded-For` (behind a load balancer only).
     pub trust_forwarded_for: bool,
+    /// Opens the report (`GET /v1/report`, `/report`); without it the report is off.
+    pub admin_token: Option<AdminToken>,
 }
 
 pub struct AppState {
@@ -62,7 +65,12 @@ pub struct AppState {
     pub allowed_origins: Vec<String>,
     pub limits: RateLimits,
     pub metrics: Metrics,
+    pub admin_token: Option<AdminToken>,
 }
+
+/// The report as JSON, and as a page for people (both behind the admin token).
+pub const REPORT: &str = "/v1/report";
+pub const REPORT_PAGE: &str = "/report";
 
 /// Request bodies are small JSON documents; anything larger is refused before it is read.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -91,6 +99,7 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
             config.trust_forwarded_for,
         ),
         metrics: Metrics::new()?,
+        admin_token: config.admin_token,
     });
     // Reconciles what an earlier run left in flight, then keeps watching.
     crate::reconcile::spawn(Arc::clone(&state), config.reconcile_every);
@@ -110,6 +119,7 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
         .route(paths::OFFERS, get(routes::offers::list))
         .route(paths::ACCEPT, post(routes::accept::accept))
         .route(paths::DECLINE, post(routes::decline::decline))
+        .route(paths::IMPRESSION, post(routes::impressions::record))
         .route(paths::CHECKOUT, post(routes::checkout::checkout))
         .route(paths::PLAN_CHANGES, get(routes::plan_changes::list))
         .route(
@@ -128,6 +138,9 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
             &format!("{}/{{accept_id}}", paths::ACCEPTS),
             get(routes::accept::status),
         )
+        // The report is rate limited too: it is guarded by a token that could be guessed at.
+        .route(REPORT, get(routes::report::json))
+        .route(REPORT_PAGE, get(routes::report::page))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             rate_limit::per_client,

@@ -2,6 +2,8 @@
 //! decides what is offered after a purchase and at what price, signs each offer into a single-use
 //! token, charges an accepted offer exactly once, and learns the outcome from Dodo's webhooks.
 
+pub mod admin_token;
+pub mod analytics;
 pub mod app;
 mod charge;
 pub mod clock;

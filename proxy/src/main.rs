@@ -1,17 +1,24 @@
-//! `upsell-proxy`: serves the upsell API for a merchant.
+//! `upsell-proxy`: serves the upsell API for a merchant. `upsell-proxy report` prints the
+//! report of its database instead.
 
 use clap::Parser;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
+use upsell_proxy::admin_token::AdminToken;
+use upsell_proxy::analytics::{report, report_table};
 use upsell_proxy::offer_rules::OfferRules;
 use upsell_proxy::offer_token::OfferTokenKeys;
 use upsell_proxy::rate_limit::Rate;
+use upsell_proxy::storage::Storage;
 use upsell_proxy::ProxyConfig;
 
 #[derive(Debug, Parser)]
-#[command(about = "One-click post-purchase upsells for Dodo Payments: the merchant's server")]
+#[command(
+    about = "One-click post-purchase upsells for Dodo Payments: the merchant's server",
+    after_help = "`upsell-proxy report` prints which offers convert (see `upsell-proxy report --help`)."
+)]
 struct Args {
     /// Address to listen on.
     #[arg(long, env = "UPSELL_LISTEN", default_value = "127.0.0.1:8080")]
@@ -61,10 +68,39 @@ struct Args {
     /// Behind a load balancer that sets X-Forwarded-For (and only then): limit clients by it.
     #[arg(long, env = "UPSELL_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
+    /// Opens the report (GET /v1/report and the page /report), 32 characters or more; without
+    /// it the report is off.
+    #[arg(long, env = "UPSELL_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+}
+
+/// `upsell-proxy report`: the report of `GET /v1/report`, read from the database.
+#[derive(Debug, Parser)]
+#[command(
+    name = "upsell-proxy report",
+    about = "Prints which offers convert, and each experiment's verdict, from the proxy's database"
+)]
+struct ReportArgs {
+    /// The offers file (TOML): the offers and variants the report lists.
+    #[arg(long, env = "UPSELL_OFFERS", default_value = "offers.toml")]
+    offers: PathBuf,
+    /// The proxy's database URL.
+    #[arg(
+        long,
+        env = "UPSELL_DATABASE_URL",
+        default_value = "sqlite://upsell.db"
+    )]
+    database_url: String,
+    /// Print the report as JSON (as `GET /v1/report` answers) instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args_os().nth(1).is_some_and(|a| a == "report") {
+        return report(ReportArgs::parse_from(std::env::args_os().skip(1))).await;
+    }
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(
@@ -93,6 +129,11 @@ async fn main() -> anyhow::Result<()> {
             burst: args.rate_per_token,
         },
         trust_forwarded_for: args.trust_forwarded_for,
+        admin_token: args
+            .admin_token
+            .as_deref()
+            .map(AdminToken::parse)
+            .transpose()?,
     };
     anyhow::ensure!(
         config.reconcile_grace > config.upstream_timeout,
@@ -104,4 +145,25 @@ async fn main() -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
+}
+
+/// Prints the report of the database at `args.database_url`.
+async fn report(args: ReportArgs) -> anyhow::Result<()> {
+    if let Some(path) = args.database_url.strip_prefix("sqlite://") {
+        // Opening creates a missing file: a mistyped path would print an empty report.
+        let file = path.split('?').next().unwrap_or(path);
+        anyhow::ensure!(
+            std::path::Path::new(file).exists(),
+            "no database at {file} (UPSELL_DATABASE_URL)"
+        );
+    }
+    let rules = OfferRules::load(&args.offers)?;
+    let storage = Storage::open(&args.database_url).await?;
+    let report = report::build(&storage, &rules, time::OffsetDateTime::now_utc()).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report_table::render(&report));
+    }
+    Ok(())
 }

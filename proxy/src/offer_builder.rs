@@ -2,6 +2,7 @@
 //! customer already declined, items already accepted left out, every item priced from its Dodo
 //! product and sealed in its own token.
 
+use crate::analytics::experiment;
 use crate::app::AppState;
 use crate::clock;
 use crate::dodo_api::one_time_price;
@@ -88,8 +89,11 @@ pub async fn build(
     settled: &Settled,
     now: OffsetDateTime,
 ) -> Result<Option<Offer>, ApiError> {
+    // In an experiment, the customer's variant: its product, copy and badge replace the
+    // offer's, and every token seals it, so each answer is filed under it.
+    let variant = experiment::variant_for(rule, &purchase.customer_id);
     let mut items = Vec::new();
-    for offered in rule.products() {
+    for offered in rule.products_of(variant) {
         if settled.accepted_items.contains(&offered.item_id) {
             continue;
         }
@@ -120,6 +124,7 @@ pub async fn build(
             iat: now.unix_timestamp(),
             exp: purchase.expires_at.unix_timestamp(),
             jti: uuid::Uuid::new_v4().to_string(),
+            var: variant.map(|v| v.id.clone()).unwrap_or_default(),
         };
         let token = state.keys.sign(&claims).map_err(|error| {
             tracing::error!(%error, "cannot sign offer token");
@@ -136,11 +141,13 @@ pub async fn build(
         items.push(OfferItem {
             item_id: offered.item_id,
             token,
-            title: product
-                .name
-                .clone()
+            title: variant
+                .and_then(|v| v.title.clone())
+                .or_else(|| product.name.clone())
                 .unwrap_or_else(|| offered.product.clone()),
-            description: product.description.clone(),
+            description: variant
+                .and_then(|v| v.description.clone())
+                .or_else(|| product.description.clone()),
             image: product.image.clone(),
             price: Money {
                 amount: price.unit_amount,
@@ -159,7 +166,12 @@ pub async fn build(
     Ok(Some(Offer {
         offer_id: rule.id.clone(),
         kind,
-        badge: rule.badge.clone(),
+        badge: match variant.and_then(|v| v.badge.as_deref()) {
+            // `badge = ""` in a variant takes the offer's badge away.
+            Some("") => None,
+            Some(badge) => Some(badge.to_string()),
+            None => rule.badge.clone(),
+        },
         items,
         expires_at: clock::rfc3339(purchase.expires_at),
         expires_in_seconds: (purchase.expires_at - now).whole_seconds().max(0),

@@ -170,7 +170,36 @@ pub struct OfferRule {
     /// Show the time left until the offer window closes.
     #[serde(default)]
     pub countdown: bool,
+    /// An experiment: versions of this offer, each shown to its share of customers. A customer
+    /// always sees the same one (see `analytics::experiment`).
+    #[serde(default)]
+    pub variants: Vec<VariantRule>,
+    /// Names the experiment, which decides who sees which variant: a new name reshuffles the
+    /// customers. The offer id when absent.
+    pub experiment: Option<String>,
 }
+
+/// One version of an offer in an experiment: what it changes, and its share of the traffic.
+/// What it leaves out is the offer's own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantRule {
+    /// Unique within the offer; the report names it.
+    pub id: String,
+    /// Relative share of customers: weights 1 and 3 show this variant to a quarter of them.
+    pub weight: u32,
+    /// Another Dodo product (a one-product offer only), for instance one with a discount.
+    pub product: Option<String>,
+    /// Another badge, or none with `""`.
+    pub badge: Option<String>,
+    /// Copy shown instead of the product's name.
+    pub title: Option<String>,
+    /// Copy shown instead of the product's description.
+    pub description: Option<String>,
+}
+
+/// The variant of an offer that has no experiment.
+pub const NO_EXPERIMENT: &str = "default";
 
 /// One product of a cross-sell.
 #[derive(Debug, Clone, Deserialize)]
@@ -204,7 +233,16 @@ impl OfferRule {
 
     /// The products this offer sells, in file order.
     pub fn products(&self) -> Vec<OfferedProduct> {
-        match &self.product {
+        self.products_of(None)
+    }
+
+    /// The products a variant of this offer sells: the variant's product, when it names one,
+    /// under the same item id (an accept is of the offer, whatever the variant).
+    pub fn products_of(&self, variant: Option<&VariantRule>) -> Vec<OfferedProduct> {
+        let product = variant
+            .and_then(|v| v.product.as_ref())
+            .or(self.product.as_ref());
+        match product {
             Some(product) => vec![OfferedProduct {
                 item_id: self.id.clone(),
                 product: product.clone(),
@@ -291,6 +329,7 @@ impl OfferRules {
                     offer.id
                 );
             }
+            check_variants(offer)?;
         }
         let mut change_ids = HashSet::new();
         for change in &rules.plan_changes {
@@ -392,6 +431,87 @@ impl OfferRules {
     pub fn plan_change(&self, id: &str) -> Option<&PlanChangeRule> {
         self.plan_changes.iter().find(|c| c.id == id)
     }
+}
+
+/// An experiment needs two variants or more, each with a share of the traffic, and changes
+/// only what its offer has.
+fn check_variants(offer: &OfferRule) -> anyhow::Result<()> {
+    if offer.variants.is_empty() {
+        anyhow::ensure!(
+            offer.experiment.is_none(),
+            "offer {:?}: `experiment` names the experiment of its `variants`, and it has none",
+            offer.id
+        );
+        return Ok(());
+    }
+    anyhow::ensure!(
+        offer.variants.len() >= 2,
+        "offer {:?}: an experiment has at least two variants",
+        offer.id
+    );
+    if let Some(name) = &offer.experiment {
+        anyhow::ensure!(
+            is_identifier(name),
+            "offer {:?}: experiment {:?} must be 1 to 64 letters, digits, '-' or '_'",
+            offer.id,
+            name
+        );
+    }
+    let mut ids = HashSet::new();
+    for variant in &offer.variants {
+        anyhow::ensure!(
+            is_identifier(&variant.id),
+            "offer {:?}: variant id {:?} must be 1 to 64 letters, digits, '-' or '_'",
+            offer.id,
+            variant.id
+        );
+        anyhow::ensure!(
+            ids.insert(variant.id.as_str()),
+            "offer {:?}: variant {:?} is defined twice",
+            offer.id,
+            variant.id
+        );
+        anyhow::ensure!(
+            (1..=10_000).contains(&variant.weight),
+            "offer {:?}: variant {:?} needs a weight from 1 to 10000",
+            offer.id,
+            variant.id
+        );
+        anyhow::ensure!(
+            variant.product.is_none() || !offer.is_cross_sell(),
+            "offer {:?}: variant {:?} cannot change the product of a cross-sell",
+            offer.id,
+            variant.id
+        );
+        anyhow::ensure!(
+            variant
+                .badge
+                .as_ref()
+                .is_none_or(|b| b.chars().count() <= 40),
+            "offer {:?}: variant {:?}: a badge has at most 40 characters",
+            offer.id,
+            variant.id
+        );
+        anyhow::ensure!(
+            variant
+                .title
+                .as_ref()
+                .is_none_or(|t| (1..=120).contains(&t.chars().count())),
+            "offer {:?}: variant {:?}: a title has 1 to 120 characters",
+            offer.id,
+            variant.id
+        );
+        anyhow::ensure!(
+            variant
+                .description
+                .as_ref()
+                .is_none_or(|d| d.chars().count() <= 500),
+            "offer {:?}: variant {:?}: a description has at most 500 characters",
+            offer.id,
+            variant.id
+        );
+    }
+    Ok(())
 }
 
 fn is_identifier(s: &str) -> bool {

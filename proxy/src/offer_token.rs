@@ -38,6 +38,21 @@ pub struct OfferClaims {
     pub exp: i64,
     /// Unique token id, burned on first use.
     pub jti: String,
+    /// The variant of the offer's experiment the customer was shown; empty when the offer has
+    /// no experiment (and in tokens signed before experiments existed).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub var: String,
+}
+
+impl OfferClaims {
+    /// The variant the report files this offer under.
+    pub fn variant(&self) -> &str {
+        if self.var.is_empty() {
+            crate::offer_rules::NO_EXPERIMENT
+        } else {
+            &self.var
+        }
+    }
 }
 
 /// Why a token was refused.
@@ -158,6 +173,7 @@ mod tests {
             iat: now,
             exp: now + exp_in,
             jti: "j1".into(),
+            var: String::new(),
         }
     }
 

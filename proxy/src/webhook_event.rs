@@ -39,6 +39,28 @@ pub struct PaymentEvent {
     pub next: AcceptState,
     /// Why the payment failed, when it did.
     pub failure: Option<Failure>,
+    /// The payment Dodo made for the accept, and what it charged: the revenue a
+    /// `payment.succeeded` confirms.
+    pub charge: Option<Charge>,
+}
+
+/// A payment as Dodo confirmed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Charge {
+    pub payment_id: String,
+    /// Minor units.
+    pub total_amount: i64,
+    pub currency: String,
+}
+
+/// A `refund.succeeded` event: money given back on a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundEvent {
+    pub refund_id: String,
+    /// The payment refunded.
+    pub payment_id: String,
+    /// Minor units; `None` means the whole payment.
+    pub amount: Option<i64>,
 }
 
 /// A webhook body, parsed.
@@ -52,6 +74,8 @@ pub struct WebhookEvent {
     pub plan_change_ref: Option<String>,
     /// The subscription of a `subscription.*` event.
     pub subscription_id: Option<String>,
+    /// Set for `refund.succeeded`.
+    pub refund: Option<RefundEvent>,
 }
 
 /// Parses a webhook body (Dodo's envelope `{business_id, type, timestamp, data}`).
@@ -74,17 +98,29 @@ pub fn parse(body: &[u8]) -> Result<WebhookEvent, serde_json::Error> {
         .get("metadata")
         .and_then(|m| m.get(META_ACCEPT_ID))
         .and_then(|v| v.as_str());
+    let text = |name: &str| payload.data.get(name).and_then(|v| v.as_str());
     let payment = match (next, accept_id) {
         (Some(next), Some(accept_id)) => Some(PaymentEvent {
             accept_id: accept_id.to_string(),
             next,
+            charge: match (
+                text("payment_id"),
+                payload.data.get("total_amount").and_then(|v| v.as_i64()),
+                text("currency"),
+            ) {
+                (Some(payment_id), Some(total_amount), Some(currency)) => Some(Charge {
+                    payment_id: payment_id.to_string(),
+                    total_amount,
+                    currency: currency.to_uppercase(),
+                }),
+                _ => None,
+            },
             failure: (next == AcceptState::Failed).then(|| {
-                let field = |name: &str| payload.data.get(name).and_then(|v| v.as_str());
                 Failure::new(
-                    field("error_code")
+                    text("error_code")
                         .map(str::to_lowercase)
                         .unwrap_or_else(|| "payment_failed".into()),
-                    field("error_message").unwrap_or("The payment did not go through."),
+                    text("error_message").unwrap_or("The payment did not go through."),
                 )
             }),
         }),
@@ -106,11 +142,20 @@ pub fn parse(body: &[u8]) -> Result<WebhookEvent, serde_json::Error> {
                 .map(String::from)
         })
         .flatten();
+    let refund = match (event_type.as_str(), text("refund_id"), text("payment_id")) {
+        ("refund.succeeded", Some(refund_id), Some(payment_id)) => Some(RefundEvent {
+            refund_id: refund_id.to_string(),
+            payment_id: payment_id.to_string(),
+            amount: payload.data.get("amount").and_then(|v| v.as_i64()),
+        }),
+        _ => None,
+    };
     Ok(WebhookEvent {
         event_type,
         payment,
         plan_change_ref,
         subscription_id,
+        refund,
     })
 }
 
@@ -130,6 +175,34 @@ mod tests {
                 accept_id: "acc_1".into(),
                 next: AcceptState::Failed,
                 failure: Some(Failure::new("card_declined", "Declined.")),
+                charge: None,
+            })
+        );
+    }
+
+    #[test]
+    fn a_succeeded_payment_carries_what_was_charged_and_a_refund_what_was_given_back() {
+        let paid = br#"{"business_id":"b","type":"payment.succeeded","timestamp":"t",
+            "data":{"metadata":{"upsell_accept_id":"acc_1"},"payment_id":"pay_9","total_amount":5000,"currency":"usd"}}"#;
+        let event = parse(paid).unwrap();
+        assert_eq!(
+            event.payment.and_then(|p| p.charge),
+            Some(Charge {
+                payment_id: "pay_9".into(),
+                total_amount: 5000,
+                currency: "USD".into(),
+            })
+        );
+        let refund = br#"{"business_id":"b","type":"refund.succeeded","timestamp":"t",
+            "data":{"refund_id":"ref_1","payment_id":"pay_9","amount":400,"currency":"USD",
+            "business_id":"b","created_at":"t","is_partial":true,"status":"succeeded",
+            "customer":{"customer_id":"c","email":"e","name":"n"},"payload_type":"Refund"}}"#;
+        assert_eq!(
+            parse(refund).unwrap().refund,
+            Some(RefundEvent {
+                refund_id: "ref_1".into(),
+                payment_id: "pay_9".into(),
+                amount: Some(400),
             })
         );
     }

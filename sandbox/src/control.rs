@@ -81,8 +81,14 @@ pub async fn ledger(State(state): State<Arc<AppState>>) -> Result<Json<Value>, D
         })
         .collect();
     checkout_sessions.sort_by(|a, b| a["created_at"].as_str().cmp(&b["created_at"].as_str()));
+    let refunds: Vec<Value> = store
+        .refunds
+        .iter()
+        .map(|r| dodo_json::refund(&store, r))
+        .collect();
     Ok(Json(json!({
         "charges": charges,
+        "refunds": refunds,
         "checkout_sessions": checkout_sessions,
         "webhook_deliveries": store.deliveries,
         "subscriptions": subscriptions,

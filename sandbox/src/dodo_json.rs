@@ -3,7 +3,7 @@
 //! and the nested shapes of the TypeScript SDK where the Rust crate leaves them untyped.
 
 use crate::seed::{Interval, SeedProduct};
-use crate::store::{unit_price, Payment, PaymentMethod, Store, Subscription};
+use crate::store::{unit_price, Payment, PaymentMethod, Refund, Store, Subscription};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -29,6 +29,22 @@ fn customer(store: &Store, customer_id: &str) -> Value {
         "customer_id": customer_id,
         "email": customer.map(|c| c.email.as_str()).unwrap_or_default(),
         "name": customer.map(|c| c.name.as_str()).unwrap_or_default(),
+    })
+}
+
+/// `POST /refunds`, `GET /refunds/{id}` and the `data` of `refund.*` webhooks.
+pub fn refund(store: &Store, refund: &Refund) -> Value {
+    json!({
+        "refund_id": refund.refund_id,
+        "payment_id": refund.payment_id,
+        "business_id": store.business_id,
+        "status": "succeeded",
+        "created_at": rfc3339(refund.created_at),
+        "is_partial": refund.is_partial,
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "reason": refund.reason,
+        "customer": customer(store, &refund.customer_id),
     })
 }
 

@@ -136,6 +136,20 @@ pub struct Subscription {
     pub metadata: Map<String, Value>,
 }
 
+/// Money given back on a payment (`POST /refunds`).
+#[derive(Debug, Clone)]
+pub struct Refund {
+    pub refund_id: String,
+    pub payment_id: String,
+    pub customer_id: String,
+    /// Minor units, in the payment's currency.
+    pub amount: i64,
+    pub currency: String,
+    pub is_partial: bool,
+    pub reason: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
 /// One attempt to deliver a webhook.
 #[derive(Debug, Clone, Serialize)]
 pub struct WebhookDelivery {
@@ -169,6 +183,8 @@ pub struct Store {
     pub subscriptions: HashMap<String, Subscription>,
     /// Payment ids made after the sandbox started, in order.
     pub charges: Vec<String>,
+    /// Refunds, in order.
+    pub refunds: Vec<Refund>,
     pub deliveries: Vec<WebhookDelivery>,
 }
 
@@ -192,6 +208,7 @@ impl Store {
             sessions: HashMap::new(),
             subscriptions: HashMap::new(),
             charges: Vec::new(),
+            refunds: Vec::new(),
             deliveries: Vec::new(),
         };
         for customer in &seed.customers {

@@ -3,6 +3,7 @@
 
 use crate::api;
 use crate::events::{self, Detail};
+use crate::impression;
 use crate::offer_visible;
 use crate::views::countdown::Countdown;
 use crate::views::item_flow::ItemFlow;
@@ -11,7 +12,7 @@ use crate::views::upsell_widget::WidgetContext;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
-use upsell_wire::{DeclineRequest, Offer, OfferKind};
+use upsell_wire::{DeclineRequest, ImpressionRequest, Offer, OfferKind};
 
 /// How long the thanks stays on screen after "No thanks" before the widget closes.
 const CLOSE_AFTER_DECLINE: Duration = Duration::from_secs(3);
@@ -80,6 +81,44 @@ pub fn OfferFlow(
                 ..Detail::default()
             },
         );
+    });
+
+    // Each offer shown (the downsell too) is reported once, when its card is on screen.
+    let reported_seen = StoredValue::new(Vec::<String>::new());
+    let watcher = StoredValue::new_local(None::<impression::Watcher>);
+    Effect::new({
+        let endpoint = context.endpoint.clone();
+        move || {
+            let offer = current.get();
+            let Some(card) = article_ref.get() else {
+                return;
+            };
+            if reported_seen.with_value(|seen| seen.contains(&offer.offer_id)) {
+                return;
+            }
+            let Some(first) = offer.items.first() else {
+                return;
+            };
+            let request = ImpressionRequest {
+                token: first.token.clone(),
+            };
+            let endpoint = endpoint.clone();
+            let offer_id = offer.offer_id;
+            watcher.set_value(impression::watch(&card, move || {
+                if reported_seen
+                    .try_update_value(|seen| seen.push(offer_id))
+                    .is_some()
+                {
+                    // Counting is the proxy's; a lost report costs only one impression.
+                    spawn_local(async move {
+                        let _ = api::report_impression(&endpoint, &request).await;
+                    });
+                }
+            }));
+        }
+    });
+    on_cleanup(move || {
+        watcher.try_set_value(None);
     });
 
     let endpoint = context.endpoint.clone();

@@ -15,6 +15,9 @@ pub mod paths {
     pub const ACCEPT: &str = "/v1/offers/accept";
     /// `POST` [`super::DeclineRequest`] → [`super::DeclineResponse`].
     pub const DECLINE: &str = "/v1/offers/decline";
+    /// `POST` [`super::ImpressionRequest`] → [`super::ImpressionResponse`]: the offer was on
+    /// the customer's screen.
+    pub const IMPRESSION: &str = "/v1/offers/impression";
     /// `GET /v1/accepts/{accept_id}` → [`super::AcceptResponse`].
     pub const ACCEPTS: &str = "/v1/accepts";
     /// `POST` [`super::CheckoutRequest`] → [`super::CheckoutResponse`].
@@ -344,6 +347,22 @@ pub struct DeclineResponse {
     pub offer_id: String,
     /// The next offer in the chain (a downsell), when the merchant configured one.
     pub next: Option<Offer>,
+}
+
+/// `POST /v1/offers/impression` body: the widget reports an offer the customer has actually
+/// seen (on screen, styled), once per offer it shows. Counted once per purchase and offer,
+/// however often it is reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImpressionRequest {
+    /// The token of any item of the offer, exactly as received.
+    pub token: String,
+}
+
+/// `POST /v1/offers/impression` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImpressionResponse {
+    /// The offer whose impression was recorded.
+    pub offer_id: String,
 }
 
 /// Every error the proxy returns, with a 4xx or 5xx status.

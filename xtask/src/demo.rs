@@ -65,6 +65,9 @@ pub fn run(root: &Path, port: u16, sandbox_port: u16) -> anyhow::Result<()> {
         ),
     )?;
 
+    // Opens the report; fresh each run, like the token keys.
+    let admin_token = random_secret()?;
+    let database_url = format!("sqlite://{}", demo_dir.join("upsell.db").display());
     let proxy = Command::new(bin.join("upsell-proxy"))
         .env("UPSELL_LISTEN", format!("127.0.0.1:{port}"))
         .env("DODO_PAYMENTS_BASE_URL", &sandbox_url)
@@ -72,11 +75,9 @@ pub fn run(root: &Path, port: u16, sandbox_port: u16) -> anyhow::Result<()> {
         .env("DODO_PAYMENTS_WEBHOOK_SECRET", DEMO_WEBHOOK_SECRET)
         .env("UPSELL_TOKEN_KEYS", &token_keys)
         .env("UPSELL_OFFERS", root.join("proxy/offers.toml"))
-        .env(
-            "UPSELL_DATABASE_URL",
-            format!("sqlite://{}", demo_dir.join("upsell.db").display()),
-        )
+        .env("UPSELL_DATABASE_URL", &database_url)
         .env("UPSELL_WIDGET_DIR", root.join("dist"))
+        .env("UPSELL_ADMIN_TOKEN", &admin_token)
         .spawn()
         .context("starting the proxy")?;
     let mut proxy = KillOnDrop(proxy);
@@ -103,6 +104,13 @@ pub fn run(root: &Path, port: u16, sandbox_port: u16) -> anyhow::Result<()> {
     println!("  {proxy_url}/account.html");
     println!("Two widgets on a page with a hostile stylesheet and a strict CSP:");
     println!("  {proxy_url}/hostile.html?payment_id=pay_demo_basic_ada&status=succeeded");
+    println!("The report of the purchases above (user name: anything; password: the admin token):");
+    println!("  {proxy_url}/report  (admin token {admin_token})");
+    println!("  or: {} report", bin.join("upsell-proxy").display());
+    println!(
+        "      with UPSELL_DATABASE_URL={database_url} UPSELL_OFFERS={}",
+        root.join("proxy/offers.toml").display()
+    );
     println!("Sandbox ledger: {sandbox_url}/_sandbox/ledger");
     println!(
         "Offers stay open 30 minutes after the sandbox starts; restart the demo for fresh ones."

@@ -4,6 +4,7 @@
 //! inside the token's bounds. The accept is recorded before Dodo is called, and only the request
 //! that recorded it calls Dodo (see `storage::Storage::begin_accept`).
 
+use crate::analytics::event_store::Sighting;
 use crate::app::AppState;
 use crate::charge;
 use crate::dodo_api::card_is_current;
@@ -100,6 +101,7 @@ pub async fn accept(
                     "this idempotency key was already used for another offer",
                 ));
             }
+            count_accept(&state, &claims, &existing.accept_id).await;
             let current = reconcile(&state, existing).await;
             return Ok(Json(response(&current)));
         }
@@ -112,6 +114,7 @@ pub async fn accept(
         }
         BeginAccept::Recorded(recorded) => recorded,
     };
+    count_accept(&state, &claims, &recorded.accept_id).await;
     // Spawned, so that a client hanging up mid-charge cannot cancel it half-way.
     let charged = tokio::spawn(charge::charge(Arc::clone(&state), recorded.clone()))
         .await
@@ -120,6 +123,18 @@ pub async fn accept(
             recorded
         });
     Ok(Json(response(&charged)))
+}
+
+/// Files the accept under its offer and variant for the report. Never in the way of a charge:
+/// a failure is logged, and the next retry of the accept (which finds it) records it again.
+async fn count_accept(state: &AppState, claims: &OfferClaims, accept_id: &str) {
+    if let Err(error) = state
+        .storage
+        .record_accept_event(&Sighting::from(claims), accept_id)
+        .await
+    {
+        tracing::warn!(%error, %accept_id, "accept not counted in the report");
+    }
 }
 
 pub async fn status(

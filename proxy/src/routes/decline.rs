@@ -1,6 +1,7 @@
 //! `POST /v1/offers/decline`: "No thanks". The offer is not shown again for this purchase, and
 //! the answer carries the next offer of its chain (a downsell), if the merchant set one.
 
+use crate::analytics::event_store::Sighting;
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::offer_builder::{self, Purchase};
@@ -23,6 +24,11 @@ pub async fn decline(
     state
         .storage
         .record_decline(&claims.sub, &claims.oid)
+        .await
+        .map_err(|e| ApiError::storage(&e))?;
+    state
+        .storage
+        .record_decline_event(&Sighting::from(&claims))
         .await
         .map_err(|e| ApiError::storage(&e))?;
     tracing::info!(offer = %claims.oid, payment = %claims.sub, "offer declined");

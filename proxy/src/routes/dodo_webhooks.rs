@@ -4,7 +4,7 @@
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::storage::AcceptState;
-use crate::webhook_event::{self, PaymentEvent};
+use crate::webhook_event::{self, PaymentEvent, WebhookEvent};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -59,6 +59,10 @@ pub async fn receive(
         let _ = state.storage.forget_delivery(&webhook_id).await;
         return Err(ApiError::storage(&error));
     }
+    if let Err(error) = count_revenue(&state, &event).await {
+        let _ = state.storage.forget_delivery(&webhook_id).await;
+        return Err(ApiError::storage(&error));
+    }
     if let Err(error) = apply(&state, event.payment).await {
         // Let Dodo deliver it again.
         let _ = state.storage.forget_delivery(&webhook_id).await;
@@ -87,12 +91,39 @@ async fn settle_plan_changes(
     Ok(())
 }
 
+/// Revenue is what Dodo confirms: a succeeded payment of one of our charges counts for its
+/// offer, and a refund of one comes off it. Each once, however often Dodo delivers it.
+async fn count_revenue(state: &AppState, event: &WebhookEvent) -> Result<(), sqlx::Error> {
+    if let Some(payment) = &event.payment {
+        if let (AcceptState::Succeeded, Some(charge)) = (payment.next, &payment.charge) {
+            state
+                .storage
+                .record_payment_confirmed(
+                    &payment.accept_id,
+                    &charge.payment_id,
+                    charge.total_amount,
+                    &charge.currency,
+                )
+                .await?;
+        }
+    }
+    if let Some(refund) = &event.refund {
+        let ours = state
+            .storage
+            .record_refund(&refund.refund_id, &refund.payment_id, refund.amount)
+            .await?;
+        tracing::info!(refund = %refund.refund_id, payment = %refund.payment_id, ours, "refund");
+    }
+    Ok(())
+}
+
 async fn apply(state: &AppState, payment: Option<PaymentEvent>) -> Result<(), sqlx::Error> {
     // Not a payment event of one of our charges.
     let Some(PaymentEvent {
         accept_id,
         next,
         failure,
+        ..
     }) = payment
     else {
         return Ok(());

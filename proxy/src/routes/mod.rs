@@ -5,8 +5,10 @@ pub mod checkout;
 pub mod decline;
 pub mod dodo_webhooks;
 pub mod health;
+pub mod impressions;
 pub mod offers;
 pub mod plan_changes;
+pub mod report;
 
 use crate::error::ApiError;
 use axum::http::StatusCode;

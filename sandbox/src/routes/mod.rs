@@ -4,6 +4,7 @@ pub mod checkouts;
 pub mod customers;
 pub mod payments;
 pub mod products;
+pub mod refunds;
 pub mod subscriptions;
 
 use crate::error::DodoError;

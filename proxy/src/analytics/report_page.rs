@@ -1,0 +1,268 @@
+//! The report as a page, served by the proxy at `/report` behind the admin token: per offer,
+//! its conversion rate and revenue over time as charts (SVG drawn here by `plotters`, so the
+//! page needs no script and works under a strict CSP), and the table of its variants with their
+//! verdicts. The same numbers as `GET /v1/report`.
+
+use crate::analytics::report::{amounts_text, decimals, percent, OfferReport, Report};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use plotters::prelude::*;
+use std::collections::BTreeSet;
+
+/// The page's whole style: no file to fetch, no script.
+const STYLE: &str = "
+body { margin: 0; font: 15px/1.45 system-ui, sans-serif; color: #111827; background: #f9fafb; }
+main { max-width: 1120px; margin: 0 auto; padding: 24px; }
+h1 { font-size: 1.6rem; margin: 0 0 4px; }
+.meta { color: #4b5563; margin: 0 0 24px; }
+section { background: #fff; border: 1px solid #d1d5db; border-radius: 12px; padding: 20px; margin-bottom: 24px; }
+h2 { font-size: 1.2rem; margin: 0 0 4px; }
+.charts { display: flex; flex-wrap: wrap; gap: 16px; margin: 12px 0; }
+figure { margin: 0; }
+figcaption { font-weight: 600; margin-bottom: 4px; }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+th, td { text-align: right; padding: 6px 8px; border-bottom: 1px solid #e5e7eb; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+thead th { font-weight: 600; color: #374151; }
+.verdict { margin: 12px 0 0; padding: 8px 12px; border-radius: 8px; background: #f3f4f6; }
+.verdict.significant { background: #dcfce7; color: #14532d; }
+.empty { color: #4b5563; }
+";
+
+/// The page's Content-Security-Policy: its one inline stylesheet, nothing else.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'";
+
+const LINE: RGBColor = RGBColor(79, 70, 229);
+const GRID: RGBColor = RGBColor(229, 231, 235);
+const CHART_SIZE: (u32, u32) = (520, 230);
+
+pub fn render(report: &Report) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Upsell report" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                main {
+                    h1 { "Upsell report" }
+                    p.meta {
+                        "Made " (report.generated_at) ". Charts show one point per "
+                        (period_words(report.period_seconds)) " (UTC)."
+                    }
+                    @if report.offers.is_empty() {
+                        p.empty { "The offers file has no offers yet." }
+                    }
+                    @for offer in &report.offers {
+                        (offer_section(offer, report.period_seconds))
+                    }
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
+fn offer_section(offer: &OfferReport, period: i64) -> Markup {
+    let heading = format!("offer-{}", offer.offer_id);
+    let labels: Vec<String> = offer
+        .timeline
+        .iter()
+        .map(|p| time_label(&p.start, period))
+        .collect();
+    let rates: Vec<f64> = offer
+        .timeline
+        .iter()
+        .map(|p| {
+            if p.impressions > 0 {
+                100.0 * p.conversions as f64 / p.impressions as f64
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let currencies: BTreeSet<&str> = offer
+        .timeline
+        .iter()
+        .flat_map(|p| p.revenue.iter().map(|m| m.currency.as_str()))
+        .collect();
+    html! {
+        section data-offer=(offer.offer_id) aria-labelledby=(heading) {
+            h2 id=(heading) { "Offer " (offer.offer_id) }
+            @if let Some(experiment) = &offer.experiment {
+                p {
+                    "Experiment " strong { (experiment) } ": "
+                    (offer.variants.len()) " variants, the first is the control."
+                }
+            }
+            @if offer.timeline.is_empty() {
+                p.empty { "Nothing has happened yet." }
+            } @else {
+                div.charts {
+                    (chart("Conversion rate", "conversion", &labels, &rates, |v| format!("{v:.0} %")))
+                    @for currency in &currencies {
+                        @let amounts: Vec<f64> = offer.timeline.iter().map(|p| {
+                            let minor = p.revenue.iter().filter(|m| m.currency == *currency).map(|m| m.amount).sum::<i64>();
+                            major_units(minor, currency)
+                        }).collect();
+                        (chart(&format!("Revenue, {currency}"), "revenue", &labels, &amounts, |v| format!("{v:.0}")))
+                    }
+                }
+            }
+            table {
+                thead {
+                    tr {
+                        th scope="col" { "Variant" }
+                        th scope="col" { "Weight" }
+                        th scope="col" { "Impressions" }
+                        th scope="col" { "Accepts" }
+                        th scope="col" { "Declines" }
+                        th scope="col" { "Failures" }
+                        th scope="col" { "Expiries" }
+                        th scope="col" { "Conversions" }
+                        th scope="col" { "Conversion rate (95 % CI)" }
+                        th scope="col" { "Revenue" }
+                        th scope="col" { "Per impression" }
+                    }
+                }
+                tbody {
+                    @for v in &offer.variants {
+                        tr data-variant=(v.variant_id) {
+                            th scope="row" {
+                                (v.variant_id)
+                                @if v.is_control { " (control)" }
+                            }
+                            td { @if let Some(w) = v.weight { (w) } @else { "-" } }
+                            td data-field="impressions" { (v.impressions) }
+                            td data-field="accepts" { (v.accepts) }
+                            td data-field="declines" { (v.declines) }
+                            td data-field="failures" { (v.failures) }
+                            td data-field="expiries" { (v.expiries) }
+                            td data-field="conversions" { (v.conversions) }
+                            td data-field="conversion_rate" {
+                                @if let Some(r) = v.conversion_rate {
+                                    (percent(r.estimate)) " (" (percent(r.low)) " to " (percent(r.high)) ")"
+                                } @else { "-" }
+                            }
+                            td data-field="revenue" { (amounts_text(&v.revenue)) }
+                            td data-field="revenue_per_impression" { (amounts_text(&v.revenue_per_impression)) }
+                        }
+                    }
+                }
+            }
+            @for v in &offer.variants {
+                @if let Some(verdict) = &v.versus_control {
+                    p.verdict.significant[verdict.significant] data-variant=(v.variant_id) { (verdict.summary) }
+                }
+            }
+        }
+    }
+}
+
+/// One line chart as inline SVG, with a caption and a text alternative listing its points.
+fn chart(
+    title: &str,
+    kind: &str,
+    labels: &[String],
+    values: &[f64],
+    y_format: impl Fn(&f64) -> String,
+) -> Markup {
+    let description = labels
+        .iter()
+        .zip(values)
+        .map(|(label, value)| format!("{label}: {}", y_format(value)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let svg = match draw(labels, values, &y_format) {
+        Ok(svg) => svg.replacen(
+            "<svg ",
+            &format!(
+                "<svg role=\"img\" aria-label=\"{}\" ",
+                maud::html! { (title) ". " (description) }.into_string()
+            ),
+            1,
+        ),
+        Err(error) => {
+            tracing::warn!(%error, "cannot draw a report chart");
+            String::new()
+        }
+    };
+    html! {
+        figure data-chart=(kind) {
+            figcaption { (title) }
+            (PreEscaped(svg))
+        }
+    }
+}
+
+fn draw(
+    labels: &[String],
+    values: &[f64],
+    y_format: &dyn Fn(&f64) -> String,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, CHART_SIZE).into_drawing_area();
+        root.fill(&WHITE)?;
+        let top = values.iter().copied().fold(0.0_f64, f64::max);
+        let top = if top > 0.0 { top * 1.15 } else { 1.0 };
+        let last = i32::try_from(values.len().max(2) - 1)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0..last, 0.0..top)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(WHITE)
+            .bold_line_style(GRID)
+            .x_labels(6)
+            .y_labels(5)
+            .x_label_formatter(&|i| {
+                usize::try_from(*i)
+                    .ok()
+                    .and_then(|i| labels.get(i).cloned())
+                    .unwrap_or_default()
+            })
+            .y_label_formatter(&|v| y_format(v))
+            .label_style(("sans-serif", 12).into_font().color(&RGBColor(55, 65, 81)))
+            .draw()?;
+        let points = values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| Some((i32::try_from(i).ok()?, *v)));
+        chart.draw_series(LineSeries::new(points.clone(), LINE.stroke_width(2)))?;
+        chart.draw_series(points.map(|p| Circle::new(p, 3, LINE.filled())))?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+/// A currency's amount in major units, for a chart's axis: 12345 USD cents is 123.45.
+fn major_units(minor: i64, currency: &str) -> f64 {
+    minor as f64 / 10f64.powi(i32::from(decimals(currency)))
+}
+
+/// `2026-12-01T10:42:00Z` as a chart shows it: the time for short periods, the date for days.
+fn time_label(start: &str, period: i64) -> String {
+    if period >= 86_400 {
+        start.get(..10).unwrap_or(start).to_string()
+    } else {
+        start.get(11..16).unwrap_or(start).to_string()
+    }
+}
+
+fn period_words(seconds: i64) -> String {
+    match seconds {
+        60 => "minute".into(),
+        3600 => "hour".into(),
+        86_400 => "day".into(),
+        604_800 => "week".into(),
+        s if s % 3600 == 0 => format!("{} hours", s / 3600),
+        s => format!("{} minutes", s / 60),
+    }
+}
