@@ -9,9 +9,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use upsell_wire::{
     paths, AcceptRequest, AcceptResponse, ApiError, CheckoutRequest, CheckoutResponse,
-    ConfirmPlanChangeRequest, DeclineRequest, DeclineResponse, ImpressionRequest,
-    ImpressionResponse, OffersResponse, PlanChangePreview, PlanChangeRequest, PlanChangeResult,
-    PlanChangesResponse,
+    ConfirmPlanChangeRequest, DeclineRequest, DeclineResponse, ImpressionRequest, OffersResponse,
+    PlanChangePreview, PlanChangeRequest, PlanChangeResult, PlanChangesResponse,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -70,12 +69,15 @@ pub async fn decline(
     post(endpoint, paths::DECLINE, request).await
 }
 
-/// Tells the proxy the customer has seen an offer.
-pub async fn report_impression(
-    endpoint: &str,
-    request: &ImpressionRequest,
-) -> Result<ImpressionResponse, ApiFailure> {
-    post(endpoint, paths::IMPRESSION, request).await
+/// Tells the proxy the customer has seen an offer, as a beacon: nothing waits for or reads the
+/// answer, and it is sent even when the page is being left. Its body is JSON sent as
+/// `text/plain`, which a beacon may send to another origin without a preflight (the proxy
+/// reads the body whatever its type). Counting is the proxy's; a lost report costs one
+/// impression, never the offer.
+pub fn report_impression(endpoint: &str, request: &ImpressionRequest) {
+    if let Ok(body) = json_text(request) {
+        send_beacon(&format!("{}{}", base(endpoint), paths::IMPRESSION), &body);
+    }
 }
 
 /// A standard Dodo checkout for an offered item, when one click cannot pay.
@@ -139,6 +141,11 @@ extern "C" {
 
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
     fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
+
+    /// `navigator.sendBeacon` with a string body (sent as `text/plain`). Its answer, whether
+    /// the browser queued the beacon, changes nothing for us.
+    #[wasm_bindgen(js_namespace = navigator, js_name = sendBeacon)]
+    fn send_beacon(url: &str, body: &str) -> bool;
 }
 
 /// POSTs `body` as JSON to `path` of the proxy and reads the answer.
@@ -153,16 +160,20 @@ async fn post<B: Serialize, R: DeserializeOwned>(
 }
 
 fn post_json<T: Serialize>(url: &str, body: &T) -> Result<gloo_net::http::Request, ApiFailure> {
-    let value =
-        serde_wasm_bindgen::to_value(body).map_err(|e| ApiFailure::Unreachable(e.to_string()))?;
-    let text = json_stringify(&value)
-        .ok()
-        .and_then(|s| s.as_string())
-        .ok_or_else(|| ApiFailure::Unreachable("cannot encode the request".into()))?;
     Request::post(url)
         .header("content-type", "application/json")
-        .body(text)
+        .body(json_text(body)?)
         .map_err(unreachable)
+}
+
+/// `body` as JSON text, written by the browser's `JSON.stringify`.
+fn json_text<T: Serialize>(body: &T) -> Result<String, ApiFailure> {
+    let value =
+        serde_wasm_bindgen::to_value(body).map_err(|e| ApiFailure::Unreachable(e.to_string()))?;
+    json_stringify(&value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| ApiFailure::Unreachable("cannot encode the request".into()))
 }
 
 /// Parses a JSON body with the browser's `JSON.parse`.

@@ -15,7 +15,7 @@ const VISIBLE_SHARE: f64 = 0.5;
 pub struct Watcher {
     observer: IntersectionObserver,
     // The observer calls into this closure: it must live as long as the observer.
-    _callback: Closure<dyn FnMut(Array, IntersectionObserver)>,
+    _callback: Closure<dyn FnMut(Array)>,
 }
 
 impl Drop for Watcher {
@@ -28,21 +28,21 @@ impl Drop for Watcher {
 /// `IntersectionObserver` (then nothing is reported: an impression is never guessed).
 pub fn watch(card: &Element, on_seen: impl FnOnce() + 'static) -> Option<Watcher> {
     let mut on_seen = Some(on_seen);
-    let callback = Closure::<dyn FnMut(Array, IntersectionObserver)>::new(
-        move |entries: Array, observer: IntersectionObserver| {
-            let seen = entries.iter().any(|entry| {
-                entry
-                    .dyn_into::<IntersectionObserverEntry>()
-                    .is_ok_and(|e| e.is_intersecting() && e.intersection_ratio() >= VISIBLE_SHARE)
-            });
-            if seen {
-                observer.disconnect();
-                if let Some(on_seen) = on_seen.take() {
-                    on_seen();
-                }
+    let callback = Closure::<dyn FnMut(Array)>::new(move |entries: Array| {
+        // The observer passes only its entries: no need to check their type.
+        let seen = entries.iter().any(|entry| {
+            entry
+                .unchecked_into::<IntersectionObserverEntry>()
+                .intersection_ratio()
+                >= VISIBLE_SHARE
+        });
+        // Once: later crossings of the threshold are the same impression.
+        if seen {
+            if let Some(on_seen) = on_seen.take() {
+                on_seen();
             }
-        },
-    );
+        }
+    });
     let options = IntersectionObserverInit::new();
     options.set_threshold(&JsValue::from_f64(VISIBLE_SHARE));
     let observer =

@@ -6,9 +6,9 @@ use dodo_upsell::embed;
 use js_sys::{Array, Object, Reflect};
 use serde::Serialize;
 use upsell_wire::{
-    AcceptResponse, AcceptStatus, DeclineResponse, EffectiveAt, ImpressionResponse, Money, Offer,
-    OfferItem, OfferKind, OffersResponse, PaymentMethod, Plan, PlanChange, PlanChangePreview,
-    PlanChangeResult, PlanChangeStatus, PlanChangesResponse, PlanDirection, QuantityRange,
+    AcceptResponse, AcceptStatus, DeclineResponse, EffectiveAt, Money, Offer, OfferItem, OfferKind,
+    OffersResponse, PaymentMethod, Plan, PlanChange, PlanChangePreview, PlanChangeResult,
+    PlanChangeStatus, PlanChangesResponse, PlanDirection, QuantityRange,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -36,6 +36,12 @@ export function install_stub(routes) {
     if (reply.hang) return new Promise(() => {});
     return new Response(JSON.stringify(reply.body), {
       status: reply.status, headers: { "content-type": "application/json" } });
+  };
+  // Beacons (impressions) are recorded too; nothing reads their answer.
+  navigator.sendBeacon = (url, body) => {
+    window.__stubRequests.push({ key: `POST ${new URL(url).pathname}`, url, body: String(body),
+      authorization: null });
+    return true;
   };
 }
 export function recorded() { return window.__stubRequests; }
@@ -1171,12 +1177,6 @@ async fn until_sent(key: &str, count: usize) -> Vec<JsValue> {
     sent(key)
 }
 
-fn impression_reply(offer_id: &str) -> Reply {
-    ok(&ImpressionResponse {
-        offer_id: offer_id.into(),
-    })
-}
-
 fn tokens(requests: &[JsValue]) -> Vec<String> {
     requests
         .iter()
@@ -1190,7 +1190,6 @@ const IMPRESSION: &str = "POST /v1/offers/impression";
 async fn each_offer_on_screen_is_reported_seen_once() {
     stub(vec![
         ("GET /v1/offers", vec![offers(vec![upsell()], visa())]),
-        (IMPRESSION, vec![impression_reply("pro-upgrade")]),
         (
             "POST /v1/offers/decline",
             vec![ok(&DeclineResponse {
@@ -1218,10 +1217,10 @@ async fn each_offer_on_screen_is_reported_seen_once() {
 
 #[wasm_bindgen_test]
 async fn an_offer_below_the_fold_is_reported_only_once_scrolled_into_view() {
-    stub(vec![
-        ("GET /v1/offers", vec![offers(vec![upsell()], visa())]),
-        (IMPRESSION, vec![impression_reply("pro-upgrade")]),
-    ]);
+    stub(vec![(
+        "GET /v1/offers",
+        vec![offers(vec![upsell()], visa())],
+    )]);
     let spacer: HtmlElement = web_sys::window()
         .unwrap()
         .document()

@@ -46,15 +46,23 @@ fn variant_of(token: &str) -> String {
     keys.verify(token).unwrap().variant().to_string()
 }
 
-/// Reports the offer seen, twice, as a widget sending again would.
+/// Reports the offer seen twice, as a widget sending again would: as its beacon does (JSON as
+/// `text/plain`), then as plain JSON.
 async fn seen_twice(stack: &Stack, token: &str) {
-    for _ in 0..2 {
-        let (status, body) = stack
-            .post("/v1/offers/impression", json!({ "token": token }))
-            .await
-            .unwrap();
-        assert_eq!(status, 200, "{body}");
-    }
+    let beacon = stack
+        .http
+        .post(format!("{}/v1/offers/impression", stack.proxy_url))
+        .header("content-type", "text/plain;charset=UTF-8")
+        .body(json!({ "token": token }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(beacon.status(), 200);
+    let (status, body) = stack
+        .post("/v1/offers/impression", json!({ "token": token }))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
 }
 
 async fn accept(stack: &Stack, token: &str, key: &str) -> Value {

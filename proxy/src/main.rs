@@ -36,16 +36,8 @@ struct Args {
     /// Offer token keys, `kid=secret,kid=secret` (secrets of 32 bytes or more); the first signs.
     #[arg(long, env = "UPSELL_TOKEN_KEYS", hide_env_values = true)]
     token_keys: String,
-    /// The offers file (TOML).
-    #[arg(long, env = "UPSELL_OFFERS", default_value = "offers.toml")]
-    offers: PathBuf,
-    /// Database URL.
-    #[arg(
-        long,
-        env = "UPSELL_DATABASE_URL",
-        default_value = "sqlite://upsell.db"
-    )]
-    database_url: String,
+    #[command(flatten)]
+    sources: Sources,
     /// Comma-separated origins of the merchant's pages, e.g. https://shop.example.com.
     #[arg(long, env = "UPSELL_ALLOWED_ORIGINS", value_delimiter = ',')]
     allowed_origins: Vec<String>,
@@ -74,6 +66,21 @@ struct Args {
     admin_token: Option<String>,
 }
 
+/// What both the server and the report read: the offer rules and the database.
+#[derive(Debug, clap::Args)]
+struct Sources {
+    /// The offers file (TOML).
+    #[arg(long, env = "UPSELL_OFFERS", default_value = "offers.toml")]
+    offers: PathBuf,
+    /// Database URL.
+    #[arg(
+        long,
+        env = "UPSELL_DATABASE_URL",
+        default_value = "sqlite://upsell.db"
+    )]
+    database_url: String,
+}
+
 /// `upsell-proxy report`: the report of `GET /v1/report`, read from the database.
 #[derive(Debug, Parser)]
 #[command(
@@ -81,16 +88,8 @@ struct Args {
     about = "Prints which offers convert, and each experiment's verdict, from the proxy's database"
 )]
 struct ReportArgs {
-    /// The offers file (TOML): the offers and variants the report lists.
-    #[arg(long, env = "UPSELL_OFFERS", default_value = "offers.toml")]
-    offers: PathBuf,
-    /// The proxy's database URL.
-    #[arg(
-        long,
-        env = "UPSELL_DATABASE_URL",
-        default_value = "sqlite://upsell.db"
-    )]
-    database_url: String,
+    #[command(flatten)]
+    sources: Sources,
     /// Print the report as JSON (as `GET /v1/report` answers) instead of a table.
     #[arg(long)]
     json: bool,
@@ -113,8 +112,8 @@ async fn main() -> anyhow::Result<()> {
         dodo_api_key: args.dodo_api_key,
         webhook_secret: args.webhook_secret,
         token_keys: OfferTokenKeys::parse(&args.token_keys)?,
-        rules: OfferRules::load(&args.offers)?,
-        database_url: args.database_url,
+        rules: OfferRules::load(&args.sources.offers)?,
+        database_url: args.sources.database_url,
         allowed_origins: args.allowed_origins,
         widget_dir: args.widget_dir,
         upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
@@ -147,9 +146,13 @@ async fn main() -> anyhow::Result<()> {
     .await
 }
 
-/// Prints the report of the database at `args.database_url`.
+/// Prints the report of the database the arguments name.
 async fn report(args: ReportArgs) -> anyhow::Result<()> {
-    if let Some(path) = args.database_url.strip_prefix("sqlite://") {
+    let Sources {
+        offers,
+        database_url,
+    } = args.sources;
+    if let Some(path) = database_url.strip_prefix("sqlite://") {
         // Opening creates a missing file: a mistyped path would print an empty report.
         let file = path.split('?').next().unwrap_or(path);
         anyhow::ensure!(
@@ -157,8 +160,8 @@ async fn report(args: ReportArgs) -> anyhow::Result<()> {
             "no database at {file} (UPSELL_DATABASE_URL)"
         );
     }
-    let rules = OfferRules::load(&args.offers)?;
-    let storage = Storage::open(&args.database_url).await?;
+    let rules = OfferRules::load(&offers)?;
+    let storage = Storage::open(&database_url).await?;
     let report = report::build(&storage, &rules, time::OffsetDateTime::now_utc()).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -504,10 +504,11 @@ fn row_to_accept(row: &AnyRow) -> Result<Accept, sqlx::Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn accept(id: &str) -> Accept {
+    /// A pending accept of offer `offer-<id>` after `pay_1`, for tests.
+    pub(crate) fn accept(id: &str) -> Accept {
         Accept {
             accept_id: id.into(),
             jti: format!("jti-{id}"),

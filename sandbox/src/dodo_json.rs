@@ -38,6 +38,8 @@ pub fn refund(store: &Store, refund: &Refund) -> Value {
         "refund_id": refund.refund_id,
         "payment_id": refund.payment_id,
         "business_id": store.business_id,
+        "brand_id": store.brand_id,
+        "metadata": refund.metadata,
         "status": "succeeded",
         "created_at": rfc3339(refund.created_at),
         "is_partial": refund.is_partial,
@@ -70,7 +72,12 @@ pub fn payment(store: &Store, payment: &Payment) -> Value {
         "metadata": payment.metadata,
         "digital_products_delivered": false,
         "disputes": [],
-        "refunds": [],
+        "refunds": store
+            .refunds
+            .iter()
+            .filter(|r| r.payment_id == payment.payment_id)
+            .map(|r| refund(store, r))
+            .collect::<Vec<_>>(),
         "includes_usage": false,
         "is_multi_subscription": false,
         "is_update_payment_method": false,

@@ -147,6 +147,7 @@ pub struct Refund {
     pub currency: String,
     pub is_partial: bool,
     pub reason: Option<String>,
+    pub metadata: Map<String, Value>,
     pub created_at: OffsetDateTime,
 }
 

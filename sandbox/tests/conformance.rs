@@ -5,7 +5,8 @@
 use dodo_sandbox::{SandboxConfig, Seed};
 use dodopayments::models::{
     AttachExistingCustomer, CheckoutSessionBillingAddress, CheckoutSessionsCreateParams,
-    CustomerRequest, IntentStatus, ProductItemReq,
+    CustomerRequest, IntentStatus, ProductItemReq, RefundsCreateParams,
+    RefundsCreateParamsItemsItem,
 };
 use dodopayments::{Client, ClientConfig, Error};
 use serde_json::Value;
@@ -460,4 +461,47 @@ async fn the_payment_list_filters_by_customer_and_time_and_deserializes() {
         .await
         .unwrap();
     assert!(later.items.is_empty());
+}
+
+#[tokio::test]
+async fn a_refund_deserializes_and_never_gives_back_more_than_was_paid() {
+    let url = sandbox().await;
+    let dodo = client(&url, KEY);
+    let payment_id = charge_ada(&dodo).await.payment_id.unwrap();
+    let refund = |amount: Option<i64>| {
+        dodo.refunds().create().body(RefundsCreateParams {
+            payment_id: Some(payment_id.clone()),
+            items: amount.map(|amount| {
+                vec![RefundsCreateParamsItemsItem {
+                    item_id: Some("prod_pro_upgrade".into()),
+                    amount: Some(amount),
+                    tax_inclusive: None,
+                }]
+            }),
+            reason: Some("goodwill".into()),
+            ..Default::default()
+        })
+    };
+    let part = refund(Some(1200)).send().await.unwrap();
+    assert!(part.refund_id.starts_with("ref_"));
+    assert_eq!((part.amount, part.is_partial), (Some(1200), true));
+    assert_eq!(part.customer.customer_id, "cus_demo_ada");
+    // Without items: the rest.
+    let rest = refund(None).send().await.unwrap();
+    assert_eq!(rest.amount, Some(3800));
+    let (status, code) = api_error(refund(Some(1)).send().await.unwrap_err());
+    assert_eq!(
+        (status, code.as_str()),
+        (422, "REFUND_AMOUNT_EXCEEDS_PAYMENT")
+    );
+
+    let payment = dodo
+        .payments()
+        .retrieve()
+        .payment_id(&payment_id)
+        .send()
+        .await
+        .unwrap();
+    let refunded: Vec<_> = payment.refunds.iter().map(|r| r.amount).collect();
+    assert_eq!(refunded, [Some(1200), Some(3800)]);
 }

@@ -69,6 +69,11 @@ pub fn OfferFlow(
     let article_ref = NodeRef::<leptos::html::Article>::new();
 
     let widget_id = context.widget_id;
+    // Each offer put on screen (the downsell too) is announced to the page, and reported to
+    // the proxy as seen once its card is in view. The effect owns the watcher: a new offer
+    // replaces it, and it is dropped (and stops watching) with the view.
+    let mut watcher: Option<impression::Watcher> = None;
+    let endpoint = context.endpoint.clone();
     Effect::new(move || {
         let offer = current.get();
         offer_visible::offer_rendered(widget_id);
@@ -81,44 +86,17 @@ pub fn OfferFlow(
                 ..Detail::default()
             },
         );
-    });
-
-    // Each offer shown (the downsell too) is reported once, when its card is on screen.
-    let reported_seen = StoredValue::new(Vec::<String>::new());
-    let watcher = StoredValue::new_local(None::<impression::Watcher>);
-    Effect::new({
-        let endpoint = context.endpoint.clone();
-        move || {
-            let offer = current.get();
-            let Some(card) = article_ref.get() else {
-                return;
-            };
-            if reported_seen.with_value(|seen| seen.contains(&offer.offer_id)) {
-                return;
-            }
-            let Some(first) = offer.items.first() else {
-                return;
-            };
-            let request = ImpressionRequest {
-                token: first.token.clone(),
-            };
-            let endpoint = endpoint.clone();
-            let offer_id = offer.offer_id;
-            watcher.set_value(impression::watch(&card, move || {
-                if reported_seen
-                    .try_update_value(|seen| seen.push(offer_id))
-                    .is_some()
-                {
-                    // Counting is the proxy's; a lost report costs only one impression.
-                    spawn_local(async move {
-                        let _ = api::report_impression(&endpoint, &request).await;
-                    });
-                }
-            }));
-        }
-    });
-    on_cleanup(move || {
-        watcher.try_set_value(None);
+        // Effects run after the view: the card of this offer is the one in the DOM.
+        let card = article_ref.get_untracked();
+        let token = offer.items.first().map(|item| item.token.clone());
+        let endpoint = endpoint.clone();
+        let seen = card.zip(token).and_then(|(card, token)| {
+            impression::watch(&card, move || {
+                api::report_impression(&endpoint, &ImpressionRequest { token });
+            })
+        });
+        // The watcher of the offer before stops here.
+        drop(std::mem::replace(&mut watcher, seen));
     });
 
     let endpoint = context.endpoint.clone();

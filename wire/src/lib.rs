@@ -178,12 +178,16 @@ pub struct PlanChangesResponse {
     pub plan_changes: Vec<PlanChange>,
 }
 
-/// `POST /v1/plan-changes/preview` body.
+/// A request whose only content is a token the proxy signed, sent back exactly as received.
+/// One type for every such body, so the widget carries one encoder for all of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanChangeRequest {
-    /// The change's token exactly as received.
+pub struct TokenRequest {
+    /// The token exactly as received.
     pub token: String,
 }
+
+/// `POST /v1/plan-changes/preview` body: the change's token.
+pub type PlanChangeRequest = TokenRequest;
 
 /// What a plan change will cost, from Dodo's own preview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -333,12 +337,8 @@ pub struct AcceptResponse {
     pub action_url: Option<String>,
 }
 
-/// `POST /v1/offers/decline` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeclineRequest {
-    /// The token of any item of the offer, exactly as received.
-    pub token: String,
-}
+/// `POST /v1/offers/decline` body: the token of any item of the offer.
+pub type DeclineRequest = TokenRequest;
 
 /// `POST /v1/offers/decline` response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -349,14 +349,10 @@ pub struct DeclineResponse {
     pub next: Option<Offer>,
 }
 
-/// `POST /v1/offers/impression` body: the widget reports an offer the customer has actually
-/// seen (on screen, styled), once per offer it shows. Counted once per purchase and offer,
-/// however often it is reported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImpressionRequest {
-    /// The token of any item of the offer, exactly as received.
-    pub token: String,
-}
+/// `POST /v1/offers/impression` body: the token of any item of an offer the customer has
+/// actually seen (on screen, styled); the widget sends it once per offer it shows. Counted once
+/// per purchase and offer, however often it is reported.
+pub type ImpressionRequest = TokenRequest;
 
 /// `POST /v1/offers/impression` response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -153,9 +153,11 @@ impl Storage {
         Ok(result.rows_affected() == 1)
     }
 
-    /// Per offer, variant and kind of fact: how many purchases have one. Failures are not
-    /// facts of their own but accepts whose charge failed, read from the accepts themselves.
-    pub async fn kind_counts(&self) -> Result<Vec<KindCount>, sqlx::Error> {
+    /// Per offer, variant and kind of fact: how many purchases have one. Two kinds are read
+    /// rather than recorded: failures (accepts whose charge failed, from the accepts
+    /// themselves) and expiries (offers seen and left unanswered until their window closed,
+    /// before `now`, Unix seconds).
+    pub async fn kind_counts(&self, now: i64) -> Result<Vec<KindCount>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT offer_id, variant_id, kind, COUNT(DISTINCT original_payment_id) AS purchases \
              FROM offer_events GROUP BY offer_id, variant_id, kind \
@@ -164,32 +166,15 @@ impl Storage {
              COUNT(DISTINCT fact.original_payment_id) AS purchases \
              FROM offer_events fact JOIN accepts ON accepts.accept_id = fact.accept_id \
              WHERE fact.kind = 'accept' AND accepts.state = 'failed' \
-             GROUP BY fact.offer_id, fact.variant_id",
-        )
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(KindCount {
-                    offer_id: row.try_get("offer_id")?,
-                    variant_id: row.try_get("variant_id")?,
-                    kind: row.try_get("kind")?,
-                    purchases: row.try_get("purchases")?,
-                })
-            })
-            .collect()
-    }
-
-    /// Per offer and variant: offers seen and left unanswered until their window closed,
-    /// before `now` (Unix seconds).
-    pub async fn expiries(&self, now: i64) -> Result<Vec<KindCount>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT offer_id, variant_id, COUNT(*) AS purchases FROM offer_events seen \
-             WHERE kind = 'impression' AND expires_at <= $1 AND NOT EXISTS ( \
+             GROUP BY fact.offer_id, fact.variant_id \
+             UNION ALL \
+             SELECT seen.offer_id, seen.variant_id, 'expiry' AS kind, COUNT(*) AS purchases \
+             FROM offer_events seen \
+             WHERE seen.kind = 'impression' AND seen.expires_at <= $1 AND NOT EXISTS ( \
                SELECT 1 FROM offer_events answer \
                WHERE answer.original_payment_id = seen.original_payment_id \
                  AND answer.offer_id = seen.offer_id AND answer.kind IN ('accept', 'decline')) \
-             GROUP BY offer_id, variant_id",
+             GROUP BY seen.offer_id, seen.variant_id",
         )
         .bind(now)
         .fetch_all(self.pool())
@@ -199,7 +184,7 @@ impl Storage {
                 Ok(KindCount {
                     offer_id: row.try_get("offer_id")?,
                     variant_id: row.try_get("variant_id")?,
-                    kind: "expiry".into(),
+                    kind: row.try_get("kind")?,
                     purchases: row.try_get("purchases")?,
                 })
             })
@@ -310,27 +295,9 @@ mod tests {
     }
 
     fn accept(id: &str, payment: &str) -> Accept {
-        Accept {
-            accept_id: id.into(),
-            jti: format!("jti-{id}"),
-            idempotency_key: format!("key-{id}"),
-            original_payment_id: payment.into(),
-            offer_id: "pro".into(),
-            customer_id: "cus_1".into(),
-            product_id: "prod_pro".into(),
-            payment_method_id: "pm_1".into(),
-            quantity: 1,
-            amount: 5000,
-            currency: "USD".into(),
-            state: AcceptState::Pending,
-            checkout_session_id: None,
-            charge_payment_id: None,
-            failure_reason: None,
-            failure_code: None,
-            action_url: None,
-            created_at: String::new(),
-            updated_at: String::new(),
-        }
+        let mut accept = crate::storage::tests::accept(id);
+        accept.original_payment_id = payment.into();
+        accept
     }
 
     fn counts(rows: &[KindCount], variant: &str, kind: &str) -> i64 {
@@ -404,7 +371,7 @@ mod tests {
                 .unwrap();
         }
         let storage = Storage::open(&url).await.unwrap();
-        let rows = storage.kind_counts().await.unwrap();
+        let rows = storage.kind_counts(0).await.unwrap();
         assert_eq!(counts(&rows, "plain", "impression"), 2);
         assert_eq!(counts(&rows, "plain", "accept"), 2);
         assert_eq!(counts(&rows, "plain", "paid"), 1);
@@ -426,7 +393,11 @@ mod tests {
         );
         // Once their window has closed, offers seen and never answered have expired: none
         // here (every purchase answered), until one is only seen.
-        assert!(storage.expiries(2_000).await.unwrap().is_empty());
+        let rows = storage.kind_counts(2_000).await.unwrap();
+        assert_eq!(
+            counts(&rows, "plain", "expiry") + counts(&rows, "badge", "expiry"),
+            0
+        );
         storage
             .record_impression(&seen("pay_d", "cus_d", "badge"))
             .await

@@ -101,9 +101,8 @@ pub async fn build(
     rules: &OfferRules,
     now: OffsetDateTime,
 ) -> Result<Report, sqlx::Error> {
-    let (counts, expiries, revenue, span) = tokio::try_join!(
-        storage.kind_counts(),
-        storage.expiries(now.unix_timestamp()),
+    let (counts, revenue, span) = tokio::try_join!(
+        storage.kind_counts(now.unix_timestamp()),
         storage.revenue(),
         storage.event_span(),
     )?;
@@ -112,7 +111,7 @@ pub async fn build(
     Ok(assemble(
         rules,
         Facts {
-            counts: counts.into_iter().chain(expiries).collect(),
+            counts,
             revenue,
             timeline,
             span,

@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::sync::Arc;
 
 /// Dodo's `CreateRefundRequest`.
@@ -21,6 +21,9 @@ struct CreateRefund {
     /// Parts of the payment to refund; all of it when absent.
     items: Option<Vec<RefundItem>>,
     reason: Option<String>,
+    metadata: Option<Map<String, Value>>,
+    /// The payment's currency, when given: a refund is always in it.
+    currency: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +53,15 @@ pub async fn create(
             return Err(DodoError::unprocessable(
                 "PAYMENT_NOT_SUCCEEDED",
                 "only a succeeded payment can be refunded",
+            ));
+        }
+        if request
+            .currency
+            .as_deref()
+            .is_some_and(|c| !c.eq_ignore_ascii_case(&payment.currency))
+        {
+            return Err(DodoError::invalid_parameters(
+                "a refund is in the payment's currency",
             ));
         }
         let refunded: i64 = store
@@ -97,6 +109,7 @@ pub async fn create(
             currency: payment.currency.clone(),
             is_partial: amount < payment.total_amount,
             reason: request.reason,
+            metadata: request.metadata.unwrap_or_default(),
             created_at: now,
         };
         let response = dodo_json::refund(&store, &refund);
