@@ -759,7 +759,7 @@ async fn report_cell(browser: &Client, offer: &str, variant: &str, field: &str) 
     browser
         .execute(
             "const cell = document.querySelector(\
-               `section[data-offer='${arguments[0]}'] tr[data-variant='${arguments[1]}'] td[data-field='${arguments[2]}']`); \
+               `section[data-offer='${arguments[0]}'] tr[data-variant='${arguments[1]}'] [data-field='${arguments[2]}']`); \
              return cell ? cell.textContent.trim() : null;",
             vec![json!(offer), json!(variant), json!(field)],
         )

@@ -19,8 +19,11 @@ h2 { font-size: 1.2rem; margin: 0 0 4px; }
 .charts { display: flex; flex-wrap: wrap; gap: 16px; margin: 12px 0; }
 figure { margin: 0; }
 figcaption { font-weight: 600; margin-bottom: 4px; }
-table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-th, td { text-align: right; padding: 6px 8px; border-bottom: 1px solid #e5e7eb; white-space: nowrap; }
+.table { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: 14px; font-variant-numeric: tabular-nums; }
+th, td { text-align: right; padding: 6px 5px; border-bottom: 1px solid #e5e7eb; }
+td { white-space: nowrap; }
+.note { display: block; font-size: 12px; font-weight: 400; color: #4b5563; white-space: normal; }
 th:first-child, td:first-child { text-align: left; }
 thead th { font-weight: 600; color: #374151; }
 .verdict { margin: 12px 0 0; padding: 8px 12px; border-radius: 8px; background: #f3f4f6; }
@@ -32,9 +35,9 @@ thead th { font-weight: 600; color: #374151; }
 pub const CONTENT_SECURITY_POLICY: &str =
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'";
 
-const LINE: RGBColor = RGBColor(79, 70, 229);
+const BAR: RGBColor = RGBColor(79, 70, 229);
 const GRID: RGBColor = RGBColor(229, 231, 235);
-const CHART_SIZE: (u32, u32) = (520, 230);
+const CHART_SIZE: (u32, u32) = (430, 220);
 
 pub fn render(report: &Report) -> String {
     html! {
@@ -50,7 +53,7 @@ pub fn render(report: &Report) -> String {
                 main {
                     h1 { "Upsell report" }
                     p.meta {
-                        "Made " (report.generated_at) ". Charts show one point per "
+                        "Made " (time_label(&report.generated_at, 0)) " UTC. The charts have a bar per "
                         (period_words(report.period_seconds)) " (UTC)."
                     }
                     @if report.offers.is_empty() {
@@ -102,30 +105,31 @@ fn offer_section(offer: &OfferReport, period: i64) -> Markup {
                 p.empty { "Nothing has happened yet." }
             } @else {
                 div.charts {
-                    (chart("Conversion rate", "conversion", &labels, &rates, |v| format!("{v:.0} %")))
+                    @let top = rates.iter().copied().fold(0.0, f64::max);
+                    (chart("Conversion rate", "conversion", &labels, &rates, |v| format!("{} %", axis_number(*v, top))))
                     @for currency in &currencies {
                         @let amounts: Vec<f64> = offer.timeline.iter().map(|p| {
                             let minor = p.revenue.iter().filter(|m| m.currency == *currency).map(|m| m.amount).sum::<i64>();
                             major_units(minor, currency)
                         }).collect();
-                        (chart(&format!("Revenue, {currency}"), "revenue", &labels, &amounts, |v| format!("{v:.0}")))
+                        @let top = amounts.iter().copied().fold(0.0, f64::max);
+                        (chart(&format!("Revenue, {currency}"), "revenue", &labels, &amounts, |v| axis_number(*v, top)))
                     }
                 }
             }
+            div.table role="region" aria-label={ "Variants of " (offer.offer_id) } tabindex="0" {
             table {
                 thead {
                     tr {
                         th scope="col" { "Variant" }
-                        th scope="col" { "Weight" }
                         th scope="col" { "Impressions" }
                         th scope="col" { "Accepts" }
                         th scope="col" { "Declines" }
                         th scope="col" { "Failures" }
                         th scope="col" { "Expiries" }
                         th scope="col" { "Conversions" }
-                        th scope="col" { "Conversion rate (95 % CI)" }
+                        th scope="col" { "Conversion rate" }
                         th scope="col" { "Revenue" }
-                        th scope="col" { "Per impression" }
                     }
                 }
                 tbody {
@@ -133,9 +137,13 @@ fn offer_section(offer: &OfferReport, period: i64) -> Markup {
                         tr data-variant=(v.variant_id) {
                             th scope="row" {
                                 (v.variant_id)
-                                @if v.is_control { " (control)" }
+                                @if offer.experiment.is_some() {
+                                    span.note {
+                                        @if let Some(w) = v.weight { "weight " (w) } @else { "no longer in the offers file" }
+                                        @if v.is_control { ", control" }
+                                    }
+                                }
                             }
-                            td { @if let Some(w) = v.weight { (w) } @else { "-" } }
                             td data-field="impressions" { (v.impressions) }
                             td data-field="accepts" { (v.accepts) }
                             td data-field="declines" { (v.declines) }
@@ -144,14 +152,23 @@ fn offer_section(offer: &OfferReport, period: i64) -> Markup {
                             td data-field="conversions" { (v.conversions) }
                             td data-field="conversion_rate" {
                                 @if let Some(r) = v.conversion_rate {
-                                    (percent(r.estimate)) " (" (percent(r.low)) " to " (percent(r.high)) ")"
+                                    (percent(r.estimate))
+                                    span.note { "95 % CI " (percent(r.low)) " to " (percent(r.high)) }
                                 } @else { "-" }
                             }
-                            td data-field="revenue" { (amounts_text(&v.revenue)) }
-                            td data-field="revenue_per_impression" { (amounts_text(&v.revenue_per_impression)) }
+                            td {
+                                span data-field="revenue" { (amounts_text(&v.revenue)) }
+                                @if !v.revenue_per_impression.is_empty() {
+                                    span.note {
+                                        span data-field="revenue_per_impression" { (amounts_text(&v.revenue_per_impression)) }
+                                        " per impression"
+                                    }
+                                }
+                            }
                         }
                     }
                 }
+            }
             }
             @for v in &offer.variants {
                 @if let Some(verdict) = &v.versus_control {
@@ -209,37 +226,50 @@ fn draw(
         root.fill(&WHITE)?;
         let top = values.iter().copied().fold(0.0_f64, f64::max);
         let top = if top > 0.0 { top * 1.15 } else { 1.0 };
-        let last = i32::try_from(values.len().max(2) - 1)?;
+        // One bar per period, centred on its index: a quiet period is a gap, and a single
+        // period still reads as a bar.
+        let last = values.len().saturating_sub(1) as f64;
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
             .x_label_area_size(28)
             .y_label_area_size(56)
-            .build_cartesian_2d(0..last, 0.0..top)?;
+            .build_cartesian_2d(-0.5..last + 0.5, 0.0..top)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
             .light_line_style(WHITE)
             .bold_line_style(GRID)
-            .x_labels(6)
+            .x_labels(8)
             .y_labels(5)
-            .x_label_formatter(&|i| {
-                usize::try_from(*i)
-                    .ok()
-                    .and_then(|i| labels.get(i).cloned())
-                    .unwrap_or_default()
+            .x_label_formatter(&|x| {
+                // Only whole indices name a period.
+                let index = x.round();
+                if (x - index).abs() > 1e-6 || index < 0.0 {
+                    return String::new();
+                }
+                labels.get(index as usize).cloned().unwrap_or_default()
             })
             .y_label_formatter(&|v| y_format(v))
             .label_style(("sans-serif", 12).into_font().color(&RGBColor(55, 65, 81)))
             .draw()?;
-        let points = values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| Some((i32::try_from(i).ok()?, *v)));
-        chart.draw_series(LineSeries::new(points.clone(), LINE.stroke_width(2)))?;
-        chart.draw_series(points.map(|p| Circle::new(p, 3, LINE.filled())))?;
+        chart.draw_series(values.iter().enumerate().map(|(i, value)| {
+            let x = i as f64;
+            Rectangle::new([(x - 0.4, 0.0), (x + 0.4, *value)], BAR.filled())
+        }))?;
         root.present()?;
     }
     Ok(svg)
+}
+
+/// A number on an axis, with as many decimals as its scale needs.
+fn axis_number(value: f64, top: f64) -> String {
+    if top >= 10.0 {
+        format!("{value:.0}")
+    } else if top >= 1.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
 }
 
 /// A currency's amount in major units, for a chart's axis: 12345 USD cents is 123.45.
@@ -247,13 +277,15 @@ fn major_units(minor: i64, currency: &str) -> f64 {
     minor as f64 / 10f64.powi(i32::from(decimals(currency)))
 }
 
-/// `2026-12-01T10:42:00Z` as a chart shows it: the time for short periods, the date for days.
+/// `2026-12-01T10:42:00Z` as people read it: the date for periods of days, the time for
+/// shorter ones, both (`2026-12-01 10:42`) for a period of 0.
 fn time_label(start: &str, period: i64) -> String {
-    if period >= 86_400 {
-        start.get(..10).unwrap_or(start).to_string()
-    } else {
-        start.get(11..16).unwrap_or(start).to_string()
-    }
+    let part = match period {
+        0 => start.get(..16).map(|s| s.replacen('T', " ", 1)),
+        p if p >= 86_400 => start.get(..10).map(String::from),
+        _ => start.get(11..16).map(String::from),
+    };
+    part.unwrap_or_else(|| start.to_string())
 }
 
 fn period_words(seconds: i64) -> String {
