@@ -76,7 +76,7 @@ pub async fn decline(
 /// impression, never the offer.
 pub fn report_impression(endpoint: &str, request: &ImpressionRequest) {
     if let Ok(body) = json_text(request) {
-        send_beacon(&format!("{}{}", base(endpoint), paths::IMPRESSION), &body);
+        let _ = send_beacon(&format!("{}{}", base(endpoint), paths::IMPRESSION), &body);
     }
 }
 
@@ -142,10 +142,10 @@ extern "C" {
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
     fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
 
-    /// `navigator.sendBeacon` with a string body (sent as `text/plain`). Its answer, whether
-    /// the browser queued the beacon, changes nothing for us.
-    #[wasm_bindgen(js_namespace = navigator, js_name = sendBeacon)]
-    fn send_beacon(url: &str, body: &str) -> bool;
+    /// `navigator.sendBeacon` with a string body (sent as `text/plain`). It throws on a URL it
+    /// cannot use; whether it queued the beacon changes nothing for us.
+    #[wasm_bindgen(js_namespace = navigator, js_name = sendBeacon, catch)]
+    fn send_beacon(url: &str, body: &str) -> Result<bool, JsValue>;
 }
 
 /// POSTs `body` as JSON to `path` of the proxy and reads the answer.

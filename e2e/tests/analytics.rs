@@ -11,6 +11,7 @@ const ADA: &str = "cus_demo_ada";
 const GRACE: &str = "cus_demo_grace";
 const LINUS: &str = "cus_demo_linus";
 const KATHERINE: &str = "cus_demo_katherine";
+const MARGARET: &str = "cus_demo_margaret";
 const BASIC: &str = "prod_basic_plan";
 
 async fn demo_stack() -> Stack {
@@ -174,6 +175,31 @@ async fn a_few_purchases_through_the_demo_are_reported_once_each_per_offer_and_v
     seen_twice(&stack, &katherine_downsell).await;
     decline(&stack, &katherine_downsell).await;
 
+    // Margaret's only card has expired: she takes the upsell through a standard checkout
+    // (opened twice), and pays there.
+    let margaret = stack.purchase(MARGARET, BASIC).await.unwrap();
+    let upsell = token_of(&stack.offers(&margaret).await.unwrap(), "pro-upgrade");
+    seen_twice(&stack, &upsell).await;
+    let mut checkout_url = String::new();
+    for _ in 0..2 {
+        let (status, body) = stack
+            .post(
+                "/v1/offers/checkout",
+                json!({ "token": upsell, "quantity": 1 }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{body}");
+        checkout_url = body["checkout_url"].as_str().unwrap().to_string();
+    }
+    let paid = stack
+        .http
+        .post(format!("{checkout_url}/pay"))
+        .send()
+        .await
+        .unwrap();
+    assert!(paid.status().is_success() || paid.status().is_redirection());
+
     // The merchant refunds $10 of Ada's upgrade at Dodo.
     let ledger = stack.ledger().await.unwrap();
     let upgrade_payment = ledger["charges"]
@@ -208,7 +234,7 @@ async fn a_few_purchases_through_the_demo_are_reported_once_each_per_offer_and_v
 
     let report = report_when(&stack, |report| {
         let upsell = offer(report, "pro-upgrade");
-        upsell["variants"][0]["revenue"] == json!([{ "amount": 4000, "currency": "USD" }])
+        upsell["variants"][0]["revenue"] == json!([{ "amount": 9000, "currency": "USD" }])
             && total(offer(report, "pro-upgrade-discount"), "conversions") == 1
     })
     .await;
@@ -217,26 +243,38 @@ async fn a_few_purchases_through_the_demo_are_reported_once_each_per_offer_and_v
     assert_eq!(upsell["experiment"], Value::Null);
     let only = variant(upsell, "default");
     assert_eq!(
-        only["impressions"], 5,
-        "Ada twice, Grace, Linus, Katherine: {upsell:#}"
+        only["impressions"], 6,
+        "Ada twice, Grace, Linus, Katherine, Margaret: {upsell:#}"
     );
-    assert_eq!(only["accepts"], 2, "{upsell:#}");
+    assert_eq!(
+        only["accepts"], 3,
+        "Ada, Grace, Margaret's checkout: {upsell:#}"
+    );
     assert_eq!(only["declines"], 3, "{upsell:#}");
     assert_eq!(only["failures"], 1, "Grace's card: {upsell:#}");
-    assert_eq!(only["conversions"], 1, "{upsell:#}");
+    assert_eq!(only["conversions"], 2, "Ada, Margaret: {upsell:#}");
     assert_eq!(only["expiries"], 0, "the window is still open: {upsell:#}");
     assert_eq!(
         only["revenue"],
-        json!([{ "amount": 4000, "currency": "USD" }]),
-        "$50 confirmed, $10 refunded, each once though Dodo sent each twice"
+        json!([{ "amount": 9000, "currency": "USD" }]),
+        "$50 in one click and $50 by checkout confirmed, $10 refunded, each once though Dodo \
+         sent each twice"
     );
     assert_eq!(
         only["revenue_per_impression"],
-        json!([{ "amount": 800, "currency": "USD" }])
+        json!([{ "amount": 1500, "currency": "USD" }])
     );
     let rate = &only["conversion_rate"];
-    assert_eq!(rate["estimate"], 0.2);
-    assert!(rate["low"].as_f64().unwrap() < 0.2 && rate["high"].as_f64().unwrap() > 0.2);
+    assert_eq!(rate["estimate"].as_f64().unwrap(), 2.0 / 6.0);
+    // Wilson's 95 % interval of 2 in 6.
+    assert!(
+        (rate["low"].as_f64().unwrap() - 0.0968).abs() < 1e-3,
+        "{rate}"
+    );
+    assert!(
+        (rate["high"].as_f64().unwrap() - 0.7000).abs() < 1e-3,
+        "{rate}"
+    );
 
     // The downsell's experiment: each answer under the variant its customer was shown.
     let downsell = offer(&report, "pro-upgrade-discount");
@@ -287,13 +325,13 @@ async fn a_few_purchases_through_the_demo_are_reported_once_each_per_offer_and_v
         .iter()
         .map(|p| p["impressions"].as_i64().unwrap())
         .sum();
-    assert_eq!(impressions, 5);
+    assert_eq!(impressions, 6);
     let revenue: i64 = points
         .iter()
         .flat_map(|p| p["revenue"].as_array().unwrap())
         .map(|m| m["amount"].as_i64().unwrap())
         .sum();
-    assert_eq!(revenue, 4000);
+    assert_eq!(revenue, 9000);
 }
 
 #[tokio::test(flavor = "multi_thread")]

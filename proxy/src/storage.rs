@@ -6,6 +6,7 @@
 //!
 //! The SQL is written once for both: `$N` placeholders, `BIGINT`, `ON CONFLICT DO NOTHING`.
 
+use crate::analytics::event_store::{Fact, Sighting};
 use crate::offer_builder::Settled;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
@@ -172,13 +173,17 @@ impl Storage {
     }
 
     /// Records a new accept in state `pending`, unless one with the same `jti`, idempotency key,
-    /// or purchase and offer exists; then that one is returned and nothing is written.
+    /// or purchase and offer exists; then that one is returned and nothing is written. The
+    /// report's facts of the accept (`seen`: the offer and variant shown) are written with it,
+    /// in one transaction: an accept is never charged without being counted.
     pub async fn begin_accept(
         &self,
         accept: &Accept,
         max_accepted: i64,
+        seen: &Sighting,
     ) -> Result<BeginAccept, sqlx::Error> {
         let now = now();
+        let mut transaction = self.pool.begin().await?;
         // One statement, so that the purchase's limit holds however many accepts race.
         let inserted = sqlx::query(
             "INSERT INTO accepts (accept_id, jti, idempotency_key, original_payment_id, offer_id, \
@@ -203,8 +208,14 @@ impl Storage {
         .bind(&now)
         .bind(&accept.original_payment_id)
         .bind(max_accepted)
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await?;
+        if inserted.rows_affected() == 1 {
+            for fact in Fact::accepted(seen, &accept.accept_id) {
+                fact.query().execute(&mut *transaction).await?;
+            }
+        }
+        transaction.commit().await?;
         if inserted.rows_affected() == 1 {
             let mut recorded = accept.clone();
             recorded.state = AcceptState::Pending;
@@ -507,6 +518,17 @@ fn row_to_accept(row: &AnyRow) -> Result<Accept, sqlx::Error> {
 pub(crate) mod tests {
     use super::*;
 
+    /// What the customer saw of the offer of `accept`, for tests.
+    pub(crate) fn seen(accept: &Accept) -> Sighting {
+        Sighting {
+            offer_id: accept.offer_id.clone(),
+            variant_id: "default".into(),
+            original_payment_id: accept.original_payment_id.clone(),
+            customer_id: accept.customer_id.clone(),
+            expires_at: 1_000,
+        }
+    }
+
     /// A pending accept of offer `offer-<id>` after `pay_1`, for tests.
     pub(crate) fn accept(id: &str) -> Accept {
         Accept {
@@ -536,7 +558,10 @@ pub(crate) mod tests {
     async fn only_one_caller_claims_an_accept_and_a_failed_one_cannot_be_claimed() {
         let storage = Storage::open("sqlite::memory:").await.unwrap();
         assert!(matches!(
-            storage.begin_accept(&accept("a"), 3).await.unwrap(),
+            storage
+                .begin_accept(&accept("a"), 3, &seen(&accept("a")))
+                .await
+                .unwrap(),
             BeginAccept::Recorded(_)
         ));
         assert!(storage.claim_for_charge("a").await.unwrap());
@@ -546,7 +571,10 @@ pub(crate) mod tests {
         );
 
         assert!(matches!(
-            storage.begin_accept(&accept("b"), 3).await.unwrap(),
+            storage
+                .begin_accept(&accept("b"), 3, &seen(&accept("b")))
+                .await
+                .unwrap(),
             BeginAccept::Recorded(_)
         ));
         assert!(storage
@@ -574,10 +602,17 @@ pub(crate) mod tests {
     async fn the_same_token_key_or_offer_finds_the_first_accept() {
         let storage = Storage::open("sqlite::memory:").await.unwrap();
         let first = accept("a");
-        storage.begin_accept(&first, 3).await.unwrap();
+        storage
+            .begin_accept(&first, 3, &seen(&first))
+            .await
+            .unwrap();
         let mut again = accept("b");
         again.offer_id = first.offer_id.clone();
-        match storage.begin_accept(&again, 3).await.unwrap() {
+        match storage
+            .begin_accept(&again, 3, &seen(&again))
+            .await
+            .unwrap()
+        {
             BeginAccept::Existing(existing) => assert_eq!(existing.accept_id, "a"),
             other => panic!("expected the first accept, got {other:?}"),
         }

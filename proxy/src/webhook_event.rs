@@ -2,6 +2,7 @@
 //! of upsell charges, the accept they settle. Bodies are parsed only after their signature has
 //! been verified, but the parser must stand any input (`fuzz/fuzz_targets/webhook.rs`).
 
+use crate::analytics::event_store::ConfirmedPayment;
 use crate::charge::META_ACCEPT_ID;
 use crate::storage::{AcceptState, Failure};
 use axum::http::HeaderMap;
@@ -39,18 +40,13 @@ pub struct PaymentEvent {
     pub next: AcceptState,
     /// Why the payment failed, when it did.
     pub failure: Option<Failure>,
-    /// The payment Dodo made for the accept, and what it charged: the revenue a
-    /// `payment.succeeded` confirms.
-    pub charge: Option<Charge>,
 }
 
-/// A payment as Dodo confirmed it.
+/// A `payment.succeeded` event: what was paid, and in which checkout session.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Charge {
-    pub payment_id: String,
-    /// Minor units.
-    pub total_amount: i64,
-    pub currency: String,
+pub struct PaidEvent {
+    pub payment: ConfirmedPayment,
+    pub checkout_session_id: Option<String>,
 }
 
 /// A `refund.succeeded` event: money given back on a payment.
@@ -74,6 +70,8 @@ pub struct WebhookEvent {
     pub plan_change_ref: Option<String>,
     /// The subscription of a `subscription.*` event.
     pub subscription_id: Option<String>,
+    /// Set for `payment.succeeded`.
+    pub paid: Option<PaidEvent>,
     /// Set for `refund.succeeded`.
     pub refund: Option<RefundEvent>,
 }
@@ -103,18 +101,6 @@ pub fn parse(body: &[u8]) -> Result<WebhookEvent, serde_json::Error> {
         (Some(next), Some(accept_id)) => Some(PaymentEvent {
             accept_id: accept_id.to_string(),
             next,
-            charge: match (
-                text("payment_id"),
-                payload.data.get("total_amount").and_then(|v| v.as_i64()),
-                text("currency"),
-            ) {
-                (Some(payment_id), Some(total_amount), Some(currency)) => Some(Charge {
-                    payment_id: payment_id.to_string(),
-                    total_amount,
-                    currency: currency.to_uppercase(),
-                }),
-                _ => None,
-            },
             failure: (next == AcceptState::Failed).then(|| {
                 Failure::new(
                     text("error_code")
@@ -142,11 +128,29 @@ pub fn parse(body: &[u8]) -> Result<WebhookEvent, serde_json::Error> {
                 .map(String::from)
         })
         .flatten();
+    let amount = |name: &str| payload.data.get(name).and_then(|v| v.as_i64());
+    let paid = match (
+        event_type.as_str(),
+        text("payment_id"),
+        amount("total_amount"),
+        text("currency"),
+    ) {
+        ("payment.succeeded", Some(payment_id), Some(total), Some(currency)) => Some(PaidEvent {
+            payment: ConfirmedPayment {
+                payment_id: payment_id.to_string(),
+                // Taxes are collected for the state, not earned.
+                amount: total - amount("tax").unwrap_or(0),
+                currency: currency.to_uppercase(),
+            },
+            checkout_session_id: text("checkout_session_id").map(String::from),
+        }),
+        _ => None,
+    };
     let refund = match (event_type.as_str(), text("refund_id"), text("payment_id")) {
         ("refund.succeeded", Some(refund_id), Some(payment_id)) => Some(RefundEvent {
             refund_id: refund_id.to_string(),
             payment_id: payment_id.to_string(),
-            amount: payload.data.get("amount").and_then(|v| v.as_i64()),
+            amount: amount("amount"),
         }),
         _ => None,
     };
@@ -155,6 +159,7 @@ pub fn parse(body: &[u8]) -> Result<WebhookEvent, serde_json::Error> {
         payment,
         plan_change_ref,
         subscription_id,
+        paid,
         refund,
     })
 }
@@ -175,7 +180,6 @@ mod tests {
                 accept_id: "acc_1".into(),
                 next: AcceptState::Failed,
                 failure: Some(Failure::new("card_declined", "Declined.")),
-                charge: None,
             })
         );
     }
@@ -183,14 +187,18 @@ mod tests {
     #[test]
     fn a_succeeded_payment_carries_what_was_charged_and_a_refund_what_was_given_back() {
         let paid = br#"{"business_id":"b","type":"payment.succeeded","timestamp":"t",
-            "data":{"metadata":{"upsell_accept_id":"acc_1"},"payment_id":"pay_9","total_amount":5000,"currency":"usd"}}"#;
+            "data":{"metadata":{"upsell_accept_id":"acc_1"},"payment_id":"pay_9","total_amount":5400,
+            "tax":400,"currency":"usd","checkout_session_id":"cks_1"}}"#;
         let event = parse(paid).unwrap();
         assert_eq!(
-            event.payment.and_then(|p| p.charge),
-            Some(Charge {
-                payment_id: "pay_9".into(),
-                total_amount: 5000,
-                currency: "USD".into(),
+            event.paid,
+            Some(PaidEvent {
+                payment: ConfirmedPayment {
+                    payment_id: "pay_9".into(),
+                    amount: 5000,
+                    currency: "USD".into(),
+                },
+                checkout_session_id: Some("cks_1".into()),
             })
         );
         let refund = br#"{"business_id":"b","type":"refund.succeeded","timestamp":"t",

@@ -6,7 +6,9 @@
 
 use crate::offer_token::OfferClaims;
 use crate::storage::Storage;
-use sqlx::Row;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, Row};
 use time::OffsetDateTime;
 
 /// Where a fact about an offer belongs: the offer and variant a customer saw after a purchase.
@@ -64,48 +66,142 @@ pub struct TimelineRow {
     pub amount: Option<i64>,
 }
 
-const INSERT: &str = "INSERT INTO offer_events (event_key, kind, offer_id, variant_id, \
-     original_payment_id, customer_id, accept_id, expires_at, occurred_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING";
+/// One fact about an offer a customer saw, ready to be written by itself or inside another
+/// write's transaction (see `Storage::begin_accept`).
+pub struct Fact<'a> {
+    key: String,
+    kind: &'static str,
+    seen: &'a Sighting,
+    accept_id: Option<&'a str>,
+}
+
+impl<'a> Fact<'a> {
+    /// The customer saw the offer: once per purchase and offer.
+    pub fn impression(seen: &'a Sighting) -> Self {
+        Fact {
+            key: format!("impression:{}:{}", seen.original_payment_id, seen.offer_id),
+            kind: "impression",
+            seen,
+            accept_id: None,
+        }
+    }
+
+    /// The customer accepted an item of the offer (and so saw it).
+    pub fn accepted(seen: &'a Sighting, accept_id: &'a str) -> [Self; 2] {
+        [
+            Fact::impression(seen),
+            Fact {
+                key: format!("accept:{accept_id}"),
+                kind: "accept",
+                seen,
+                accept_id: Some(accept_id),
+            },
+        ]
+    }
+
+    /// The customer said yes by a standard checkout (`jti`: the offer token that opened it),
+    /// as one click could not pay: an accept too, whose payment comes from that checkout.
+    pub fn checkout(seen: &'a Sighting, jti: &str) -> [Self; 2] {
+        [
+            Fact::impression(seen),
+            Fact {
+                key: format!("checkout:{jti}"),
+                kind: "accept",
+                seen,
+                accept_id: None,
+            },
+        ]
+    }
+
+    /// The customer said "No thanks" (and so saw the offer).
+    pub fn declined(seen: &'a Sighting) -> [Self; 2] {
+        [
+            Fact::impression(seen),
+            Fact {
+                key: format!("decline:{}:{}", seen.original_payment_id, seen.offer_id),
+                kind: "decline",
+                seen,
+                accept_id: None,
+            },
+        ]
+    }
+
+    /// The insert; it changes nothing when the fact is already there.
+    pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        sqlx::query(
+            "INSERT INTO offer_events (event_key, kind, offer_id, variant_id, \
+             original_payment_id, customer_id, accept_id, expires_at, occurred_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+        )
+        .bind(self.key.as_str())
+        .bind(self.kind)
+        .bind(self.seen.offer_id.as_str())
+        .bind(self.seen.variant_id.as_str())
+        .bind(self.seen.original_payment_id.as_str())
+        .bind(self.seen.customer_id.as_str())
+        .bind(self.accept_id)
+        .bind(self.seen.expires_at)
+        .bind(now())
+    }
+}
+
+/// Every amount of revenue, as rows `(offer_id, variant_id, original_payment_id, kind,
+/// currency, amount, occurred_at)`: each payment confirmed for an offer (`paid`), and each
+/// refund of one (`refund`, negative, at the time of the refund; `amount` NULL was all of it).
+const MONEY: &str = "SELECT offer_id, variant_id, original_payment_id, kind, currency, amount, \
+     occurred_at FROM offer_events WHERE kind = 'paid' \
+     UNION ALL \
+     SELECT paid.offer_id, paid.variant_id, paid.original_payment_id, 'refund' AS kind, \
+     paid.currency, -COALESCE(refunds.amount, paid.amount) AS amount, \
+     refunds.refunded_at AS occurred_at \
+     FROM refunds JOIN offer_events paid \
+       ON paid.kind = 'paid' AND paid.charge_payment_id = refunds.payment_id";
+
+/// A payment Dodo confirmed by webhook, as the report counts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmedPayment {
+    pub payment_id: String,
+    /// What it charged before taxes (taxes are not the merchant's revenue), in minor units.
+    pub amount: i64,
+    pub currency: String,
+}
 
 impl Storage {
     /// The customer saw the offer. Once per purchase and offer, however often it is reported;
     /// returns whether this report was the first.
     pub async fn record_impression(&self, seen: &Sighting) -> Result<bool, sqlx::Error> {
-        let key = format!("impression:{}:{}", seen.original_payment_id, seen.offer_id);
-        self.insert_event(&key, "impression", seen, None).await
+        let written = Fact::impression(seen).query().execute(self.pool()).await?;
+        Ok(written.rows_affected() == 1)
     }
 
-    /// The customer declined the offer (and so saw it).
+    /// The customer declined the offer.
     pub async fn record_decline_event(&self, seen: &Sighting) -> Result<(), sqlx::Error> {
-        self.record_impression(seen).await?;
-        let key = format!("decline:{}:{}", seen.original_payment_id, seen.offer_id);
-        self.insert_event(&key, "decline", seen, None).await?;
-        Ok(())
+        self.record_facts(&Fact::declined(seen)).await
     }
 
-    /// The customer accepted an item of the offer (and so saw it). Recorded again by every
-    /// retry of the accept, which heals a crash between the accept and this.
-    pub async fn record_accept_event(
+    /// The customer went to a standard checkout for an item of the offer.
+    pub async fn record_checkout_event(
         &self,
         seen: &Sighting,
-        accept_id: &str,
+        jti: &str,
     ) -> Result<(), sqlx::Error> {
-        self.record_impression(seen).await?;
-        let key = format!("accept:{accept_id}");
-        self.insert_event(&key, "accept", seen, Some(accept_id))
-            .await?;
-        Ok(())
+        self.record_facts(&Fact::checkout(seen, jti)).await
     }
 
-    /// Dodo confirmed (by webhook) the payment of an accept: its amount is revenue of the
-    /// accept's offer and variant. Once per accept.
+    async fn record_facts(&self, facts: &[Fact<'_>]) -> Result<(), sqlx::Error> {
+        let mut transaction = self.pool().begin().await?;
+        for fact in facts {
+            fact.query().execute(&mut *transaction).await?;
+        }
+        transaction.commit().await
+    }
+
+    /// Dodo confirmed the payment of an accept: revenue of the accept's offer and variant,
+    /// once per accept.
     pub async fn record_payment_confirmed(
         &self,
         accept_id: &str,
-        charge_payment_id: &str,
-        amount: i64,
-        currency: &str,
+        payment: &ConfirmedPayment,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO offer_events (event_key, kind, offer_id, variant_id, \
@@ -116,9 +212,9 @@ impl Storage {
              ON CONFLICT DO NOTHING",
         )
         .bind(format!("paid:{accept_id}"))
-        .bind(charge_payment_id)
-        .bind(amount)
-        .bind(currency)
+        .bind(&payment.payment_id)
+        .bind(payment.amount)
+        .bind(&payment.currency)
         .bind(now())
         .bind(format!("accept:{accept_id}"))
         .execute(self.pool())
@@ -126,31 +222,53 @@ impl Storage {
         Ok(())
     }
 
-    /// Dodo confirmed (by webhook) a refund of a payment. When the payment was one of our
-    /// charges, the refunded amount (all of it when Dodo gives none) comes off its offer's
-    /// revenue, once per refund. Returns whether it was one of ours and new.
+    /// Dodo confirmed a payment made in checkout session `session_id`: when that is a standard
+    /// checkout opened for an offer, revenue of that offer and variant, once per payment.
+    pub async fn record_checkout_payment(
+        &self,
+        session_id: &str,
+        payment: &ConfirmedPayment,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO offer_events (event_key, kind, offer_id, variant_id, \
+             original_payment_id, customer_id, charge_payment_id, amount, currency, occurred_at) \
+             SELECT $1, 'paid', fact.offer_id, fact.variant_id, fact.original_payment_id, \
+             fact.customer_id, $2, $3, $4, $5 \
+             FROM fallback_checkouts opened \
+             JOIN offer_events fact ON fact.event_key = 'checkout:' || opened.jti \
+             WHERE opened.session_id = $6 ON CONFLICT DO NOTHING",
+        )
+        .bind(format!("paid:{}", payment.payment_id))
+        .bind(&payment.payment_id)
+        .bind(payment.amount)
+        .bind(&payment.currency)
+        .bind(now())
+        .bind(session_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Dodo confirmed a refund of a payment, once per refund. Kept whatever the payment: it
+    /// comes off an offer's revenue when the payment is, or later turns out to be, one of the
+    /// offer's (Dodo's events may come in any order). `amount` `None` is the whole payment.
     pub async fn record_refund(
         &self,
         refund_id: &str,
-        charge_payment_id: &str,
+        payment_id: &str,
         amount: Option<i64>,
-    ) -> Result<bool, sqlx::Error> {
-        let result = sqlx::query(
-            "INSERT INTO offer_events (event_key, kind, offer_id, variant_id, \
-             original_payment_id, customer_id, accept_id, charge_payment_id, amount, currency, \
-             occurred_at) \
-             SELECT $1, 'refund', offer_id, variant_id, original_payment_id, customer_id, \
-             accept_id, charge_payment_id, -COALESCE($2, amount), currency, $3 \
-             FROM offer_events WHERE kind = 'paid' AND charge_payment_id = $4 \
-             ON CONFLICT DO NOTHING",
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO refunds (refund_id, payment_id, amount, refunded_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         )
-        .bind(format!("refund:{refund_id}"))
+        .bind(refund_id)
+        .bind(payment_id)
         .bind(amount)
         .bind(now())
-        .bind(charge_payment_id)
         .execute(self.pool())
         .await?;
-        Ok(result.rows_affected() == 1)
+        Ok(())
     }
 
     /// Per offer, variant and kind of fact: how many purchases have one. Two kinds are read
@@ -194,11 +312,10 @@ impl Storage {
     /// Per offer, variant and currency: payments confirmed minus refunds.
     pub async fn revenue(&self) -> Result<Vec<RevenueRow>, sqlx::Error> {
         // PostgreSQL sums BIGINT as NUMERIC: cast back, the amounts are minor units.
-        let rows = sqlx::query(
+        let rows = sqlx::query(&format!(
             "SELECT offer_id, variant_id, currency, CAST(SUM(amount) AS BIGINT) AS amount \
-             FROM offer_events WHERE kind IN ('paid', 'refund') \
-             GROUP BY offer_id, variant_id, currency",
-        )
+             FROM ({MONEY}) money GROUP BY offer_id, variant_id, currency"
+        ))
         .fetch_all(self.pool())
         .await?;
         rows.iter()
@@ -215,9 +332,11 @@ impl Storage {
 
     /// The first and last time anything happened (Unix seconds), if anything did.
     pub async fn event_span(&self) -> Result<Option<(i64, i64)>, sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT MIN(occurred_at) AS first, MAX(occurred_at) AS last FROM offer_events",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT MIN(occurred_at) AS first, MAX(occurred_at) AS last FROM ( \
+             SELECT occurred_at FROM offer_events UNION ALL SELECT occurred_at FROM ({MONEY}) money \
+             ) facts"
+        ))
         .fetch_one(self.pool())
         .await?;
         let first: Option<i64> = row.try_get("first")?;
@@ -227,13 +346,17 @@ impl Storage {
 
     /// Impressions, conversions and money per offer in periods of `period` seconds.
     pub async fn timeline(&self, period: i64) -> Result<Vec<TimelineRow>, sqlx::Error> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(&format!(
             "SELECT offer_id, (occurred_at / $1) * $2 AS start, kind, currency, \
              COUNT(DISTINCT original_payment_id) AS purchases, \
-             CAST(SUM(amount) AS BIGINT) AS amount FROM offer_events \
-             WHERE kind IN ('impression', 'paid', 'refund') \
-             GROUP BY offer_id, start, kind, currency ORDER BY start",
-        )
+             CAST(SUM(amount) AS BIGINT) AS amount FROM ( \
+               SELECT offer_id, occurred_at, kind, currency, original_payment_id, amount \
+               FROM offer_events WHERE kind = 'impression' \
+               UNION ALL \
+               SELECT offer_id, occurred_at, kind, currency, original_payment_id, amount \
+               FROM ({MONEY}) money \
+             ) facts GROUP BY offer_id, start, kind, currency ORDER BY start"
+        ))
         .bind(period)
         .bind(period)
         .fetch_all(self.pool())
@@ -250,28 +373,6 @@ impl Storage {
                 })
             })
             .collect()
-    }
-
-    async fn insert_event(
-        &self,
-        key: &str,
-        kind: &str,
-        seen: &Sighting,
-        accept_id: Option<&str>,
-    ) -> Result<bool, sqlx::Error> {
-        let result = sqlx::query(INSERT)
-            .bind(key)
-            .bind(kind)
-            .bind(&seen.offer_id)
-            .bind(&seen.variant_id)
-            .bind(&seen.original_payment_id)
-            .bind(&seen.customer_id)
-            .bind(accept_id)
-            .bind(seen.expires_at)
-            .bind(now())
-            .execute(self.pool())
-            .await?;
-        Ok(result.rows_affected() == 1)
     }
 }
 
@@ -300,6 +401,14 @@ mod tests {
         accept
     }
 
+    fn paid(payment_id: &str, amount: i64) -> ConfirmedPayment {
+        ConfirmedPayment {
+            payment_id: payment_id.into(),
+            amount,
+            currency: "USD".into(),
+        }
+    }
+
     fn counts(rows: &[KindCount], variant: &str, kind: &str) -> i64 {
         rows.iter()
             .filter(|c| c.variant_id == variant && c.kind == kind)
@@ -307,58 +416,61 @@ mod tests {
             .sum()
     }
 
-    /// Everything sent twice, the proxy restarted in between: each fact counts once.
+    async fn revenue_of(storage: &Storage, variant: &str) -> i64 {
+        storage
+            .revenue()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.variant_id == variant)
+            .map(|r| r.amount)
+            .sum()
+    }
+
+    /// Everything sent twice, a refund before its payment, the proxy restarted in between:
+    /// each fact counts once.
     #[tokio::test]
-    async fn facts_count_once_however_often_they_come_and_survive_a_restart() {
+    async fn facts_count_once_however_often_and_in_whatever_order_and_survive_a_restart() {
         let file = std::env::temp_dir().join(format!("events-{}.db", uuid::Uuid::new_v4()));
         let url = format!("sqlite://{}", file.display());
         {
             let storage = Storage::open(&url).await.unwrap();
+            // Ada sees the offer (reported twice), takes it; Dodo confirms the payment twice,
+            // and a refund of $12 arrives, twice, before the payment's own webhook.
+            let ada = seen("pay_a", "cus_a", "plain");
             for attempt in 0..2 {
-                let first = attempt == 0;
-                assert_eq!(
-                    storage
-                        .record_impression(&seen("pay_a", "cus_a", "plain"))
-                        .await
-                        .unwrap(),
-                    first
-                );
+                assert_eq!(storage.record_impression(&ada).await.unwrap(), attempt == 0);
+            }
+            storage
+                .begin_accept(&accept("acc_a", "pay_a"), 3, &ada)
+                .await
+                .unwrap();
+            for _ in 0..2 {
                 storage
-                    .begin_accept(&accept("acc_a", "pay_a"), 3)
-                    .await
-                    .unwrap();
-                storage
-                    .record_accept_event(&seen("pay_a", "cus_a", "plain"), "acc_a")
-                    .await
-                    .unwrap();
-                storage
-                    .record_payment_confirmed("acc_a", "pay_charge_a", 5000, "USD")
-                    .await
-                    .unwrap();
-                assert_eq!(
-                    storage
-                        .record_refund("ref_1", "pay_charge_a", Some(1200))
-                        .await
-                        .unwrap(),
-                    first
-                );
-                storage
-                    .record_decline_event(&seen("pay_b", "cus_b", "badge"))
+                    .record_refund("ref_1", "pay_charge_a", Some(1200))
                     .await
                     .unwrap();
             }
-            // A refund of a payment that is not one of our charges is not ours to count.
-            assert!(!storage
+            assert_eq!(revenue_of(&storage, "plain").await, 0, "nothing paid yet");
+            for _ in 0..2 {
+                storage
+                    .record_payment_confirmed("acc_a", &paid("pay_charge_a", 5000))
+                    .await
+                    .unwrap();
+            }
+            // Bea declines (twice); a refund of some other payment is not an offer's.
+            let bea = seen("pay_b", "cus_b", "badge");
+            for _ in 0..2 {
+                storage.record_decline_event(&bea).await.unwrap();
+            }
+            storage
                 .record_refund("ref_2", "pay_original", None)
                 .await
-                .unwrap());
-            // Grace's accept fails.
-            storage
-                .begin_accept(&accept("acc_c", "pay_c"), 3)
-                .await
                 .unwrap();
+            // Cy's accept fails.
+            let cy = seen("pay_c", "cus_c", "plain");
             storage
-                .record_accept_event(&seen("pay_c", "cus_c", "plain"), "acc_c")
+                .begin_accept(&accept("acc_c", "pay_c"), 3, &cy)
                 .await
                 .unwrap();
             storage
@@ -369,37 +481,57 @@ mod tests {
                 )
                 .await
                 .unwrap();
+            // Di has no usable card: a standard checkout, opened twice, paid once.
+            let di = seen("pay_d", "cus_d", "badge");
+            storage
+                .record_fallback_checkout("jti_d", "pay_d", "pro", "cks_d", "https://pay")
+                .await
+                .unwrap();
+            for _ in 0..2 {
+                storage.record_checkout_event(&di, "jti_d").await.unwrap();
+                storage
+                    .record_checkout_payment("cks_d", &paid("pay_charge_d", 3500))
+                    .await
+                    .unwrap();
+            }
+            // A payment in a checkout that is none of ours counts for nothing.
+            storage
+                .record_checkout_payment("cks_other", &paid("pay_other", 999))
+                .await
+                .unwrap();
         }
         let storage = Storage::open(&url).await.unwrap();
         let rows = storage.kind_counts(0).await.unwrap();
-        assert_eq!(counts(&rows, "plain", "impression"), 2);
+        assert_eq!(counts(&rows, "plain", "impression"), 2, "Ada, Cy");
         assert_eq!(counts(&rows, "plain", "accept"), 2);
         assert_eq!(counts(&rows, "plain", "paid"), 1);
         assert_eq!(counts(&rows, "plain", "failure"), 1);
         assert_eq!(
             counts(&rows, "badge", "impression"),
-            1,
-            "implied by the decline"
+            2,
+            "implied by the answers"
         );
         assert_eq!(counts(&rows, "badge", "decline"), 1);
-        assert_eq!(
-            storage.revenue().await.unwrap(),
-            vec![RevenueRow {
-                offer_id: "pro".into(),
-                variant_id: "plain".into(),
-                currency: "USD".into(),
-                amount: 3800,
-            }]
-        );
-        // Once their window has closed, offers seen and never answered have expired: none
-        // here (every purchase answered), until one is only seen.
+        assert_eq!(counts(&rows, "badge", "accept"), 1, "the checkout");
+        assert_eq!(counts(&rows, "badge", "paid"), 1);
+        assert_eq!(revenue_of(&storage, "plain").await, 3800);
+        assert_eq!(revenue_of(&storage, "badge").await, 3500);
+        // The refund is in the timeline too, as money taken back.
+        let timeline = storage.timeline(60).await.unwrap();
+        let money: i64 = timeline.iter().filter_map(|r| r.amount).sum();
+        assert_eq!(money, 3800 + 3500);
+        assert!(timeline
+            .iter()
+            .any(|r| r.kind == "refund" && r.amount == Some(-1200)));
+
+        // Once its window has closed, an offer seen and never answered has expired.
         let rows = storage.kind_counts(2_000).await.unwrap();
         assert_eq!(
             counts(&rows, "plain", "expiry") + counts(&rows, "badge", "expiry"),
             0
         );
         storage
-            .record_impression(&seen("pay_d", "cus_d", "badge"))
+            .record_impression(&seen("pay_e", "cus_e", "badge"))
             .await
             .unwrap();
         let rows = storage.kind_counts(999).await.unwrap();

@@ -85,7 +85,11 @@ pub async fn accept(
     };
     let recorded = match state
         .storage
-        .begin_accept(&candidate, state.rules.max_accepted_offers)
+        .begin_accept(
+            &candidate,
+            state.rules.max_accepted_offers,
+            &Sighting::from(&claims),
+        )
         .await
         .map_err(|e| ApiError::storage(&e))?
     {
@@ -101,7 +105,6 @@ pub async fn accept(
                     "this idempotency key was already used for another offer",
                 ));
             }
-            count_accept(&state, &claims, &existing.accept_id).await;
             let current = reconcile(&state, existing).await;
             return Ok(Json(response(&current)));
         }
@@ -114,7 +117,6 @@ pub async fn accept(
         }
         BeginAccept::Recorded(recorded) => recorded,
     };
-    count_accept(&state, &claims, &recorded.accept_id).await;
     // Spawned, so that a client hanging up mid-charge cannot cancel it half-way.
     let charged = tokio::spawn(charge::charge(Arc::clone(&state), recorded.clone()))
         .await
@@ -123,18 +125,6 @@ pub async fn accept(
             recorded
         });
     Ok(Json(response(&charged)))
-}
-
-/// Files the accept under its offer and variant for the report. Never in the way of a charge:
-/// a failure is logged, and the next retry of the accept (which finds it) records it again.
-async fn count_accept(state: &AppState, claims: &OfferClaims, accept_id: &str) {
-    if let Err(error) = state
-        .storage
-        .record_accept_event(&Sighting::from(claims), accept_id)
-        .await
-    {
-        tracing::warn!(%error, %accept_id, "accept not counted in the report");
-    }
 }
 
 pub async fn status(

@@ -2,9 +2,11 @@
 //! cannot pay: no saved method can, or the one-click charge failed. The customer pays on Dodo's
 //! hosted page, so nothing is charged here and the offer token is not used up.
 
+use crate::analytics::event_store::Sighting;
 use crate::app::AppState;
 use crate::charge::{META_OFFER_ID, META_ORIGINAL_PAYMENT_ID};
 use crate::error::ApiError;
+use crate::offer_token::OfferClaims;
 use crate::routes::accept::{check_quantity, token_error};
 use crate::storage::AcceptState;
 use axum::extract::rejection::JsonRejection;
@@ -33,6 +35,7 @@ pub async fn checkout(
         .map_err(|e| ApiError::storage(&e))?
     {
         // A second click: the same checkout, never a second one to pay.
+        count_checkout(&state, &claims).await?;
         return Ok(Json(CheckoutResponse { checkout_url: url }));
     }
     let accepted = state
@@ -97,7 +100,18 @@ pub async fn checkout(
         .await
         .map_err(|e| ApiError::storage(&e))?;
     tracing::info!(offer = %claims.iid, payment = %claims.sub, session_id = %session.session_id, "fallback checkout created");
+    count_checkout(&state, &claims).await?;
     Ok(Json(CheckoutResponse { checkout_url }))
+}
+
+/// Files the checkout under its offer and variant for the report (again on a second click: a
+/// first that failed to is made good).
+async fn count_checkout(state: &AppState, claims: &OfferClaims) -> Result<(), ApiError> {
+    state
+        .storage
+        .record_checkout_event(&Sighting::from(claims), &claims.jti)
+        .await
+        .map_err(|e| ApiError::storage(&e))
 }
 
 /// Dodo sends the customer back only to the merchant's own pages: an origin the proxy allows.

@@ -91,28 +91,32 @@ async fn settle_plan_changes(
     Ok(())
 }
 
-/// Revenue is what Dodo confirms: a succeeded payment of one of our charges counts for its
-/// offer, and a refund of one comes off it. Each once, however often Dodo delivers it.
+/// Revenue is what Dodo confirms: a succeeded payment of one of our charges, or of a standard
+/// checkout opened for an offer, counts for its offer, and a refund comes off it. Each once,
+/// however often Dodo delivers it, in whatever order.
 async fn count_revenue(state: &AppState, event: &WebhookEvent) -> Result<(), sqlx::Error> {
-    if let Some(payment) = &event.payment {
-        if let (AcceptState::Succeeded, Some(charge)) = (payment.next, &payment.charge) {
-            state
-                .storage
-                .record_payment_confirmed(
-                    &payment.accept_id,
-                    &charge.payment_id,
-                    charge.total_amount,
-                    &charge.currency,
-                )
-                .await?;
+    if let Some(paid) = &event.paid {
+        match (&event.payment, &paid.checkout_session_id) {
+            (Some(ours), _) => {
+                state
+                    .storage
+                    .record_payment_confirmed(&ours.accept_id, &paid.payment)
+                    .await?
+            }
+            (None, Some(session_id)) => {
+                state
+                    .storage
+                    .record_checkout_payment(session_id, &paid.payment)
+                    .await?
+            }
+            (None, None) => {}
         }
     }
     if let Some(refund) = &event.refund {
-        let ours = state
+        state
             .storage
             .record_refund(&refund.refund_id, &refund.payment_id, refund.amount)
             .await?;
-        tracing::info!(refund = %refund.refund_id, payment = %refund.payment_id, ours, "refund");
     }
     Ok(())
 }

@@ -83,7 +83,7 @@ pub async fn create(
                         )));
                     }
                     match item.amount {
-                        Some(a) if a > 0 => amount += a,
+                        Some(a) if a > 0 => amount = amount.saturating_add(a),
                         Some(_) => {
                             return Err(DodoError::invalid_parameters(
                                 "a refunded amount must be positive",
