@@ -152,8 +152,11 @@ async fn a_few_purchases_through_the_demo_are_reported_once_each_per_offer_and_v
     // downsell.
     let linus = stack.purchase(LINUS, BASIC).await.unwrap();
     let upsell = token_of(&stack.offers(&linus).await.unwrap(), "pro-upgrade");
-    let next = decline(&stack, &upsell).await["next"].clone();
-    let linus_downsell = next["items"][0]["token"].as_str().unwrap().to_string();
+    let linus_next = decline(&stack, &upsell).await["next"].clone();
+    let linus_downsell = linus_next["items"][0]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     seen_twice(&stack, &linus_downsell).await;
     decline(&stack, &linus_downsell).await;
     decline(&stack, &linus_downsell).await;
@@ -172,6 +175,22 @@ async fn a_few_purchases_through_the_demo_are_reported_once_each_per_offer_and_v
     let upsell = token_of(&stack.offers(&katherine).await.unwrap(), "pro-upgrade");
     let next = decline(&stack, &upsell).await["next"].clone();
     let katherine_downsell = next["items"][0]["token"].as_str().unwrap().to_string();
+    // Each sees the downsell of the variant their id falls in: the variant's badge and words.
+    let shown = [(&katherine_downsell, &next), (&linus_downsell, &linus_next)];
+    for (token, offer) in shown {
+        let (badge, title) = match variant_of(token).as_str() {
+            "limited-offer" => (json!("limited_offer"), "Pro plan upgrade, 30 % off once"),
+            _ => (Value::Null, "Pro plan upgrade"),
+        };
+        assert_eq!(
+            (&offer["badge"], &offer["items"][0]["title"]),
+            (&badge, &json!(title))
+        );
+        assert_eq!(
+            offer["items"][0]["price"]["amount"], 3500,
+            "the same product"
+        );
+    }
     seen_twice(&stack, &katherine_downsell).await;
     decline(&stack, &katherine_downsell).await;
 

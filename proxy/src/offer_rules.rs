@@ -571,6 +571,54 @@ mod tests {
     }
 
     #[test]
+    fn an_experiment_needs_two_weighted_variants_that_change_only_what_the_offer_has() {
+        let offer = "[[offers]]\nid = \"a\"\nafter = [\"p\"]\nproduct = \"x\"\n";
+        let variant = |id: &str, rest: &str| {
+            format!("[[offers.variants]]\nid = \"{id}\"\nweight = 1\n{rest}")
+        };
+        let ok = format!(
+            "{offer}{}{}",
+            variant("v1", ""),
+            variant("v2", "badge = \"\"\n")
+        );
+        let rules = OfferRules::parse(&ok).unwrap();
+        assert_eq!(rules.offers[0].variants.len(), 2);
+        for (text, error) in [
+            (format!("{offer}{}", variant("v1", "")), "at least two variants"),
+            (
+                format!("{offer}{}{}", variant("v1", ""), variant("v1", "")),
+                "variant \"v1\" is defined twice",
+            ),
+            (
+                format!(
+                    "{offer}{}[[offers.variants]]\nid = \"v2\"\nweight = 0\n",
+                    variant("v1", "")
+                ),
+                "needs a weight from 1 to 10000",
+            ),
+            (
+                format!("{offer}experiment = \"e\"\n"),
+                "`experiment` names the experiment of its `variants`",
+            ),
+            (
+                format!("{offer}{}{}", variant("v1", ""), variant("v2", "title = \"\"\n")),
+                "a title has 1 to 120 characters",
+            ),
+            (
+                format!(
+                    "[[offers]]\nid = \"a\"\nafter = [\"p\"]\n{}{}[[offers.items]]\nproduct = \"y\"\n",
+                    variant("v1", ""),
+                    variant("v2", "product = \"z\"\n")
+                ),
+                "cannot change the product of a cross-sell",
+            ),
+        ] {
+            let err = OfferRules::parse(&text).unwrap_err().to_string();
+            assert!(err.contains(error), "{err}\n{text}");
+        }
+    }
+
+    #[test]
     fn errors_name_the_line_or_the_offer() {
         let err = OfferRules::parse("[[offers]]\nid = \"a\"\nafter = [\"p\"]\nproduct = 3\n")
             .unwrap_err()
