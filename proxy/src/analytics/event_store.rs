@@ -8,7 +8,7 @@ use crate::offer_token::OfferClaims;
 use crate::storage::Storage;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::{Any, Row};
+use sqlx::{Any, AnyConnection, Executor, Row};
 use time::OffsetDateTime;
 
 /// Where a fact about an offer belongs: the offer and variant a customer saw after a purchase.
@@ -271,109 +271,150 @@ impl Storage {
         Ok(())
     }
 
-    /// Per offer, variant and kind of fact: how many purchases have one. Two kinds are read
-    /// rather than recorded: failures (accepts whose charge failed, from the accepts
-    /// themselves) and expiries (offers seen and left unanswered until their window closed,
-    /// before `now`, Unix seconds).
-    pub async fn kind_counts(&self, now: i64) -> Result<Vec<KindCount>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT offer_id, variant_id, kind, COUNT(DISTINCT original_payment_id) AS purchases \
-             FROM offer_events GROUP BY offer_id, variant_id, kind \
-             UNION ALL \
-             SELECT fact.offer_id, fact.variant_id, 'failure' AS kind, \
-             COUNT(DISTINCT fact.original_payment_id) AS purchases \
-             FROM offer_events fact JOIN accepts ON accepts.accept_id = fact.accept_id \
-             WHERE fact.kind = 'accept' AND accepts.state = 'failed' \
-             GROUP BY fact.offer_id, fact.variant_id \
-             UNION ALL \
-             SELECT seen.offer_id, seen.variant_id, 'expiry' AS kind, COUNT(*) AS purchases \
-             FROM offer_events seen \
-             WHERE seen.kind = 'impression' AND seen.expires_at <= $1 AND NOT EXISTS ( \
-               SELECT 1 FROM offer_events answer \
-               WHERE answer.original_payment_id = seen.original_payment_id \
-                 AND answer.offer_id = seen.offer_id AND answer.kind IN ('accept', 'decline')) \
-             GROUP BY seen.offer_id, seen.variant_id",
-        )
-        .bind(now)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(KindCount {
-                    offer_id: row.try_get("offer_id")?,
-                    variant_id: row.try_get("variant_id")?,
-                    kind: row.try_get("kind")?,
-                    purchases: row.try_get("purchases")?,
-                })
-            })
-            .collect()
+    /// Everything the report reads, from one moment of the database: its queries see the
+    /// same facts, though webhooks and impressions keep arriving while they run. The
+    /// timeline's period comes from the span of the facts (`period_for`).
+    pub async fn snapshot(
+        &self,
+        now: i64,
+        period_for: impl FnOnce(Option<(i64, i64)>) -> i64,
+    ) -> Result<Snapshot, sqlx::Error> {
+        let mut transaction = self.pool().begin().await?;
+        // SQLite reads one snapshot per transaction already; PostgreSQL, unless told, one per
+        // statement.
+        if transaction.backend_name() == "PostgreSQL" {
+            transaction
+                .execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .await?;
+        }
+        let span = event_span(&mut transaction).await?;
+        let period = period_for(span);
+        let snapshot = Snapshot {
+            counts: kind_counts(&mut transaction, now).await?,
+            revenue: revenue(&mut transaction).await?,
+            timeline: timeline(&mut transaction, period).await?,
+            span,
+            period,
+        };
+        transaction.commit().await?;
+        Ok(snapshot)
     }
+}
 
-    /// Per offer, variant and currency: payments confirmed minus refunds.
-    pub async fn revenue(&self) -> Result<Vec<RevenueRow>, sqlx::Error> {
-        // PostgreSQL sums BIGINT as NUMERIC: cast back, the amounts are minor units.
-        let rows = sqlx::query(&format!(
-            "SELECT offer_id, variant_id, currency, CAST(SUM(amount) AS BIGINT) AS amount \
-             FROM ({MONEY}) money GROUP BY offer_id, variant_id, currency"
-        ))
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(RevenueRow {
-                    offer_id: row.try_get("offer_id")?,
-                    variant_id: row.try_get("variant_id")?,
-                    currency: row.try_get("currency")?,
-                    amount: row.try_get("amount")?,
-                })
-            })
-            .collect()
-    }
-
+/// What the report is made of (see `Storage::snapshot`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub counts: Vec<KindCount>,
+    pub revenue: Vec<RevenueRow>,
+    pub timeline: Vec<TimelineRow>,
     /// The first and last time anything happened (Unix seconds), if anything did.
-    pub async fn event_span(&self) -> Result<Option<(i64, i64)>, sqlx::Error> {
-        let row = sqlx::query(&format!(
-            "SELECT MIN(occurred_at) AS first, MAX(occurred_at) AS last FROM ( \
-             SELECT occurred_at FROM offer_events UNION ALL SELECT occurred_at FROM ({MONEY}) money \
-             ) facts"
-        ))
-        .fetch_one(self.pool())
-        .await?;
-        let first: Option<i64> = row.try_get("first")?;
-        let last: Option<i64> = row.try_get("last")?;
-        Ok(first.zip(last))
-    }
+    pub span: Option<(i64, i64)>,
+    /// The length of one period of the timeline, in seconds.
+    pub period: i64,
+}
 
-    /// Impressions, conversions and money per offer in periods of `period` seconds.
-    pub async fn timeline(&self, period: i64) -> Result<Vec<TimelineRow>, sqlx::Error> {
-        let rows = sqlx::query(&format!(
-            "SELECT offer_id, (occurred_at / $1) * $2 AS start, kind, currency, \
-             COUNT(DISTINCT original_payment_id) AS purchases, \
-             CAST(SUM(amount) AS BIGINT) AS amount FROM ( \
-               SELECT offer_id, occurred_at, kind, currency, original_payment_id, amount \
-               FROM offer_events WHERE kind = 'impression' \
-               UNION ALL \
-               SELECT offer_id, occurred_at, kind, currency, original_payment_id, amount \
-               FROM ({MONEY}) money \
-             ) facts GROUP BY offer_id, start, kind, currency ORDER BY start"
-        ))
-        .bind(period)
-        .bind(period)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(TimelineRow {
-                    offer_id: row.try_get("offer_id")?,
-                    start: row.try_get("start")?,
-                    kind: row.try_get("kind")?,
-                    currency: row.try_get("currency")?,
-                    purchases: row.try_get("purchases")?,
-                    amount: row.try_get("amount")?,
-                })
+/// Per offer, variant and kind of fact: how many purchases have one. Two kinds are read rather
+/// than recorded: failures (accepts whose charge failed, from the accepts themselves) and
+/// expiries (offers seen and left unanswered until their window closed, before `now`, Unix
+/// seconds).
+async fn kind_counts(db: &mut AnyConnection, now: i64) -> Result<Vec<KindCount>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT offer_id, variant_id, kind, COUNT(DISTINCT original_payment_id) AS purchases \
+         FROM offer_events GROUP BY offer_id, variant_id, kind \
+         UNION ALL \
+         SELECT fact.offer_id, fact.variant_id, 'failure' AS kind, \
+         COUNT(DISTINCT fact.original_payment_id) AS purchases \
+         FROM offer_events fact JOIN accepts ON accepts.accept_id = fact.accept_id \
+         WHERE fact.kind = 'accept' AND accepts.state = 'failed' \
+         GROUP BY fact.offer_id, fact.variant_id \
+         UNION ALL \
+         SELECT seen.offer_id, seen.variant_id, 'expiry' AS kind, COUNT(*) AS purchases \
+         FROM offer_events seen \
+         WHERE seen.kind = 'impression' AND seen.expires_at <= $1 AND NOT EXISTS ( \
+           SELECT 1 FROM offer_events answer \
+           WHERE answer.original_payment_id = seen.original_payment_id \
+             AND answer.offer_id = seen.offer_id AND answer.kind IN ('accept', 'decline')) \
+         GROUP BY seen.offer_id, seen.variant_id",
+    )
+    .bind(now)
+    .fetch_all(&mut *db)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(KindCount {
+                offer_id: row.try_get("offer_id")?,
+                variant_id: row.try_get("variant_id")?,
+                kind: row.try_get("kind")?,
+                purchases: row.try_get("purchases")?,
             })
-            .collect()
-    }
+        })
+        .collect()
+}
+
+/// Per offer, variant and currency: payments confirmed minus refunds.
+async fn revenue(db: &mut AnyConnection) -> Result<Vec<RevenueRow>, sqlx::Error> {
+    // PostgreSQL sums BIGINT as NUMERIC: cast back, the amounts are minor units.
+    let rows = sqlx::query(&format!(
+        "SELECT offer_id, variant_id, currency, CAST(SUM(amount) AS BIGINT) AS amount \
+         FROM ({MONEY}) money GROUP BY offer_id, variant_id, currency"
+    ))
+    .fetch_all(&mut *db)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(RevenueRow {
+                offer_id: row.try_get("offer_id")?,
+                variant_id: row.try_get("variant_id")?,
+                currency: row.try_get("currency")?,
+                amount: row.try_get("amount")?,
+            })
+        })
+        .collect()
+}
+
+/// The first and last time anything happened (Unix seconds), if anything did.
+async fn event_span(db: &mut AnyConnection) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT MIN(occurred_at) AS first, MAX(occurred_at) AS last FROM ( \
+         SELECT occurred_at FROM offer_events UNION ALL SELECT occurred_at FROM ({MONEY}) money \
+         ) facts"
+    ))
+    .fetch_one(&mut *db)
+    .await?;
+    let first: Option<i64> = row.try_get("first")?;
+    let last: Option<i64> = row.try_get("last")?;
+    Ok(first.zip(last))
+}
+
+/// Impressions, conversions and money per offer in periods of `period` seconds.
+async fn timeline(db: &mut AnyConnection, period: i64) -> Result<Vec<TimelineRow>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT offer_id, (occurred_at / $1) * $2 AS start, kind, currency, \
+         COUNT(DISTINCT original_payment_id) AS purchases, \
+         CAST(SUM(amount) AS BIGINT) AS amount FROM ( \
+           SELECT offer_id, occurred_at, kind, currency, original_payment_id, amount \
+           FROM offer_events WHERE kind = 'impression' \
+           UNION ALL \
+           SELECT offer_id, occurred_at, kind, currency, original_payment_id, amount \
+           FROM ({MONEY}) money \
+         ) facts GROUP BY offer_id, start, kind, currency ORDER BY start"
+    ))
+    .bind(period)
+    .bind(period)
+    .fetch_all(&mut *db)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(TimelineRow {
+                offer_id: row.try_get("offer_id")?,
+                start: row.try_get("start")?,
+                kind: row.try_get("kind")?,
+                currency: row.try_get("currency")?,
+                purchases: row.try_get("purchases")?,
+                amount: row.try_get("amount")?,
+            })
+        })
+        .collect()
 }
 
 fn now() -> i64 {
@@ -418,9 +459,10 @@ mod tests {
 
     async fn revenue_of(storage: &Storage, variant: &str) -> i64 {
         storage
-            .revenue()
+            .snapshot(0, |_| 60)
             .await
             .unwrap()
+            .revenue
             .iter()
             .filter(|r| r.variant_id == variant)
             .map(|r| r.amount)
@@ -501,7 +543,7 @@ mod tests {
                 .unwrap();
         }
         let storage = Storage::open(&url).await.unwrap();
-        let rows = storage.kind_counts(0).await.unwrap();
+        let rows = storage.snapshot(0, |_| 60).await.unwrap().counts;
         assert_eq!(counts(&rows, "plain", "impression"), 2, "Ada, Cy");
         assert_eq!(counts(&rows, "plain", "accept"), 2);
         assert_eq!(counts(&rows, "plain", "paid"), 1);
@@ -517,7 +559,7 @@ mod tests {
         assert_eq!(revenue_of(&storage, "plain").await, 3800);
         assert_eq!(revenue_of(&storage, "badge").await, 3500);
         // The refund is in the timeline too, as money taken back.
-        let timeline = storage.timeline(60).await.unwrap();
+        let timeline = storage.snapshot(0, |_| 60).await.unwrap().timeline;
         let money: i64 = timeline.iter().filter_map(|r| r.amount).sum();
         assert_eq!(money, 3800 + 3500);
         assert!(timeline
@@ -525,7 +567,7 @@ mod tests {
             .any(|r| r.kind == "refund" && r.amount == Some(-1200)));
 
         // Once its window has closed, an offer seen and never answered has expired.
-        let rows = storage.kind_counts(2_000).await.unwrap();
+        let rows = storage.snapshot(2_000, |_| 60).await.unwrap().counts;
         assert_eq!(
             counts(&rows, "plain", "expiry") + counts(&rows, "badge", "expiry"),
             0
@@ -534,9 +576,9 @@ mod tests {
             .record_impression(&seen("pay_e", "cus_e", "badge"))
             .await
             .unwrap();
-        let rows = storage.kind_counts(999).await.unwrap();
+        let rows = storage.snapshot(999, |_| 60).await.unwrap().counts;
         assert_eq!(counts(&rows, "badge", "expiry"), 0, "still open");
-        let rows = storage.kind_counts(1_000).await.unwrap();
+        let rows = storage.snapshot(1_000, |_| 60).await.unwrap().counts;
         assert_eq!(counts(&rows, "badge", "expiry"), 1);
         drop(storage);
         for suffix in ["", "-wal", "-shm"] {

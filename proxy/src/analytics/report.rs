@@ -2,7 +2,7 @@
 //! rate with its 95 % interval, each variant against the experiment's control, and each offer
 //! over time. `GET /v1/report`, `upsell-proxy report` and the report page all show this.
 
-use crate::analytics::event_store::{KindCount, RevenueRow, TimelineRow};
+use crate::analytics::event_store::Snapshot;
 use crate::analytics::stats::{self, Interval, ALPHA};
 use crate::clock;
 use crate::offer_rules::{OfferRules, NO_EXPERIMENT};
@@ -101,32 +101,8 @@ pub async fn build(
     rules: &OfferRules,
     now: OffsetDateTime,
 ) -> Result<Report, sqlx::Error> {
-    let (counts, revenue, span) = tokio::try_join!(
-        storage.kind_counts(now.unix_timestamp()),
-        storage.revenue(),
-        storage.event_span(),
-    )?;
-    let period = period_for(span);
-    let timeline = storage.timeline(period).await?;
-    Ok(assemble(
-        rules,
-        Facts {
-            counts,
-            revenue,
-            timeline,
-            span,
-        },
-        period,
-        now,
-    ))
-}
-
-/// What the database says, before it is arranged into the report.
-struct Facts {
-    counts: Vec<KindCount>,
-    revenue: Vec<RevenueRow>,
-    timeline: Vec<TimelineRow>,
-    span: Option<(i64, i64)>,
+    let snapshot = storage.snapshot(now.unix_timestamp(), period_for).await?;
+    Ok(assemble(rules, &snapshot, now))
 }
 
 fn period_for(span: Option<(i64, i64)>) -> i64 {
@@ -137,7 +113,8 @@ fn period_for(span: Option<(i64, i64)>) -> i64 {
         .unwrap_or(PERIODS[PERIODS.len() - 1])
 }
 
-fn assemble(rules: &OfferRules, facts: Facts, period: i64, now: OffsetDateTime) -> Report {
+fn assemble(rules: &OfferRules, facts: &Snapshot, now: OffsetDateTime) -> Report {
+    let period = facts.period;
     // Offers in the file's order, then those only the data knows (since removed).
     let mut offer_ids: Vec<String> = rules.offers.iter().map(|o| o.id.clone()).collect();
     let mut extra: Vec<String> = facts
@@ -176,7 +153,7 @@ fn assemble(rules: &OfferRules, facts: Facts, period: i64, now: OffsetDateTime) 
 
             let mut reports: Vec<VariantReport> = variants
                 .into_iter()
-                .map(|(variant_id, weight)| variant_report(&facts, &offer_id, variant_id, weight))
+                .map(|(variant_id, weight)| variant_report(facts, &offer_id, variant_id, weight))
                 .collect();
             let experiment = rule
                 .filter(|r| !r.variants.is_empty())
@@ -185,7 +162,7 @@ fn assemble(rules: &OfferRules, facts: Facts, period: i64, now: OffsetDateTime) 
                 compare_with_control(&mut reports);
             }
             OfferReport {
-                timeline: timeline(&facts, &offer_id, period),
+                timeline: timeline(facts, &offer_id, period),
                 offer_id,
                 experiment,
                 variants: reports,
@@ -200,7 +177,7 @@ fn assemble(rules: &OfferRules, facts: Facts, period: i64, now: OffsetDateTime) 
 }
 
 fn variant_report(
-    facts: &Facts,
+    facts: &Snapshot,
     offer_id: &str,
     variant_id: String,
     weight: Option<u32>,
@@ -381,7 +358,7 @@ fn p_value(p: f64) -> String {
 
 /// The offer's points, one per period from the first fact of any offer to the last, so that
 /// every offer's chart covers the same time and a quiet period shows as zero.
-fn timeline(facts: &Facts, offer_id: &str, period: i64) -> Vec<TimelinePoint> {
+fn timeline(facts: &Snapshot, offer_id: &str, period: i64) -> Vec<TimelinePoint> {
     let Some((first, last)) = facts.span else {
         return Vec::new();
     };
@@ -423,6 +400,7 @@ fn timeline(facts: &Facts, offer_id: &str, period: i64) -> Vec<TimelinePoint> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analytics::event_store::{KindCount, RevenueRow};
 
     const RULES: &str = r#"
         [[offers]]
@@ -449,7 +427,7 @@ mod tests {
 
     fn report(counts: Vec<KindCount>) -> Report {
         let rules = OfferRules::parse(RULES).unwrap();
-        let facts = Facts {
+        let facts = Snapshot {
             counts,
             revenue: vec![RevenueRow {
                 offer_id: "pro".into(),
@@ -459,8 +437,9 @@ mod tests {
             }],
             timeline: Vec::new(),
             span: Some((0, 600)),
+            period: 60,
         };
-        assemble(&rules, facts, 60, OffsetDateTime::UNIX_EPOCH)
+        assemble(&rules, &facts, OffsetDateTime::UNIX_EPOCH)
     }
 
     #[test]
