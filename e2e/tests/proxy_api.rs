@@ -146,13 +146,22 @@ async fn accepting_charges_the_saved_card_once_and_the_webhook_confirms_it() {
         first.accept_id.as_str()
     );
 
-    // The webhook reached the proxy and was accepted.
-    let ledger = stack.ledger().await.unwrap();
-    let delivered = ledger["webhook_deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|d| d["event_type"] == "payment.succeeded" && d["status"] == 200);
+    // The webhook reaches the proxy and is accepted (it is sent after the charge's answer, and
+    // may come after the final status: within 5 s).
+    let mut ledger = Value::Null;
+    let mut delivered = false;
+    for _ in 0..100 {
+        ledger = stack.ledger().await.unwrap();
+        delivered = ledger["webhook_deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["event_type"] == "payment.succeeded" && d["status"] == 200);
+        if delivered {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(delivered, "{ledger}");
 
     // Accepted offers are not offered again for this purchase.
