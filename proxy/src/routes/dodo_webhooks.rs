@@ -127,7 +127,6 @@ async fn apply(state: &AppState, payment: Option<PaymentEvent>) -> Result<(), sq
         accept_id,
         next,
         failure,
-        ..
     }) = payment
     else {
         return Ok(());
