@@ -417,13 +417,22 @@ pub async fn settle(state: &AppState, change: ChangeRecord) -> ChangeRecord {
         }
     } else if let Some(date) = scheduled {
         (ChangeState::Scheduled, Some(date), None, None)
-    } else if on_target {
-        (
-            ChangeState::Succeeded,
-            Some(clock::rfc3339(OffsetDateTime::now_utc())),
-            None,
-            None,
-        )
+    } else if on_target
+        && (change.state != ChangeState::Submitted || silent_for_grace(state, &change.updated_at))
+    {
+        // Without a payment, the subscription alone tells, but not while Dodo's answer to a
+        // `submitted` change may still come (its webhooks can arrive first): that answer may
+        // name a payment, and a payment that failed puts the moved subscription on hold.
+        if on_hold {
+            (ChangeState::OnHold, None, None, None)
+        } else {
+            (
+                ChangeState::Succeeded,
+                Some(clock::rfc3339(OffsetDateTime::now_utc())),
+                None,
+                None,
+            )
+        }
     } else if matches!(
         change.state,
         ChangeState::Submitted | ChangeState::Processing
