@@ -112,15 +112,16 @@ pub async fn confirm(
     };
     // A retry, a double click or a replayed token: the first change's outcome, nothing more.
     if let Some(found) = find_existing(&state, &candidate).await? {
-        if found.jti != candidate.jti {
-            return Err(key_reused());
-        }
-        let current = plan_change::settle(&state, found).await;
-        return Ok(Json(result(&current)));
+        return existing_outcome(&state, &candidate, found).await;
     }
     // The customer confirmed an amount: it must still be what Dodo will charge.
     let preview = plan_change::preview(&state, &rule, &subscription).await?;
     if preview.amount_due_now.amount != request.confirmed_amount {
+        // A confirm of the same token racing this one may have made the change meanwhile (the
+        // new plan then previews another amount): its outcome is the answer.
+        if let Some(found) = find_existing(&state, &candidate).await? {
+            return existing_outcome(&state, &candidate, found).await;
+        }
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "preview_changed",
@@ -132,12 +133,8 @@ pub async fn confirm(
     }
     let recorded = match plan_change::begin(&state, &candidate).await? {
         BeginChange::Recorded(recorded) => recorded,
-        BeginChange::Existing(existing) if existing.jti != candidate.jti => {
-            return Err(key_reused());
-        }
         BeginChange::Existing(existing) => {
-            let current = plan_change::settle(&state, existing).await;
-            return Ok(Json(result(&current)));
+            return existing_outcome(&state, &candidate, existing).await;
         }
         BeginChange::InProgress => {
             return Err(ApiError::new(
@@ -161,6 +158,20 @@ pub async fn confirm(
                 )
             })?;
     Ok(Json(result(&changed)))
+}
+
+/// The answer to a confirm that found a change already recorded with its token or its
+/// idempotency key: that change's outcome, or, for a key reused with another token, a refusal.
+async fn existing_outcome(
+    state: &AppState,
+    candidate: &ChangeRecord,
+    found: ChangeRecord,
+) -> Result<Json<PlanChangeResult>, ApiError> {
+    if found.jti != candidate.jti {
+        return Err(key_reused());
+    }
+    let current = plan_change::settle(state, found).await;
+    Ok(Json(result(&current)))
 }
 
 pub async fn status(
