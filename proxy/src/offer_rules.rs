@@ -226,6 +226,12 @@ pub struct OfferedProduct {
 }
 
 impl OfferRule {
+    /// The name of the offer's experiment: its `experiment`, or its id; `None` without
+    /// variants.
+    pub fn experiment_name(&self) -> Option<&str> {
+        (!self.variants.is_empty()).then(|| self.experiment.as_deref().unwrap_or(&self.id))
+    }
+
     /// True for a cross-sell (several products, each with its own click).
     pub fn is_cross_sell(&self) -> bool {
         !self.items.is_empty()

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 /// The variant `customer_id` sees of `rule`; `None` when the offer has no experiment.
 pub fn variant_for<'a>(rule: &'a OfferRule, customer_id: &str) -> Option<&'a VariantRule> {
-    let experiment = rule.experiment.as_deref().unwrap_or(&rule.id);
+    let experiment = rule.experiment_name()?;
     let weights: Vec<u32> = rule.variants.iter().map(|v| v.weight).collect();
     let index = pick(experiment, customer_id, &weights)?;
     rule.variants.get(index)

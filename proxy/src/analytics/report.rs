@@ -116,48 +116,41 @@ fn period_for(span: Option<(i64, i64)>) -> i64 {
 fn assemble(rules: &OfferRules, facts: &Snapshot, now: OffsetDateTime) -> Report {
     let period = facts.period;
     // Offers in the file's order, then those only the data knows (since removed).
-    let mut offer_ids: Vec<String> = rules.offers.iter().map(|o| o.id.clone()).collect();
-    let mut extra: Vec<String> = facts
-        .counts
-        .iter()
-        .map(|c| c.offer_id.clone())
-        .filter(|id| !offer_ids.contains(id))
-        .collect();
-    extra.sort();
-    extra.dedup();
-    offer_ids.extend(extra);
+    let offer_ids = then_unknown(
+        rules.offers.iter().map(|o| o.id.clone()).collect(),
+        facts.counts.iter().map(|c| c.offer_id.clone()),
+    );
 
     let offers = offer_ids
         .into_iter()
         .map(|offer_id| {
             let rule = rules.offer(&offer_id);
-            let mut variants: Vec<(String, Option<u32>)> = match rule {
-                Some(rule) if !rule.variants.is_empty() => rule
-                    .variants
-                    .iter()
-                    .map(|v| (v.id.clone(), Some(v.weight)))
-                    .collect(),
-                Some(_) => vec![(NO_EXPERIMENT.to_string(), None)],
+            // Its variants in the file's order, then those only the data knows.
+            let known = match rule {
+                Some(rule) if !rule.variants.is_empty() => {
+                    rule.variants.iter().map(|v| v.id.clone()).collect()
+                }
+                Some(_) => vec![NO_EXPERIMENT.to_string()],
                 None => Vec::new(),
             };
-            let mut extra: Vec<String> = facts
-                .counts
-                .iter()
-                .filter(|c| c.offer_id == offer_id)
-                .map(|c| c.variant_id.clone())
-                .filter(|id| !variants.iter().any(|(v, _)| v == id))
-                .collect();
-            extra.sort();
-            extra.dedup();
-            variants.extend(extra.into_iter().map(|id| (id, None)));
-
-            let mut reports: Vec<VariantReport> = variants
+            let variant_ids = then_unknown(
+                known,
+                facts
+                    .counts
+                    .iter()
+                    .filter(|c| c.offer_id == offer_id)
+                    .map(|c| c.variant_id.clone()),
+            );
+            let mut reports: Vec<VariantReport> = variant_ids
                 .into_iter()
-                .map(|(variant_id, weight)| variant_report(facts, &offer_id, variant_id, weight))
+                .map(|variant_id| {
+                    let weight = rule
+                        .and_then(|r| r.variants.iter().find(|v| v.id == variant_id))
+                        .map(|v| v.weight);
+                    variant_report(facts, &offer_id, variant_id, weight)
+                })
                 .collect();
-            let experiment = rule
-                .filter(|r| !r.variants.is_empty())
-                .map(|r| r.experiment.clone().unwrap_or_else(|| r.id.clone()));
+            let experiment = rule.and_then(|r| r.experiment_name()).map(String::from);
             if experiment.is_some() {
                 compare_with_control(&mut reports);
             }
@@ -174,6 +167,15 @@ fn assemble(rules: &OfferRules, facts: &Snapshot, now: OffsetDateTime) -> Report
         period_seconds: period,
         offers,
     }
+}
+
+/// `known`, then the other ids `seen`, sorted, each once.
+fn then_unknown(mut known: Vec<String>, seen: impl Iterator<Item = String>) -> Vec<String> {
+    let mut unknown: Vec<String> = seen.filter(|id| !known.contains(id)).collect();
+    unknown.sort();
+    unknown.dedup();
+    known.extend(unknown);
+    known
 }
 
 fn variant_report(
