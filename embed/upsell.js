@@ -7,17 +7,34 @@
 // wasm, its stylesheet and each element's first request to the proxy. The wasm then finds the
 // offers already on their way (or arrived) instead of asking only once it is ready.
 
+//
+// The files it loads are named by their content (`dodo-upsell.<hash>.js`): the build writes
+// their names here, so a browser may keep them for good and a new release is new names. Only
+// what the first offer needs is loaded here; the rest of the widget (plan changes, a charge
+// that did not simply succeed, other languages) is fetched by the widget when it needs it.
+
 const here = (file) => new URL(file, import.meta.url).href;
-const stylesheet = here("./widget.css");
+const files = {
+  glue: here("./dodo-upsell.js"),
+  linker: here("./__wasm_split.js"),
+  wasm: here("./dodo-upsell_bg.wasm"),
+  stylesheet: here("./widget.css"),
+};
+const stylesheet = files.stylesheet;
 
-const preload = document.createElement("link");
-preload.rel = "preload";
-preload.as = "style";
-preload.href = stylesheet;
-document.head.append(preload);
+function hint(rel, href, as) {
+  const link = document.createElement("link");
+  link.rel = rel;
+  link.href = href;
+  if (as) link.as = as;
+  document.head.append(link);
+}
+hint("preload", stylesheet, "style");
+// The glue imports the split runtime: fetched now, not once the glue has arrived.
+hint("modulepreload", files.linker);
 
-const wasm = fetch(here("./dodo-upsell_bg.wasm"));
-const ready = import("./dodo-upsell.js").then(async (glue) => {
+const wasm = fetch(files.wasm);
+const ready = import(files.glue).then(async (glue) => {
   await glue.default({ module_or_path: wasm });
   return glue;
 });

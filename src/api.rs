@@ -10,7 +10,7 @@ use serde::Serialize;
 use upsell_wire::{
     paths, AcceptRequest, AcceptResponse, ApiError, CheckoutRequest, CheckoutResponse,
     ConfirmPlanChangeRequest, DeclineRequest, DeclineResponse, ImpressionRequest, OffersResponse,
-    PlanChangePreview, PlanChangeRequest, PlanChangeResult, PlanChangesResponse,
+    PlanChangePreview, PlanChangeRequest, PlanChangeResult, PlanChangesResponse, WidgetErrorReport,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -77,6 +77,17 @@ pub async fn decline(
 pub fn report_impression(endpoint: &str, request: &ImpressionRequest) {
     if let Ok(body) = json_text(request) {
         let _ = send_beacon(&format!("{}{}", base(endpoint), paths::IMPRESSION), &body);
+    }
+}
+
+/// Tells the proxy, for its metrics, that something went wrong in the widget; a beacon, like
+/// an impression.
+pub fn report_widget_error(endpoint: &str, report: &WidgetErrorReport) {
+    if let Ok(body) = json_text(report) {
+        let _ = send_beacon(
+            &format!("{}{}", base(endpoint), paths::WIDGET_ERRORS),
+            &body,
+        );
     }
 }
 

@@ -11,11 +11,13 @@
 //! `locale` (default the page's `lang`, then the browser's language) and `theme` (`light`,
 //! `dark`; colours, radius and font are CSS custom properties, see `style/widget.css`).
 
-use crate::i18n::Texts;
+use crate::i18n::{Language, Texts};
 use crate::offer_visible;
+use crate::on_demand::{self, Part};
 use crate::views::upsell_widget::{UpsellWidget, WidgetContext};
 use leptos::mount::mount_to;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
@@ -28,8 +30,9 @@ struct Mounted {
     host: HtmlElement,
     root: ShadowRoot,
     nodes: Vec<web_sys::Element>,
-    /// Leptos' `UnmountHandle`: dropping it unmounts the view and disposes of its state.
-    handle: Box<dyn std::any::Any>,
+    /// Leptos' `UnmountHandle`: dropping it unmounts the view and disposes of its state. None
+    /// while the page's language is still being fetched.
+    handle: Option<Box<dyn std::any::Any>>,
 }
 
 thread_local! {
@@ -86,10 +89,8 @@ pub fn mount(
     let Ok(container) = document.create_element("div") else {
         return 0;
     };
-    let texts = Texts::for_locale(&locale);
     let _ = container.set_attribute("class", "dodo-upsell-root");
     let _ = container.set_attribute("data-theme", theme);
-    let _ = container.set_attribute("lang", texts.lang);
     // Hidden (by the browser's own style for `hidden`) until the stylesheet has loaded, so the
     // customer never sees the widget unstyled; the offers are fetched meanwhile.
     let _ = container.set_attribute("hidden", "");
@@ -109,30 +110,78 @@ pub fn mount(
     }
     let _ = root.append_child(&link);
     let _ = root.append_child(&container);
-
-    let mut context = WidgetContext::new(
-        id,
-        attribute(&host, "endpoint").unwrap_or_default(),
-        payment_id,
-        locale,
-    );
-    context.account_token = account_token;
-    context.first_answer.set_value(first_answer);
-    let handle = mount_to(container.clone().unchecked_into(), move || {
-        view! { <UpsellWidget context=context.clone() /> }
-    });
+    let endpoint = attribute(&host, "endpoint").unwrap_or_default();
     MOUNTED.with(|m| {
         m.borrow_mut().insert(
             id,
             Mounted {
                 host,
                 root,
-                nodes: vec![link, container],
-                handle: Box::new(handle),
+                nodes: vec![link, container.clone()],
+                handle: None,
             },
         )
     });
+
+    let widget = Widget {
+        id,
+        container,
+        endpoint,
+        payment_id,
+        account_token,
+        locale,
+        first_answer,
+    };
+    match Language::of_locale(&widget.locale) {
+        // English is in the main module: the widget renders at once.
+        Language::English => widget.render(Language::english()),
+        // Any other language is fetched first (the offers are on their way meanwhile); if it
+        // cannot be, the widget speaks English rather than not at all.
+        language => spawn_local(async move {
+            let texts = match language.texts().await {
+                Ok(texts) => texts,
+                Err(_) => {
+                    on_demand::report_unavailable(&widget.endpoint, Part::Language);
+                    Language::english()
+                }
+            };
+            widget.render(texts);
+        }),
+    }
     id
+}
+
+/// A widget mounted but not yet rendered.
+struct Widget {
+    id: u32,
+    container: web_sys::Element,
+    endpoint: String,
+    payment_id: String,
+    account_token: Option<String>,
+    locale: String,
+    first_answer: Option<Promise>,
+}
+
+impl Widget {
+    /// Renders the widget in `texts`' language, unless its element has left the page meanwhile.
+    fn render(self, texts: &'static Texts) {
+        if !MOUNTED.with(|m| m.borrow().contains_key(&self.id)) {
+            return;
+        }
+        let _ = self.container.set_attribute("lang", texts.lang);
+        let mut context =
+            WidgetContext::new(self.id, self.endpoint, self.payment_id, self.locale, texts);
+        context.account_token = self.account_token;
+        context.first_answer.set_value(self.first_answer);
+        let handle = mount_to(self.container.unchecked_into(), move || {
+            view! { <UpsellWidget context=context.clone() /> }
+        });
+        MOUNTED.with(|m| {
+            if let Some(mounted) = m.borrow_mut().get_mut(&self.id) {
+                mounted.handle = Some(Box::new(handle));
+            }
+        });
+    }
 }
 
 /// Takes widget `id` down: its reactive state, timers' effects and nodes. Called when its

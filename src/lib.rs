@@ -12,5 +12,6 @@ pub mod idempotency_key;
 pub mod impression;
 pub mod money;
 pub mod offer_visible;
+pub mod on_demand;
 pub mod time_left;
 pub mod views;

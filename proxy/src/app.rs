@@ -18,7 +18,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::services::ServeDir;
 use upsell_wire::paths;
 
 /// Everything the proxy needs to run; secrets come from the environment (see `main.rs`).
@@ -157,7 +156,7 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state);
     let app = match config.widget_dir {
-        Some(dir) => api.fallback_service(ServeDir::new(dir)),
+        Some(dir) => api.fallback_service(routes::widget_files::service(&dir)),
         None => api.fallback(routes::not_found),
     }
     .method_not_allowed_fallback(routes::method_not_allowed);

@@ -42,6 +42,7 @@ pub const TEXTS: Texts = Texts {
     reason_connection_lost: "Die Verbindung wurde unterbrochen. Bitte prüfen Sie Ihre E-Mails auf eine Zahlungsbestätigung, bevor Sie es erneut versuchen.",
     reason_price_changed: "Der Preis dieses Angebots hat sich seit der Anzeige geändert. Es wurde nichts abgebucht.",
     reason_generic: "Die Zahlung konnte nicht durchgeführt werden. Es wurde nichts abgebucht.",
+    part_unavailable: "Dieser Teil des Angebots konnte nicht geladen werden. Dafür wurde nichts abgebucht.",
     plan_upgrade_title: "Upgrade auf {plan}",
     plan_downgrade_title: "Wechsel zu {plan}",
     plan_current: "Ihr Tarif",

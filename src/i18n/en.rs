@@ -43,6 +43,7 @@ pub const TEXTS: Texts = Texts {
         "The connection was lost. Please check your email for a receipt before trying again.",
     reason_price_changed: "The price of this offer has changed since it was shown. Nothing was charged.",
     reason_generic: "The payment did not go through. Nothing was charged.",
+    part_unavailable: "This part of the offer could not be loaded. Nothing was charged for it.",
     plan_upgrade_title: "Upgrade to {plan}",
     plan_downgrade_title: "Switch to {plan}",
     plan_current: "Your plan",

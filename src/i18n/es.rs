@@ -42,6 +42,7 @@ pub const TEXTS: Texts = Texts {
     reason_connection_lost: "Se perdió la conexión. Antes de volver a intentarlo, revisa si recibiste un comprobante por correo.",
     reason_price_changed: "El precio de esta oferta cambió desde que se mostró. No se realizó ningún cobro.",
     reason_generic: "El pago no se completó. No se realizó ningún cobro.",
+    part_unavailable: "No se pudo cargar esta parte de la oferta. No se ha cobrado nada por ella.",
     plan_upgrade_title: "Mejora a {plan}",
     plan_downgrade_title: "Cámbiate a {plan}",
     plan_current: "Tu plan",

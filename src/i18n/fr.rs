@@ -42,6 +42,7 @@ pub const TEXTS: Texts = Texts {
     reason_connection_lost: "La connexion a été interrompue. Avant de réessayer, vérifiez si vous avez reçu un justificatif de paiement par e-mail.",
     reason_price_changed: "Le prix de cette offre a changé depuis son affichage. Aucun montant n’a été débité.",
     reason_generic: "Le paiement n’a pas abouti. Aucun montant n’a été débité.",
+    part_unavailable: "Cette partie de l’offre n’a pas pu être chargée. Rien n’a été débité pour elle.",
     plan_upgrade_title: "Passez à {plan}",
     plan_downgrade_title: "Optez pour {plan}",
     plan_current: "Votre formule",

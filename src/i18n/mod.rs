@@ -5,6 +5,8 @@
 //! time. Numbers, prices and times are never written here: the browser's `Intl` formats them
 //! for the customer's full locale (see `crate::money` and `crate::time_left`).
 
+use crate::on_demand::{on_demand, PartUnavailable};
+
 mod de;
 mod en;
 mod es;
@@ -92,6 +94,8 @@ pub struct Texts {
     pub reason_price_changed: &'static str,
     /// Failure: any other reason.
     pub reason_generic: &'static str,
+    /// A part of the widget could not be fetched (the network failed): nothing was charged.
+    pub part_unavailable: &'static str,
     /// Plan changes: heading of an upgrade offer: `{plan}`.
     pub plan_upgrade_title: &'static str,
     /// Plan changes: heading of a downgrade offer: `{plan}`.
@@ -162,23 +166,72 @@ pub struct Texts {
     pub reason_change_in_progress: &'static str,
 }
 
-impl Texts {
-    /// The strings for a BCP 47 locale: its language (Portuguese is Brazilian), else English.
-    pub fn for_locale(locale: &str) -> &'static Texts {
+/// The languages the widget speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    English,
+    BrazilianPortuguese,
+    Spanish,
+    French,
+    German,
+}
+
+impl Language {
+    /// The language of a BCP 47 locale (Portuguese is Brazilian); English for any other.
+    pub fn of_locale(locale: &str) -> Language {
         let language = locale
             .split(['-', '_'])
             .next()
             .unwrap_or_default()
             .to_ascii_lowercase();
         match language.as_str() {
-            "pt" => &pt_br::TEXTS,
-            "es" => &es::TEXTS,
-            "fr" => &fr::TEXTS,
-            "de" => &de::TEXTS,
-            _ => &en::TEXTS,
+            "pt" => Language::BrazilianPortuguese,
+            "es" => Language::Spanish,
+            "fr" => Language::French,
+            "de" => Language::German,
+            _ => Language::English,
         }
     }
 
+    /// English, which the main module carries: what every other language falls back to.
+    pub fn english() -> &'static Texts {
+        &en::TEXTS
+    }
+
+    /// This language's strings. Every language but English is a part fetched on demand
+    /// (`crate::on_demand`): a page downloads only its own.
+    pub async fn texts(self) -> Result<&'static Texts, PartUnavailable> {
+        match self {
+            Language::English => Ok(Language::english()),
+            Language::BrazilianPortuguese => brazilian_portuguese().await,
+            Language::Spanish => spanish().await,
+            Language::French => french().await,
+            Language::German => german().await,
+        }
+    }
+}
+
+on_demand! {
+    fn brazilian_portuguese() -> &'static Texts { &pt_br::TEXTS }
+    part language_pt_br, preload preload_language_pt_br;
+}
+
+on_demand! {
+    fn spanish() -> &'static Texts { &es::TEXTS }
+    part language_es, preload preload_language_es;
+}
+
+on_demand! {
+    fn french() -> &'static Texts { &fr::TEXTS }
+    part language_fr, preload preload_language_fr;
+}
+
+on_demand! {
+    fn german() -> &'static Texts { &de::TEXTS }
+    part language_de, preload preload_language_de;
+}
+
+impl Texts {
     /// Words for a charge's failure code (from the proxy) or an API error code.
     pub fn reason(&self, code: &str) -> &'static str {
         match code {
@@ -232,14 +285,19 @@ mod tests {
     wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
     #[test]
-    fn locales_choose_their_language_and_anything_else_gets_english() {
-        assert_eq!(Texts::for_locale("pt-BR").lang, "pt-BR");
-        assert_eq!(Texts::for_locale("pt").lang, "pt-BR");
-        assert_eq!(Texts::for_locale("es-MX").lang, "es");
-        assert_eq!(Texts::for_locale("fr-CA").lang, "fr");
-        assert_eq!(Texts::for_locale("de_CH").lang, "de");
-        assert_eq!(Texts::for_locale("ja-JP").lang, "en");
-        assert_eq!(Texts::for_locale("").lang, "en");
+    async fn locales_choose_their_language_and_anything_else_gets_english() {
+        for (locale, lang) in [
+            ("pt-BR", "pt-BR"),
+            ("pt", "pt-BR"),
+            ("es-MX", "es"),
+            ("fr-CA", "fr"),
+            ("de_CH", "de"),
+            ("ja-JP", "en"),
+            ("", "en"),
+        ] {
+            let texts = Language::of_locale(locale).texts().await.unwrap();
+            assert_eq!(texts.lang, lang, "{locale}");
+        }
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub const TEXTS: Texts = Texts {
     reason_connection_lost: "A conexão foi perdida. Antes de tentar novamente, verifique se você recebeu um comprovante por e-mail.",
     reason_price_changed: "O preço desta oferta mudou desde que foi exibida. Nenhum valor foi cobrado.",
     reason_generic: "O pagamento não foi concluído. Nenhum valor foi cobrado.",
+    part_unavailable: "Não foi possível carregar esta parte da oferta. Nada foi cobrado por ela.",
     plan_upgrade_title: "Faça upgrade para {plan}",
     plan_downgrade_title: "Mude para {plan}",
     plan_current: "Seu plano",

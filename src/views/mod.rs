@@ -3,6 +3,7 @@
 pub mod countdown;
 pub mod item_flow;
 pub mod offer_flow;
+pub mod part_unavailable;
 pub mod payment_picker;
 pub mod plan_flow;
 pub mod skeleton;

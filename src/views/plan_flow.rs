@@ -589,3 +589,16 @@ fn follow(
     );
     on_outcome.try_run(outcome);
 }
+
+crate::on_demand::on_demand! {
+    /// The plan change as a view: the comparison, the preview, the confirm and the outcome. In
+    /// its own part, fetched when a plan change is to be shown (`crate::on_demand`).
+    pub fn plan_change_view(
+        context: WidgetContext,
+        change: PlanChange,
+        on_outcome: Callback<OfferOutcome>,
+    ) -> AnyView {
+        view! { <PlanFlow context change on_outcome /> }.into_any()
+    }
+    part plan_change, preload preload_plan_change;
+}

@@ -5,8 +5,10 @@
 use crate::api;
 use crate::embed;
 use crate::i18n::Texts;
+use crate::on_demand::{self, Part, PartUnavailable as Unavailable};
 use crate::views::offer_flow::{OfferFlow, OfferOutcome};
-use crate::views::plan_flow::PlanFlow;
+use crate::views::part_unavailable::PartUnavailable;
+use crate::views::plan_flow;
 use crate::views::skeleton::Skeleton;
 use leptos::prelude::*;
 use std::collections::VecDeque;
@@ -38,13 +40,19 @@ pub struct WidgetContext {
 }
 
 impl WidgetContext {
-    pub fn new(widget_id: u32, endpoint: String, payment_id: String, locale: String) -> Self {
+    pub fn new(
+        widget_id: u32,
+        endpoint: String,
+        payment_id: String,
+        locale: String,
+        texts: &'static Texts,
+    ) -> Self {
         Self {
             widget_id,
             endpoint,
             payment_id,
             account_token: None,
-            texts: Texts::for_locale(&locale),
+            texts,
             locale,
             payment_methods: RwSignal::new(Vec::new()),
             chosen_method: RwSignal::new(None),
@@ -162,6 +170,20 @@ fn OfferQueue(context: WidgetContext, entries: Vec<Entry>) -> impl IntoView {
             embed::release_reserved_room(widget_id);
         }
     });
+    // Once the first offer is on screen, the parts the customer may need next are fetched
+    // while the browser is idle, so that no click waits for a download.
+    let offers_queued = entries_have(&shown, &queue, |e| matches!(e, Entry::Offer(_)));
+    let plans_queued = entries_have(&shown, &queue, |e| matches!(e, Entry::Plan(_)));
+    on_demand::prefetch_when_idle(move || {
+        leptos::task::spawn_local(async move {
+            if offers_queued {
+                // TODO(charge_outcome)
+            }
+            if plans_queued {
+                let _ = plan_flow::preload_plan_change().await;
+            }
+        });
+    });
     view! {
         <For each=move || shown.get() key=|(key, _)| *key let:((key, entry))>
             {
@@ -178,11 +200,54 @@ fn OfferQueue(context: WidgetContext, entries: Vec<Entry>) -> impl IntoView {
                     }
                     .into_any(),
                     Entry::Plan(change) => view! {
-                        <PlanFlow context=context.clone() change on_outcome />
+                        <PlanChangePart context=context.clone() change on_outcome />
                     }
                     .into_any(),
                 }
             }
         </For>
+    }
+}
+
+/// True when an entry on screen or in the queue is `wanted`.
+fn entries_have(
+    shown: &RwSignal<Vec<(usize, Entry)>>,
+    queue: &StoredValue<VecDeque<Entry>>,
+    wanted: impl Fn(&Entry) -> bool,
+) -> bool {
+    shown.with_untracked(|list| list.iter().any(|(_, e)| wanted(e)))
+        || queue.with_value(|q| q.iter().any(&wanted))
+}
+
+/// A plan change, from its part fetched on demand: a card-sized placeholder while it arrives,
+/// and a plain sentence if it cannot (then the offers after it are shown).
+#[component]
+fn PlanChangePart(
+    context: WidgetContext,
+    change: PlanChange,
+    on_outcome: Callback<OfferOutcome>,
+) -> impl IntoView {
+    let texts = context.texts;
+    view! {
+        <Suspense fallback=move || view! { <Skeleton texts /> }>
+            {move || {
+                let (context, change) = (context.clone(), change.clone());
+                Suspend::new(async move {
+                    let endpoint = context.endpoint.clone();
+                    match plan_flow::plan_change_view(context, change, on_outcome).await {
+                        Ok(view) => view,
+                        Err(Unavailable) => {
+                            on_outcome.try_run(OfferOutcome::Answered);
+                            view! {
+                                <article class="dodo-upsell" data-state="unavailable">
+                                    <PartUnavailable texts endpoint part=Part::PlanChange />
+                                </article>
+                            }
+                            .into_any()
+                        }
+                    }
+                })
+            }}
+        </Suspense>
     }
 }

@@ -31,6 +31,9 @@ pub mod paths {
     pub const PLAN_CHANGE_CONFIRM: &str = "/v1/plan-changes/confirm";
     /// `GET /v1/plan-changes/{change_id}` → [`super::PlanChangeResult`].
     pub const PLAN_CHANGE_STATUS: &str = "/v1/plan-changes";
+    /// `POST` [`super::WidgetErrorReport`] → [`super::WidgetErrorCounted`]: something went wrong
+    /// in the customer's browser that the merchant should know of (counted in the metrics).
+    pub const WIDGET_ERRORS: &str = "/v1/widget/errors";
 }
 
 /// An amount of money in minor units.
@@ -353,6 +356,31 @@ pub struct DeclineResponse {
 /// actually seen (on screen, styled); the widget sends it once per offer it shows. Counted once
 /// per purchase and offer, however often it is reported.
 pub type ImpressionRequest = TokenRequest;
+
+/// `POST /v1/widget/errors` request: what went wrong in the widget, as a beacon (JSON sent as
+/// `text/plain`). It carries nothing about the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WidgetErrorReport {
+    /// One of [`WIDGET_ERROR_KINDS`].
+    pub kind: String,
+    /// Which part of the widget: one of [`WIDGET_PARTS`].
+    pub part: String,
+}
+
+/// A part of the widget fetched on demand could not be fetched.
+pub const WIDGET_ERROR_PART_UNAVAILABLE: &str = "part_unavailable";
+/// The kinds of error a widget reports.
+pub const WIDGET_ERROR_KINDS: [&str; 1] = [WIDGET_ERROR_PART_UNAVAILABLE];
+/// The parts of the widget fetched on demand.
+pub const WIDGET_PARTS: [&str; 3] = ["plan_change", "charge_outcome", "language"];
+
+/// `POST /v1/widget/errors` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WidgetErrorCounted {
+    pub kind: String,
+    pub part: String,
+}
 
 /// `POST /v1/offers/impression` response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,6 +8,7 @@ mod fuzz;
 mod size;
 mod test;
 mod tools;
+mod widget_dist;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -37,6 +38,9 @@ enum Command {
     Bench,
     /// Save a screenshot of every state of the widget, from the real pages, in docs/screenshots.
     Screenshots,
+    /// Trunk's post-build step (see Trunk.toml): split, optimise, minify, hash and precompress
+    /// the widget's files in trunk's staging folder.
+    WidgetDist,
     /// Fuzz the offer token, webhook and offers-file parsers (`cargo fuzz`), each for a set time.
     Fuzz {
         /// Seconds per target.
@@ -57,6 +61,7 @@ fn main() -> anyhow::Result<()> {
         Command::Bench => bench::run(&root),
         Command::Screenshots => test::screenshots(&root),
         Command::Fuzz { seconds, targets } => fuzz::run(&root, seconds, &targets),
+        Command::WidgetDist => widget_dist::run_as_trunk_hook(&root),
     }
 }
 

@@ -118,13 +118,24 @@ pub fn ensure_build_tools(root: &Path) -> anyhow::Result<()> {
             &wanted,
         ]))?;
     }
-    if !binaryen_bin().join("wasm-opt").exists() {
+    ensure_post_build_tools()
+}
+
+/// What the widget's post-build step (`cargo xtask widget-dist`, run by trunk) needs beyond
+/// wasm-bindgen: binaryen's wasm-opt and esbuild, from npm.
+pub fn ensure_post_build_tools() -> anyhow::Result<()> {
+    if !wasm_opt().exists() {
         npm_install("binaryen", BINARYEN_VERSION)?;
     }
     if !esbuild().exists() {
         npm_install("esbuild", ESBUILD_VERSION)?;
     }
     Ok(())
+}
+
+/// The pinned wasm-opt.
+pub fn wasm_opt() -> PathBuf {
+    binaryen_bin().join("wasm-opt")
 }
 
 /// Installs `package@version` from npm into its own folder of the cache.
@@ -144,7 +155,7 @@ fn npm_install(package: &str, version: &str) -> anyhow::Result<()> {
 }
 
 /// The pinned esbuild.
-fn esbuild() -> PathBuf {
+pub fn esbuild() -> PathBuf {
     cache_dir()
         .join(format!("esbuild-{ESBUILD_VERSION}"))
         .join("node_modules/.bin/esbuild")
@@ -184,22 +195,14 @@ pub fn ensure_browser() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `trunk build --release` with the pinned tools, offline; then the files trunk copies as they
-/// are (the wasm-bindgen glue, the loader, the stylesheet) are minified, which trunk's own
-/// minifier cannot do for the glue. About 4 KB of the widget's transfer size.
+/// `trunk build --release`, offline: trunk builds the widget crate with the `split` feature and
+/// copies the files beside it, then runs `cargo xtask widget-dist` (its post-build hook, see
+/// Trunk.toml), which makes the release files: split, optimised, minified, content-hashed and
+/// precompressed (`crate::widget_dist`).
 pub fn build_widget(root: &Path) -> anyhow::Result<()> {
     run(Command::new("trunk")
         .args(["build", "--release", "--offline"])
-        .current_dir(root)
-        .env("PATH", path_with_tools()))?;
-    for file in ["dodo-upsell.js", "upsell.js", "widget.css"] {
-        let path = root.join("dist").join(file);
-        run(Command::new(esbuild())
-            .arg(&path)
-            .args(["--minify", "--allow-overwrite", "--log-level=warning"])
-            .arg(format!("--outfile={}", path.display())))?;
-    }
-    Ok(())
+        .current_dir(root))
 }
 
 /// The test PostgreSQL cluster: Debian's PostgreSQL, a cluster of our own on its own port with
