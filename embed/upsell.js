@@ -6,12 +6,12 @@
 // Speed: everything the widget waits for starts as soon as this script runs, in parallel: the
 // wasm, its stylesheet and each element's first request to the proxy. The wasm then finds the
 // offers already on their way (or arrived) instead of asking only once it is ready.
-
 //
-// The files it loads are named by their content (`dodo-upsell.<hash>.js`): the build writes
-// their names here, so a browser may keep them for good and a new release is new names. Only
-// what the first offer needs is loaded here; the rest of the widget (plan changes, a charge
-// that did not simply succeed, other languages) is fetched by the widget when it needs it.
+// The files are named by their content (`dodo-upsell.<hash>.js`): the build writes their names
+// here, so a browser may keep them for good and a new release is new names. Only what the first
+// offer needs is loaded for every page. The parts of the widget fetched on demand (plan changes,
+// each language but English) are fetched by the widget when it needs them; where this script
+// can tell an element will (an account page, a page in another language), it starts them now.
 
 const here = (file) => new URL(file, import.meta.url).href;
 const files = {
@@ -20,6 +20,8 @@ const files = {
   wasm: here("./dodo-upsell_bg.wasm"),
   stylesheet: here("./widget.css"),
 };
+// Each part fetched on demand and its files, as the build found them (`upsell-files.json`).
+const parts = "on-demand-parts";
 const stylesheet = files.stylesheet;
 
 function hint(rel, href, as) {
@@ -27,11 +29,37 @@ function hint(rel, href, as) {
   link.rel = rel;
   link.href = href;
   if (as) link.as = as;
+  // As the widget will fetch it (`fetch()`: CORS, credentials for the same origin only).
+  if (as === "fetch") link.crossOrigin = "anonymous";
   document.head.append(link);
 }
 hint("preload", stylesheet, "style");
 // The glue imports the split runtime: fetched now, not once the glue has arrived.
 hint("modulepreload", files.linker);
+
+// The languages the widget speaks besides English, by the language of a locale, as
+// `src/i18n/mod.rs` chooses them.
+const languageParts = { pt: "language_pt_br", es: "language_es", fr: "language_fr", de: "language_de" };
+const started = new Set();
+
+// Starts the parts `element` will need as soon as it is mounted.
+function prefetchParts(element) {
+  const attribute = (name) => element.getAttribute(name)?.trim() || undefined;
+  const locale =
+    attribute("locale") ??
+    (document.documentElement.getAttribute("lang")?.trim() || undefined) ??
+    navigator.language ??
+    "en";
+  const wanted = [languageParts[locale.split(/[-_]/)[0].toLowerCase()]];
+  if (attribute("account-token")) wanted.push("plan_change");
+  for (const part of wanted) {
+    for (const file of parts[part] ?? []) {
+      if (started.has(file)) continue;
+      started.add(file);
+      hint("preload", here(`./${file}`), "fetch");
+    }
+  }
+}
 
 const wasm = fetch(files.wasm);
 const ready = import(files.glue).then(async (glue) => {
@@ -68,7 +96,10 @@ class DodoUpsellElement extends HTMLElement {
   connectedCallback() {
     if (this.widgetId === undefined && this.early === undefined) {
       const request = firstRequest(this);
-      if (request) this.early = send(request);
+      if (request) {
+        this.early = send(request);
+        prefetchParts(this);
+      }
     }
     ready.then(({ mount }) => {
       // Connected again before the module was ready, or already mounted: nothing to do.

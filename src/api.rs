@@ -6,11 +6,12 @@
 
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde::Serialize;
 use upsell_wire::{
     paths, AcceptRequest, AcceptResponse, ApiError, CheckoutRequest, CheckoutResponse,
-    ConfirmPlanChangeRequest, DeclineRequest, DeclineResponse, ImpressionRequest, OffersResponse,
-    PlanChangePreview, PlanChangeRequest, PlanChangeResult, PlanChangesResponse, WidgetErrorReport,
+    ConfirmPlanChangeRequest, DeclineRequest, DeclineResponse, ImpressionRequest, Offer,
+    PaymentMethod, PlanChangePreview, PlanChangeRequest, PlanChangeResult, WidgetErrorReport,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -26,8 +27,36 @@ pub enum ApiFailure {
     Unreachable(String),
 }
 
+/// `upsell_wire::OffersResponse` as the widget first reads it. Its plan changes are read by the
+/// plan change's own part (`views::plan_flow`, fetched on demand), so they are kept as the
+/// browser parsed them: the main module carries no code to read them.
+#[derive(Debug, Deserialize)]
+pub struct OffersAnswer {
+    pub offers: Vec<Offer>,
+    pub payment_methods: Vec<PaymentMethod>,
+    /// `Vec<upsell_wire::PlanChange>`, unread.
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    pub plan_changes: JsValue,
+}
+
+/// `upsell_wire::PlanChangesResponse` as the widget first reads it (see [`OffersAnswer`]).
+#[derive(Debug, Deserialize)]
+pub struct PlanChangesAnswer {
+    /// `Vec<upsell_wire::PlanChange>`, unread.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    pub plan_changes: JsValue,
+}
+
+/// The items of a JSON array the browser parsed; none when it is not an array.
+pub fn array_items(value: &JsValue) -> Vec<JsValue> {
+    value
+        .dyn_ref::<web_sys::js_sys::Array>()
+        .map(|array| array.iter().collect())
+        .unwrap_or_default()
+}
+
 /// Offers for a purchase.
-pub async fn fetch_offers(endpoint: &str, payment_id: &str) -> Result<OffersResponse, ApiFailure> {
+pub async fn fetch_offers(endpoint: &str, payment_id: &str) -> Result<OffersAnswer, ApiFailure> {
     let url = format!("{}{}", base(endpoint), paths::OFFERS);
     let response = Request::get(&url)
         .query([("payment_id", payment_id)])
@@ -103,7 +132,7 @@ pub async fn checkout(
 pub async fn fetch_plan_changes(
     endpoint: &str,
     account_token: &str,
-) -> Result<PlanChangesResponse, ApiFailure> {
+) -> Result<PlanChangesAnswer, ApiFailure> {
     let url = format!("{}{}", base(endpoint), paths::PLAN_CHANGES);
     // In a header, so the token stays out of access logs.
     let response = Request::get(&url)

@@ -41,9 +41,6 @@ impl From<leptos::wasm_split::SplitLoaderError> for PartUnavailable {
 pub enum Part {
     /// The plan comparison, its preview and confirm (`views::plan_flow`).
     PlanChange,
-    /// A charge that failed, waits for the bank (3-D Secure) or for Dodo, and the standard
-    /// checkout offered after a failure (`views::charge_outcome`).
-    ChargeOutcome,
     /// The strings of a language other than English (`i18n`).
     Language,
 }
@@ -53,7 +50,6 @@ impl Part {
     pub fn name(self) -> &'static str {
         match self {
             Part::PlanChange => "plan_change",
-            Part::ChargeOutcome => "charge_outcome",
             Part::Language => "language",
         }
     }

@@ -19,6 +19,7 @@ use upsell_wire::{
     ConfirmPlanChangeRequest, EffectiveAt, Plan, PlanChange, PlanChangePreview, PlanChangeRequest,
     PlanChangeResult, PlanChangeStatus, PlanDirection,
 };
+use wasm_bindgen::JsValue;
 
 /// How often, and how many times, the widget asks for the outcome of a change.
 const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -592,13 +593,21 @@ fn follow(
 
 crate::on_demand::on_demand! {
     /// The plan change as a view: the comparison, the preview, the confirm and the outcome. In
-    /// its own part, fetched when a plan change is to be shown (`crate::on_demand`).
+    /// its own part, fetched when a plan change is to be shown (`crate::on_demand`), with the
+    /// code that reads a plan change (`change` is an `upsell_wire::PlanChange` as the browser
+    /// parsed it). One the widget cannot read is not shown.
     pub fn plan_change_view(
         context: WidgetContext,
-        change: PlanChange,
+        change: JsValue,
         on_outcome: Callback<OfferOutcome>,
     ) -> AnyView {
-        view! { <PlanFlow context change on_outcome /> }.into_any()
+        match serde_wasm_bindgen::from_value::<PlanChange>(change) {
+            Ok(change) => view! { <PlanFlow context change on_outcome /> }.into_any(),
+            Err(_) => {
+                on_outcome.try_run(OfferOutcome::Gone);
+                ().into_any()
+            }
+        }
     }
     part plan_change, preload preload_plan_change;
 }

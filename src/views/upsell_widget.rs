@@ -10,9 +10,11 @@ use crate::views::offer_flow::{OfferFlow, OfferOutcome};
 use crate::views::part_unavailable::PartUnavailable;
 use crate::views::plan_flow;
 use crate::views::skeleton::Skeleton;
+use api::{array_items, OffersAnswer, PlanChangesAnswer};
 use leptos::prelude::*;
 use std::collections::VecDeque;
-use upsell_wire::{Offer, OffersResponse, PaymentMethod, PlanChange, PlanChangesResponse};
+use upsell_wire::{Offer, PaymentMethod};
+use wasm_bindgen::JsValue;
 use web_sys::js_sys::Promise;
 
 /// What every view of one widget needs to know.
@@ -78,20 +80,18 @@ pub fn UpsellWidget(
             let first_answer = first_answer.try_update_value(Option::take).flatten();
             async move {
                 match (account_token, first_answer) {
-                    (Some(_), Some(answer)) => {
-                        api::read_first_answer::<PlanChangesResponse>(answer)
-                            .await
-                            .map(|r| (Vec::new(), r.plan_changes, Vec::new()))
-                    }
+                    (Some(_), Some(answer)) => api::read_first_answer::<PlanChangesAnswer>(answer)
+                        .await
+                        .map(|r| (Vec::new(), array_items(&r.plan_changes), Vec::new())),
                     (Some(token), None) => api::fetch_plan_changes(&endpoint, &token)
                         .await
-                        .map(|r| (Vec::new(), r.plan_changes, Vec::new())),
-                    (None, Some(answer)) => api::read_first_answer::<OffersResponse>(answer)
+                        .map(|r| (Vec::new(), array_items(&r.plan_changes), Vec::new())),
+                    (None, Some(answer)) => api::read_first_answer::<OffersAnswer>(answer)
                         .await
-                        .map(|r| (r.offers, r.plan_changes, r.payment_methods)),
+                        .map(|r| (r.offers, array_items(&r.plan_changes), r.payment_methods)),
                     (None, None) => api::fetch_offers(&endpoint, &payment_id)
                         .await
-                        .map(|r| (r.offers, r.plan_changes, r.payment_methods)),
+                        .map(|r| (r.offers, array_items(&r.plan_changes), r.payment_methods)),
                 }
             }
         }
@@ -113,12 +113,11 @@ pub fn UpsellWidget(
                                     context.payment_methods.set(methods);
                                     context.chosen_method.set(chosen);
                                     // A subscriber's plan change first, then the one-click offers.
-                                    let entries = plan_changes
-                                        .into_iter()
+                                    let entries = (0..plan_changes.len())
                                         .map(Entry::Plan)
                                         .chain(offers.into_iter().map(Entry::Offer))
                                         .collect();
-                                    Some(view! { <OfferQueue context entries /> })
+                                    Some(view! { <OfferQueue context entries plan_changes /> })
                                 }
                                 // An optional offer must never put an error on a thank-you
                                 // page: when there is nothing to offer, or the service is
@@ -140,14 +139,21 @@ pub fn UpsellWidget(
 #[derive(Debug, Clone)]
 enum Entry {
     Offer(Offer),
-    Plan(PlanChange),
+    /// The plan change at this index of the answer's, read by the plan change's part.
+    Plan(usize),
 }
 
 /// The offers of a purchase, one at a time: the next appears once the customer has answered
 /// the one before (an accepted offer's confirmation stays above it).
 #[component]
-fn OfferQueue(context: WidgetContext, entries: Vec<Entry>) -> impl IntoView {
+fn OfferQueue(
+    context: WidgetContext,
+    entries: Vec<Entry>,
+    /// The plan changes of the answer, unread (see `api::OffersAnswer`).
+    plan_changes: Vec<JsValue>,
+) -> impl IntoView {
     let widget_id = context.widget_id;
+    let plan_changes = StoredValue::new_local(plan_changes);
     let mut queue: VecDeque<Entry> = entries.into();
     let first = queue.pop_front();
     let queue = StoredValue::new(queue);
@@ -170,20 +176,15 @@ fn OfferQueue(context: WidgetContext, entries: Vec<Entry>) -> impl IntoView {
             embed::release_reserved_room(widget_id);
         }
     });
-    // Once the first offer is on screen, the parts the customer may need next are fetched
-    // while the browser is idle, so that no click waits for a download.
-    let offers_queued = entries_have(&shown, &queue, |e| matches!(e, Entry::Offer(_)));
-    let plans_queued = entries_have(&shown, &queue, |e| matches!(e, Entry::Plan(_)));
-    on_demand::prefetch_when_idle(move || {
-        leptos::task::spawn_local(async move {
-            if offers_queued {
-                // TODO(charge_outcome)
-            }
-            if plans_queued {
+    // Once the first offer is on screen, a plan change further down the queue is fetched
+    // while the browser is idle, so that it shows without a wait.
+    if entries_have(&shown, &queue, |e| matches!(e, Entry::Plan(_))) {
+        on_demand::prefetch_when_idle(|| {
+            leptos::task::spawn_local(async {
                 let _ = plan_flow::preload_plan_change().await;
-            }
+            });
         });
-    });
+    }
     view! {
         <For each=move || shown.get() key=|(key, _)| *key let:((key, entry))>
             {
@@ -199,10 +200,13 @@ fn OfferQueue(context: WidgetContext, entries: Vec<Entry>) -> impl IntoView {
                         <OfferFlow context=context.clone() offer on_outcome on_downsell />
                     }
                     .into_any(),
-                    Entry::Plan(change) => view! {
-                        <PlanChangePart context=context.clone() change on_outcome />
+                    Entry::Plan(index) => {
+                        let change = plan_changes.with_value(|list| list.get(index).cloned());
+                        view! {
+                            <PlanChangePart context=context.clone() change on_outcome />
+                        }
+                        .into_any()
                     }
-                    .into_any(),
                 }
             }
         </For>
@@ -224,9 +228,11 @@ fn entries_have(
 #[component]
 fn PlanChangePart(
     context: WidgetContext,
-    change: PlanChange,
+    /// An `upsell_wire::PlanChange`, unread.
+    change: Option<JsValue>,
     on_outcome: Callback<OfferOutcome>,
 ) -> impl IntoView {
+    let change = change.unwrap_or_default();
     let texts = context.texts;
     view! {
         <Suspense fallback=move || view! { <Skeleton texts /> }>

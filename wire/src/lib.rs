@@ -373,7 +373,7 @@ pub const WIDGET_ERROR_PART_UNAVAILABLE: &str = "part_unavailable";
 /// The kinds of error a widget reports.
 pub const WIDGET_ERROR_KINDS: [&str; 1] = [WIDGET_ERROR_PART_UNAVAILABLE];
 /// The parts of the widget fetched on demand.
-pub const WIDGET_PARTS: [&str; 3] = ["plan_change", "charge_outcome", "language"];
+pub const WIDGET_PARTS: [&str; 2] = ["plan_change", "language"];
 
 /// `POST /v1/widget/errors` response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -59,13 +59,15 @@ pub fn hash_names(dir: &Path, modules: &SplitModules) -> anyhow::Result<Named> {
             .names
             .insert(file.to_string(), hashed_name(file, &pair)?);
     }
-    let glue = rewrite(
+    // Only the `import … from` statements: the glue also names the split runtime as the wasm's
+    // import module (`imports["./__wasm_split.js"]`), which is the wasm's own name for it.
+    let glue = rewrite_imports(
         &glue,
         &format!("./{LINKER}"),
         &format!("./{}", named.of(LINKER)),
     )
     .with_context(|| format!("in {GLUE}"))?;
-    let linker = rewrite(
+    let linker = rewrite_imports(
         &linker,
         &format!("./{GLUE}"),
         &format!("./{}", named.of(GLUE)),
@@ -85,8 +87,30 @@ pub fn hash_names(dir: &Path, modules: &SplitModules) -> anyhow::Result<Named> {
         )
         .with_context(|| format!("in {LOADER}"))?;
     }
+    // The parts fetched on demand, so that the loader can start those an element will need.
+    let parts: BTreeMap<&str, Vec<&str>> = modules
+        .parts
+        .iter()
+        .map(|(part, files)| (part.as_str(), files.iter().map(|f| named.of(f)).collect()))
+        .collect();
+    let loader = replace_literal(&loader, LOADER_PARTS, &serde_json::to_string(&parts)?)
+        .with_context(|| format!("in {LOADER}"))?;
     std::fs::write(dir.join(LOADER), loader)?;
     Ok(named)
+}
+
+/// The string literal in the loader that the build replaces with the parts and their files.
+const LOADER_PARTS: &str = "on-demand-parts";
+
+/// Replaces the string literal `literal` (quotes included) with the code `code`.
+fn replace_literal(text: &str, literal: &str, code: &str) -> anyhow::Result<String> {
+    for quote in ['"', '\''] {
+        let quoted = format!("{quote}{literal}{quote}");
+        if text.contains(&quoted) {
+            return Ok(text.replace(&quoted, code));
+        }
+    }
+    bail!("no {literal:?} to replace")
 }
 
 /// The first 16 hex digits of the SHA-256 of `parts`, one after the other.
@@ -130,6 +154,26 @@ pub fn rewrite(text: &str, from: &str, to: &str) -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// Replaces the module `from` in `import … from "from"` statements with `to`; an error when
+/// there is none.
+pub fn rewrite_imports(text: &str, from: &str, to: &str) -> anyhow::Result<String> {
+    let mut out = text.to_string();
+    let mut found = false;
+    for quote in ['"', '\''] {
+        for gap in ["", " "] {
+            let statement = format!("from{gap}{quote}{from}{quote}");
+            if out.contains(&statement) {
+                found = true;
+                out = out.replace(&statement, &format!("from{gap}{quote}{to}{quote}"));
+            }
+        }
+    }
+    if !found {
+        bail!("no import of {from:?}");
+    }
+    Ok(out)
+}
+
 fn read(dir: &Path, file: &str) -> anyhow::Result<Vec<u8>> {
     std::fs::read(dir.join(file)).with_context(|| format!("reading {}", dir.join(file).display()))
 }
@@ -150,6 +194,26 @@ mod tests {
             r#"import("./a.0123456789abcdef.js"); fetch('./a.0123456789abcdef.js'); new URL(`./a.0123456789abcdef.js`); "./a.jsx""#
         );
         assert!(rewrite(js, "./b.js", "./b.1.js").is_err());
+    }
+
+    #[test]
+    fn imports_are_rewritten_and_the_wasm_import_names_are_not() {
+        let glue = r#"import*as a from"./s.js";import * as b from './s.js';const i={"./s.js":a};"#;
+        assert_eq!(
+            rewrite_imports(glue, "./s.js", "./s.1.js").unwrap(),
+            r#"import*as a from"./s.1.js";import * as b from './s.1.js';const i={"./s.js":a};"#
+        );
+        assert!(rewrite_imports(glue, "./t.js", "./t.1.js").is_err());
+    }
+
+    #[test]
+    fn a_literal_becomes_code() {
+        let js = r#"const parts="on-demand-parts";"#;
+        assert_eq!(
+            replace_literal(js, LOADER_PARTS, r#"{"a":["b.wasm"]}"#).unwrap(),
+            r#"const parts={"a":["b.wasm"]};"#
+        );
+        assert!(replace_literal("const parts={};", LOADER_PARTS, "{}").is_err());
     }
 
     #[test]
