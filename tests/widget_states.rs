@@ -2,7 +2,7 @@
 //! shadow root), against a stubbed proxy: `window.fetch` answers from a script of replies, and
 //! records what the widget sent. One test per state and per offer type.
 
-use dodo_upsell::embed;
+use dodo_upsell::{embed, on_demand};
 use js_sys::{Array, Object, Reflect};
 use serde::Serialize;
 use upsell_wire::{
@@ -1248,4 +1248,83 @@ async fn an_offer_below_the_fold_is_reported_only_once_scrolled_into_view() {
     assert_eq!(tokens(&seen), ["token-pro-upgrade"]);
     spacer.remove();
     web_sys::window().unwrap().scroll_to_with_x_and_y(0.0, 0.0);
+}
+
+const WIDGET_ERRORS: &str = "POST /v1/widget/errors";
+
+/// The parts a test made unavailable are made available again however it ends.
+struct Unavailable;
+
+impl Unavailable {
+    fn parts(parts: &[&str]) -> Unavailable {
+        for part in parts {
+            on_demand::unsplit::make_unavailable(part);
+        }
+        Unavailable
+    }
+}
+
+impl Drop for Unavailable {
+    fn drop(&mut self) {
+        on_demand::unsplit::make_available();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_plan_change_that_cannot_be_fetched_says_so_is_counted_and_the_offers_still_come() {
+    let _unavailable = Unavailable::parts(&["plan_change"]);
+    stub(vec![(
+        "GET /v1/offers",
+        vec![ok(&OffersResponse {
+            offers: vec![upsell()],
+            payment_methods: visa(),
+            plan_changes: vec![plan_change(PlanDirection::Upgrade)],
+        })],
+    )]);
+    let widget = Widget::mount("en-US");
+    widget
+        .until_text("This part of the offer could not be loaded.")
+        .await;
+    let unavailable = widget
+        .find("[data-state=unavailable] [data-part=plan_change]")
+        .expect("the plan change's place says it could not be loaded");
+    assert_eq!(unavailable.get_attribute("role").as_deref(), Some("status"));
+    // The one-click offer after it is shown, and works.
+    widget.until_text("Pro plan upgrade").await;
+    assert!(widget.find(".dodo-upsell__accept").is_some());
+    let reports = until_sent(WIDGET_ERRORS, 1).await;
+    assert_eq!(reports.len(), 1);
+    assert_eq!(field(&reports[0], "kind"), "part_unavailable");
+    assert_eq!(field(&reports[0], "part"), "plan_change");
+    assert!(!widget.text().contains("Business plan"));
+}
+
+#[wasm_bindgen_test]
+async fn a_language_that_cannot_be_fetched_leaves_the_offer_in_english_and_is_counted() {
+    let _unavailable = Unavailable::parts(&["language_de"]);
+    stub(vec![(
+        "GET /v1/offers",
+        vec![offers(vec![upsell()], visa())],
+    )]);
+    let widget = Widget::mount("de-DE");
+    widget.until_text("Add to my order").await;
+    // Prices and times stay in the customer's locale: the browser formats them.
+    assert!(widget.text().contains("50,00\u{a0}$"), "{}", widget.text());
+    let root = widget.find(".dodo-upsell-root").unwrap();
+    assert_eq!(root.get_attribute("lang").as_deref(), Some("en"));
+    let reports = until_sent(WIDGET_ERRORS, 1).await;
+    assert_eq!(field(&reports[0], "part"), "language");
+}
+
+#[wasm_bindgen_test]
+async fn the_page_language_is_fetched_before_the_widget_speaks() {
+    stub(vec![(
+        "GET /v1/offers",
+        vec![offers(vec![upsell()], visa())],
+    )]);
+    let widget = Widget::mount("de-DE");
+    widget.until_text("Zu meiner Bestellung hinzufügen").await;
+    let root = widget.find(".dodo-upsell-root").unwrap();
+    assert_eq!(root.get_attribute("lang").as_deref(), Some("de"));
+    assert!(sent(WIDGET_ERRORS).is_empty());
 }

@@ -2,8 +2,9 @@
 //! Debian's `chromium` and `chromium-driver`, which `cargo xtask` installs.
 
 use anyhow::Context;
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -65,4 +66,50 @@ pub async fn open_browser(driver: &Driver) -> anyhow::Result<Client> {
         .capabilities(capabilities)
         .connect(&driver.url)
         .await?)
+}
+
+/// A Chrome DevTools Protocol command, sent through ChromeDriver (`goog/cdp/execute`), to the
+/// session's page: how the tests block files and the bench throttles the network and the CPU.
+#[derive(Debug)]
+struct DevToolsCommand {
+    body: String,
+}
+
+impl WebDriverCompatibleCommand for DevToolsCommand {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.body.clone()))
+    }
+}
+
+/// Runs DevTools' `command` with `params` in `browser`'s page; returns its result.
+pub async fn devtools(browser: &Client, command: &str, params: Value) -> anyhow::Result<Value> {
+    let body = json!({ "cmd": command, "params": params }).to_string();
+    browser
+        .issue_cmd(DevToolsCommand { body })
+        .await
+        .with_context(|| format!("DevTools {command}"))
+}
+
+/// Makes every request whose URL matches one of `patterns` (`*` is a wildcard) fail, as a
+/// network that drops them would.
+pub async fn block_urls(browser: &Client, patterns: &[&str]) -> anyhow::Result<()> {
+    devtools(browser, "Network.enable", json!({})).await?;
+    devtools(
+        browser,
+        "Network.setBlockedURLs",
+        json!({ "urls": patterns }),
+    )
+    .await?;
+    Ok(())
 }

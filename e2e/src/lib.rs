@@ -477,3 +477,17 @@ async fn axum_serve(
     })
     .await
 }
+
+/// The release build of the widget (`trunk build --release`), which `cargo xtask test` makes
+/// and names in `UPSELL_WIDGET_DIST`.
+pub fn widget_dist() -> PathBuf {
+    let dist = std::env::var_os("UPSELL_WIDGET_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"));
+    assert!(
+        dist.join("index.html").exists() && dist.join("upsell.js").exists(),
+        "no widget build in {}: run `cargo xtask test`, which builds it",
+        dist.display()
+    );
+    dist
+}

@@ -5,21 +5,8 @@ use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;
-use upsell_e2e::browser::{open_browser, start_driver, Driver};
-use upsell_e2e::{Stack, StackOptions, ADMIN_TOKEN, DEMO_OFFERS};
-
-/// The release build of the widget (`trunk build --release`), which `cargo xtask test` makes.
-fn widget_dist() -> PathBuf {
-    let dist = std::env::var_os("UPSELL_WIDGET_DIST")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"));
-    assert!(
-        dist.join("index.html").exists() && dist.join("upsell.js").exists(),
-        "no widget build in {}: run `cargo xtask test`, which builds it",
-        dist.display()
-    );
-    dist
-}
+use upsell_e2e::browser::{block_urls, open_browser, start_driver, Driver};
+use upsell_e2e::{widget_dist, Stack, StackOptions, ADMIN_TOKEN, DEMO_OFFERS};
 
 async fn thank_you_page(stack: &Stack, browser: &Client, payment_id: &str) {
     open_page(stack, browser, "/", payment_id).await;
@@ -884,5 +871,147 @@ async fn the_report_page_shows_what_the_purchases_in_the_demo_did() {
         .unwrap();
     assert_eq!(violations, json!([]), "report page");
     save_screenshot(&browser, "report").await;
+    browser.close().await.unwrap();
+}
+
+/// The widget's files the page downloaded (not the merchant's own), from its Resource Timing:
+/// `[name, bytes over the network, HTTP status]` for each (0 bytes: from the browser's cache).
+async fn widget_downloads(browser: &Client) -> Vec<(String, u64, u64)> {
+    let entries = browser
+        .execute(
+            "return performance.getEntriesByType('resource')
+               .map((e) => [e.name.split('/').pop(), e.transferSize, e.responseStatus])
+               .filter(([name]) => /^(upsell\\.js|dodo-upsell|__wasm_split|widget\\.|split_|chunk_)/.test(name));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(entries).unwrap()
+}
+
+/// The count of `part`'s failures to arrive in the proxy's metrics.
+async fn parts_unavailable(stack: &Stack, part: &str) -> u64 {
+    let text = reqwest::get(format!("{}/metrics", stack.proxy_url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series =
+        format!("upsell_widget_errors_total{{kind=\"part_unavailable\",part=\"{part}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&series))
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_offer_loads_only_its_part_of_the_widget_and_a_language_only_its_own() {
+    let (stack, _driver, browser) = demo_stack().await;
+    let payment = stack
+        .purchase("cus_demo_ada", "prod_basic_plan")
+        .await
+        .unwrap();
+    thank_you_page(&stack, &browser, &payment).await;
+    until_text(&browser, WIDGET, "Add to my order").await;
+    let files: Vec<String> = widget_downloads(&browser)
+        .await
+        .into_iter()
+        .map(|(name, _, _)| name)
+        .collect();
+    assert!(
+        files.iter().any(|f| f.starts_with("dodo-upsell_bg.")),
+        "{files:?}"
+    );
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.starts_with("split_") || f.starts_with("chunk_")),
+        "an English upsell needs no part fetched on demand: {files:?}"
+    );
+
+    // The German widget of the hostile page fetches German, and no other language.
+    open_page(&stack, &browser, "/hostile.html", &payment).await;
+    until_text(&browser, "#second", "Zu meiner Bestellung hinzufügen").await;
+    let files: Vec<String> = widget_downloads(&browser)
+        .await
+        .into_iter()
+        .map(|(name, _, _)| name)
+        .collect();
+    let languages: Vec<&String> = files.iter().filter(|f| f.contains("language")).collect();
+    assert!(
+        !languages.is_empty() && languages.iter().all(|f| f.contains("language_de")),
+        "{files:?}"
+    );
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_part_that_cannot_be_fetched_is_said_plainly_counted_and_fetched_again_later() {
+    let (stack, _driver, browser) = demo_stack().await;
+    // The network drops the plan change's part of the widget.
+    block_urls(&browser, &["*split_plan_change*"])
+        .await
+        .unwrap();
+    thank_you_page(&stack, &browser, "pay_demo_team_hedy").await;
+    until_text(
+        &browser,
+        WIDGET,
+        "This part of the offer could not be loaded.",
+    )
+    .await;
+    assert!(!widget_text(&browser, WIDGET)
+        .await
+        .contains("Business plan"));
+    save_screenshot(&browser, "part-unavailable").await;
+    assert_accessible(&browser, "a part that could not be fetched").await;
+    for _ in 0..50 {
+        if parts_unavailable(&stack, "plan_change").await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(parts_unavailable(&stack, "plan_change").await, 1);
+
+    // Back on the network, the next visit fetches it: a failure is not remembered.
+    block_urls(&browser, &[]).await.unwrap();
+    thank_you_page(&stack, &browser, "pay_demo_team_hedy").await;
+    until_text(&browser, WIDGET, "Upgrade to Business plan").await;
+    let (charges, _) = plan_state(&stack, "sub_demo_hedy").await;
+    assert!(charges.is_empty(), "nothing was charged: {charges:?}");
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_returning_customer_downloads_nothing_of_the_widget_again() {
+    let (stack, _driver, browser) = demo_stack().await;
+    let first = stack
+        .purchase("cus_demo_ada", "prod_basic_plan")
+        .await
+        .unwrap();
+    thank_you_page(&stack, &browser, &first).await;
+    until_text(&browser, WIDGET, "Add to my order").await;
+    let downloaded = widget_downloads(&browser).await;
+    assert!(
+        downloaded
+            .iter()
+            .any(|(name, bytes, _)| name.ends_with(".wasm") && *bytes > 0),
+        "{downloaded:?}"
+    );
+
+    // The same customer's next purchase, in the same browser, with the same release.
+    let second = stack
+        .purchase("cus_demo_ada", "prod_basic_plan")
+        .await
+        .unwrap();
+    thank_you_page(&stack, &browser, &second).await;
+    until_text(&browser, WIDGET, "Add to my order").await;
+    let again = widget_downloads(&browser).await;
+    assert!(again.len() >= 5, "{again:?}");
+    for (name, bytes, status) in &again {
+        assert_eq!(
+            *bytes, 0,
+            "{name} was downloaded again (HTTP {status}): {again:?}"
+        );
+    }
     browser.close().await.unwrap();
 }

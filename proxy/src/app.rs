@@ -119,6 +119,7 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
         .route(paths::ACCEPT, post(routes::accept::accept))
         .route(paths::DECLINE, post(routes::decline::decline))
         .route(paths::IMPRESSION, post(routes::impressions::record))
+        .route(paths::WIDGET_ERRORS, post(routes::widget_errors::record))
         .route(paths::CHECKOUT, post(routes::checkout::checkout))
         .route(paths::PLAN_CHANGES, get(routes::plan_changes::list))
         .route(

@@ -20,6 +20,9 @@ pub struct Metrics {
     pub charges: IntCounterVec,
     /// `result`: `applied`, `duplicate`, `refused` (bad signature).
     pub webhooks: IntCounterVec,
+    /// What went wrong in customers' browsers, as widgets report it: `kind`
+    /// (`part_unavailable`), `part` (`plan_change`, `language`).
+    pub widget_errors: IntCounterVec,
 }
 
 impl Metrics {
@@ -53,7 +56,15 @@ impl Metrics {
             ),
             &["result"],
         )?;
+        let widget_errors = IntCounterVec::new(
+            Opts::new(
+                "widget_errors_total",
+                "Errors widgets reported from customers' browsers, by kind and part",
+            ),
+            &["kind", "part"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(widget_errors.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(charges.clone()))?;
         registry.register(Box::new(webhooks.clone()))?;
@@ -63,6 +74,7 @@ impl Metrics {
             latency,
             charges,
             webhooks,
+            widget_errors,
         })
     }
 

@@ -28,6 +28,9 @@ pub enum OfferOutcome {
     /// A plan change was made: its confirmation stays, and the other plan changes offered
     /// (which start from the plan the subscriber has left) are no longer shown.
     PlanChanged,
+    /// The plan changes' part could not be fetched: its place says so, and the other plan
+    /// changes offered (which need the same part) are not shown.
+    PlansUnavailable,
 }
 
 fn kind_name(kind: OfferKind) -> &'static str {

@@ -163,7 +163,10 @@ fn OfferQueue(
         if outcome == OfferOutcome::Gone {
             shown.try_update(|list| list.retain(|(k, _)| *k != key));
         }
-        if outcome == OfferOutcome::PlanChanged {
+        if matches!(
+            outcome,
+            OfferOutcome::PlanChanged | OfferOutcome::PlansUnavailable
+        ) {
             queue.try_update_value(|q| q.retain(|e| !matches!(e, Entry::Plan(_))));
         }
         let next = queue.try_update_value(|q| q.pop_front()).flatten();
@@ -243,7 +246,7 @@ fn PlanChangePart(
                     match plan_flow::plan_change_view(context, change, on_outcome).await {
                         Ok(view) => view,
                         Err(Unavailable) => {
-                            on_outcome.try_run(OfferOutcome::Answered);
+                            on_outcome.try_run(OfferOutcome::PlansUnavailable);
                             view! {
                                 <article class="dodo-upsell" data-state="unavailable">
                                     <PartUnavailable texts endpoint part=Part::PlanChange />

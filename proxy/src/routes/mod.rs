@@ -9,6 +9,7 @@ pub mod impressions;
 pub mod offers;
 pub mod plan_changes;
 pub mod report;
+pub mod widget_errors;
 pub mod widget_files;
 
 use crate::error::ApiError;

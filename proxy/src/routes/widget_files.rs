@@ -16,6 +16,7 @@
 //! compile while it downloads), also when the compressed copy is the one sent.
 
 use axum::extract::Request;
+use axum::handler::HandlerWithoutStateExt;
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -37,7 +38,9 @@ pub fn service(dir: &Path) -> Router {
     let files = ServeDir::new(dir)
         .precompressed_br()
         .precompressed_gzip()
-        .append_index_html_on_directories(true);
+        .append_index_html_on_directories(true)
+        // A missing file is answered like any path the proxy does not have: JSON 404.
+        .not_found_service(super::not_found.into_service());
     Router::new()
         .fallback_service(files)
         .layer(middleware::from_fn(cache_headers))
