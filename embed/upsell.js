@@ -42,7 +42,19 @@ hint("modulepreload", files.linker);
 const languageParts = { pt: "language_pt_br", es: "language_es", fr: "language_fr", de: "language_de" };
 const started = new Set();
 
-// Starts the parts `element` will need as soon as it is mounted.
+// Starts fetching `names` (parts of the widget) unless they are on their way already.
+function startParts(names) {
+  for (const name of names) {
+    for (const file of parts[name] ?? []) {
+      if (started.has(file)) continue;
+      started.add(file);
+      hint("preload", here(`./${file}`), "fetch");
+    }
+  }
+}
+
+// Starts the parts `element` will need as soon as it is mounted: its language, and on an
+// account page the plan changes.
 function prefetchParts(element) {
   const attribute = (name) => element.getAttribute(name)?.trim() || undefined;
   const locale =
@@ -50,15 +62,8 @@ function prefetchParts(element) {
     (document.documentElement.getAttribute("lang")?.trim() || undefined) ??
     navigator.language ??
     "en";
-  const wanted = [languageParts[locale.split(/[-_]/)[0].toLowerCase()]];
-  if (attribute("account-token")) wanted.push("plan_change");
-  for (const part of wanted) {
-    for (const file of parts[part] ?? []) {
-      if (started.has(file)) continue;
-      started.add(file);
-      hint("preload", here(`./${file}`), "fetch");
-    }
-  }
+  startParts([languageParts[locale.split(/[-_]/)[0].toLowerCase()]]);
+  if (attribute("account-token")) startParts(["plan_change"]);
 }
 
 const wasm = fetch(files.wasm);
@@ -86,6 +91,15 @@ function firstRequest(element) {
 
 function send(request) {
   const answer = fetch(request.url, request.init);
+  // A purchase that opens plan changes shows them first: their part is started as soon as the
+  // answer says so, while the main wasm is still on its way. (A copy of the answer is read:
+  // the widget reads the answer itself, after this.)
+  answer
+    .then((response) => response.ok && response.clone().json())
+    .then((body) => {
+      if (body?.plan_changes?.length) startParts(["plan_change"]);
+    })
+    .catch(() => {});
   // The widget reads it once mounted; a failure before then (the proxy down, the element
   // removed) must not surface as an unhandled rejection in the merchant's error monitoring.
   answer.catch(() => {});

@@ -942,6 +942,27 @@ async fn a_first_offer_loads_only_its_part_of_the_widget_and_a_language_only_its
         !languages.is_empty() && languages.iter().all(|f| f.contains("language_de")),
         "{files:?}"
     );
+
+    // A purchase whose answer opens plan changes: the loader starts their part as soon as the
+    // answer says so, before the widget asks for it.
+    thank_you_page(&stack, &browser, "pay_demo_team_hedy").await;
+    until_text(&browser, WIDGET, "Upgrade to Business plan").await;
+    let hinted = browser
+        .execute(
+            "return [...document.head.querySelectorAll('link[rel=preload][as=fetch]')]
+               .map((l) => l.href.split('/').pop());",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        hinted
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f.as_str().unwrap().starts_with("split_plan_change.")),
+        "{hinted}"
+    );
     browser.close().await.unwrap();
 }
 

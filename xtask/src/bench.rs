@@ -21,11 +21,14 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     let postgres = tools::start_test_postgres()?;
     tools::build_widget(root)?;
     let counter = root.join("bench/leptos-counter");
+    // Built as an ordinary Leptos app: its own target folder, and none of the widget's
+    // `.cargo/config.toml` flags (the linker's relocations, which only a split build wants).
     tools::run(
         Command::new("trunk")
             .args(["build", "--release", "--offline"])
             .current_dir(&counter)
-            .env("CARGO_TARGET_DIR", root.join("target"))
+            .env("CARGO_TARGET_DIR", root.join("target/leptos-counter"))
+            .env("RUSTFLAGS", "-Cdebuginfo=0")
             .env("PATH", tools::path_with_tools()),
     )?;
     tools::run(Command::new("cargo").args([
@@ -60,6 +63,8 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     }
     for file in ["plain-offer.html", "plain-offer.js"] {
         std::fs::copy(root.join("bench").join(file), site.join(file))?;
+        // Served as the widget is: precompressed.
+        crate::widget_dist::compress::precompress_file(&site.join(file))?;
     }
 
     let release = root.join("target/release");
@@ -130,12 +135,13 @@ fn size_rows(root: &Path, counter_dist: &Path) -> anyhow::Result<Vec<Row>> {
         figure: "widget, critical path (before the first offer), brotli as served".into(),
         value: format!("{:.1} KB brotli", size::kb(critical)),
         reference: format!(
-            "goal ≤ {:.1} KB (enforced by cargo xtask test)",
+            "goal ≤ {:.1} KB (ceiling enforced today {:.1} KB)",
+            size::kb(size::CRITICAL_PATH_GOAL_BROTLI),
             size::kb(size::CRITICAL_PATH_CEILING_BROTLI)
         ),
         ratio: format!(
-            "{:.2}×",
-            critical as f64 / size::CRITICAL_PATH_CEILING_BROTLI as f64
+            "{:.2}× the goal",
+            critical as f64 / size::CRITICAL_PATH_GOAL_BROTLI as f64
         ),
     });
     rows.push(Row {

@@ -38,7 +38,8 @@ pub fn describe(command: &Command) -> String {
     text
 }
 
-fn output_of(program: &str, args: &[&str]) -> Option<String> {
+/// What `program args` prints, when it runs and succeeds.
+pub fn output_of(program: &str, args: &[&str]) -> Option<String> {
     let output = Command::new(program).args(args).output().ok()?;
     output
         .status

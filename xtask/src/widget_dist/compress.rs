@@ -19,19 +19,24 @@ pub fn precompress_folder(dir: &Path) -> anyhow::Result<()> {
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| COMPRESSIBLE.contains(&e));
-        if !path.is_file() || !compressible {
-            continue;
+        if path.is_file() && compressible {
+            precompress_file(&path)?;
         }
-        let bytes = std::fs::read(&path)?;
-        for (suffix, compressed) in [("br", brotli(&bytes)?), ("gz", gzip(&bytes)?)] {
-            // A file that does not shrink is sent as it is.
-            if compressed.len() < bytes.len() {
-                let mut name = path.as_os_str().to_owned();
-                name.push(".");
-                name.push(suffix);
-                std::fs::write(&name, compressed)
-                    .with_context(|| format!("writing {}.{suffix}", path.display()))?;
-            }
+    }
+    Ok(())
+}
+
+/// Writes `path.br` and `path.gz`, each only when it is smaller than the file (a file that does
+/// not shrink is sent as it is).
+pub fn precompress_file(path: &Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(path)?;
+    for (suffix, compressed) in [("br", brotli(&bytes)?), ("gz", gzip(&bytes)?)] {
+        if compressed.len() < bytes.len() {
+            let mut name = path.as_os_str().to_owned();
+            name.push(".");
+            name.push(suffix);
+            std::fs::write(&name, compressed)
+                .with_context(|| format!("writing {}.{suffix}", path.display()))?;
         }
     }
     Ok(())

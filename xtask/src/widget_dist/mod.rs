@@ -72,6 +72,13 @@ pub fn run_as_trunk_hook(root: &Path) -> anyhow::Result<()> {
 /// Makes the release files in `staging`, from cargo's wasm and trunk's copies.
 pub fn build(root: &Path, staging: &Path, profile: Profile) -> anyhow::Result<()> {
     tools::ensure_post_build_tools()?;
+    // The glue must come from the wasm-bindgen the crate was built against.
+    let wanted = tools::locked_wasm_bindgen_version(root)?;
+    let have = tools::output_of("wasm-bindgen", &["--version"]).unwrap_or_default();
+    anyhow::ensure!(
+        have == format!("wasm-bindgen {wanted}"),
+        "wasm-bindgen {wanted} must be on PATH (found {have:?}); `cargo xtask test` installs it"
+    );
     let target = target_dir(root);
     let linked = target
         .join("wasm32-unknown-unknown")
