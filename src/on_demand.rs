@@ -1,6 +1,5 @@
 //! Parts of the widget that a first offer does not need, fetched only when they are: the plan
-//! comparison, what follows a charge that did not simply succeed, and every language but the
-//! page's.
+//! changes (`views::plan_flow`) and every language but English (`i18n`).
 //!
 //! In the build merchants get (the `split` feature, which trunk builds), each part declared
 //! with [`on_demand!`] is cut out of the main wasm into a file of its own by `cargo xtask
@@ -8,16 +7,21 @@
 //! called. Without the feature (`cargo test`), the same functions are ordinary ones in one
 //! module, so the tests run the same views.
 //!
+//! What is a part was decided by bytes: a part costs the main module about a kilobyte of
+//! machinery, and a charge's outcomes (failed, 3-D Secure, still processing) would have saved
+//! less than that, since a part that fails to arrive must still leave the customer the bank's
+//! link and the standard checkout (see the README's "How the widget loads").
+//!
 //! A part may fail to arrive (a network that drops, a file missing from a CDN). That never
-//! breaks the widget or the page: every call returns `Result<_, PartUnavailable>`, the caller
-//! shows a plain message and the way out that needs no code of its own (the standard
-//! checkout), and the failure is reported to the proxy, which counts it
-//! (`upsell_widget_errors_total`). A failed fetch is not remembered: the next call tries again.
-//! Leptos' own `#[lazy]` panics on a failed fetch; `on_demand!` asks `wasm_split` for its
-//! `fallible` form instead.
+//! breaks the widget or the page: every call returns `Result<_, PartUnavailable>`; the caller
+//! says so plainly (a plan change) or does without (a language falls back to English), and the
+//! failure is reported to the proxy, which counts it (`upsell_widget_errors_total`). A failed
+//! fetch is not remembered: the next call tries again. Leptos' own `#[lazy]` panics on a failed
+//! fetch; `on_demand!` asks `wasm_split` for its `fallible` form instead.
 //!
 //! Once the first offer is on screen, [`prefetch_when_idle`] fetches the parts the customer may
-//! need next while the browser has nothing else to do, so that no click waits for a download.
+//! need next while the browser has nothing else to do, so that no click waits for a download;
+//! the loader (`embed/upsell.js`) starts the ones it can tell an element will need earlier still.
 
 use crate::api;
 use std::time::Duration;

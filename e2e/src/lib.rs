@@ -308,6 +308,36 @@ impl Stack {
         anyhow::bail!("accept {accept_id} never reached a final status")
     }
 
+    /// The proxy's Prometheus metrics, as `GET /metrics` answers.
+    pub async fn metrics(&self) -> anyhow::Result<String> {
+        Ok(self
+            .http
+            .get(format!("{}/metrics", self.proxy_url))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?)
+    }
+
+    /// The value of one series of the proxy's metrics (`name{labels}`), 0 when it has none yet.
+    pub async fn metric(&self, series: &str) -> anyhow::Result<u64> {
+        let text = self.metrics().await?;
+        let prefix = format!("{series} ");
+        match text.lines().find_map(|line| line.strip_prefix(&prefix)) {
+            Some(value) => Ok(value.trim().parse()?),
+            None => Ok(0),
+        }
+    }
+
+    /// How many times widgets reported that `part` of the widget could not be fetched.
+    pub async fn parts_unavailable(&self, part: &str) -> anyhow::Result<u64> {
+        self.metric(&format!(
+            "upsell_widget_errors_total{{kind=\"part_unavailable\",part=\"{part}\"}}"
+        ))
+        .await
+    }
+
     /// The report, as `GET /v1/report` answers it to the admin token.
     pub async fn report(&self) -> anyhow::Result<Value> {
         Ok(self

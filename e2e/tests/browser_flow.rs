@@ -889,21 +889,6 @@ async fn widget_downloads(browser: &Client) -> Vec<(String, u64, u64)> {
     serde_json::from_value(entries).unwrap()
 }
 
-/// The count of `part`'s failures to arrive in the proxy's metrics.
-async fn parts_unavailable(stack: &Stack, part: &str) -> u64 {
-    let text = reqwest::get(format!("{}/metrics", stack.proxy_url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let series =
-        format!("upsell_widget_errors_total{{kind=\"part_unavailable\",part=\"{part}\"}} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(&series))
-        .map_or(0, |n| n.parse().unwrap())
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_first_offer_loads_only_its_part_of_the_widget_and_a_language_only_its_own() {
     let (stack, _driver, browser) = demo_stack().await;
@@ -986,12 +971,12 @@ async fn a_part_that_cannot_be_fetched_is_said_plainly_counted_and_fetched_again
     save_screenshot(&browser, "part-unavailable").await;
     assert_accessible(&browser, "a part that could not be fetched").await;
     for _ in 0..50 {
-        if parts_unavailable(&stack, "plan_change").await == 1 {
+        if stack.parts_unavailable("plan_change").await.unwrap() == 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(parts_unavailable(&stack, "plan_change").await, 1);
+    assert_eq!(stack.parts_unavailable("plan_change").await.unwrap(), 1);
 
     // Back on the network, the next visit fetches it: a failure is not remembered.
     block_urls(&browser, &[]).await.unwrap();

@@ -485,15 +485,7 @@ async fn metrics_count_requests_charges_and_webhooks_by_route_not_by_id() {
     final_status(&stack, body["accept_id"].as_str().unwrap()).await;
     let mut text = String::new();
     for _ in 0..100 {
-        text = stack
-            .http
-            .get(format!("{}/metrics", stack.proxy_url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        text = stack.metrics().await.unwrap();
         if text.contains("upsell_webhooks_total{result=\"applied\"} 1") {
             break;
         }

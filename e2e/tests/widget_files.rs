@@ -163,24 +163,6 @@ async fn pages_beside_the_widget_are_revalidated_and_missing_files_are_404() {
     assert_eq!(error["code"], "not_found");
 }
 
-/// The count of widget errors of `part` in the proxy's metrics.
-async fn widget_errors(stack: &Stack, part: &str) -> u64 {
-    let text = stack
-        .http
-        .get(format!("{}/metrics", stack.proxy_url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let series =
-        format!("upsell_widget_errors_total{{kind=\"part_unavailable\",part=\"{part}\"}} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(&series))
-        .map_or(0, |n| n.parse().unwrap())
-}
-
 #[tokio::test]
 async fn the_widgets_error_reports_are_counted_and_bad_ones_refused() {
     let stack = stack_serving_the_widget().await;
@@ -197,7 +179,7 @@ async fn the_widgets_error_reports_are_counted_and_bad_ones_refused() {
             .unwrap();
         assert_eq!(answer.status(), StatusCode::OK);
     }
-    assert_eq!(widget_errors(&stack, "plan_change").await, 2);
+    assert_eq!(stack.parts_unavailable("plan_change").await.unwrap(), 2);
 
     for (body, status, code) in [
         (
@@ -234,6 +216,6 @@ async fn the_widgets_error_reports_are_counted_and_bad_ones_refused() {
         assert_eq!(error["code"], code, "{body}");
         assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
-    assert_eq!(widget_errors(&stack, "language").await, 0);
-    assert_eq!(widget_errors(&stack, "plan_change").await, 2);
+    assert_eq!(stack.parts_unavailable("language").await.unwrap(), 0);
+    assert_eq!(stack.parts_unavailable("plan_change").await.unwrap(), 2);
 }

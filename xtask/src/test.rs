@@ -63,31 +63,22 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))?;
-    tools::run(Command::new("cargo").args([
-        "clippy",
-        "-p",
-        "dodo-upsell",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
-    // The build merchants get: the parts fetched on demand declared for splitting.
-    tools::run(Command::new("cargo").args([
-        "clippy",
-        "-p",
-        "dodo-upsell",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--lib",
-        "--features",
-        "split",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    // The widget, as the tests build it and as merchants get it (its parts declared for
+    // splitting).
+    for build in [&["--all-targets"][..], &["--lib", "--features", "split"]] {
+        tools::run(
+            Command::new("cargo")
+                .args([
+                    "clippy",
+                    "-p",
+                    "dodo-upsell",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                ])
+                .args(build)
+                .args(["--", "-D", "warnings"]),
+        )?;
+    }
 
     // The end-to-end tests serve the release build of the widget, as the demo does.
     tools::build_widget(root)?;

@@ -5,9 +5,9 @@ use crate::analytics::event_store::Sighting;
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::routes::accept::token_error;
+use crate::routes::beacon;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use std::sync::Arc;
 use upsell_wire::{ImpressionRequest, ImpressionResponse};
@@ -16,20 +16,7 @@ pub async fn record(
     State(state): State<Arc<AppState>>,
     body: Bytes,
 ) -> Result<Json<ImpressionResponse>, ApiError> {
-    // The widget sends a beacon, whose JSON comes as `text/plain` (no preflight across
-    // origins): the body is read whatever its content type says.
-    let request: ImpressionRequest = serde_json::from_slice(&body).map_err(|error| {
-        let status = if error.is_data() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        ApiError::new(
-            status,
-            "invalid_body",
-            format!("not an impression: {error}"),
-        )
-    })?;
+    let request: ImpressionRequest = beacon::read(&body, "an impression")?;
     let claims = state.keys.verify(&request.token).map_err(token_error)?;
     state.limits.check_token(&claims.jti)?;
     let first = state

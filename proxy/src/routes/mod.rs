@@ -1,6 +1,7 @@
 //! The proxy's HTTP API, one file per concern.
 
 pub mod accept;
+pub mod beacon;
 pub mod checkout;
 pub mod decline;
 pub mod dodo_webhooks;

@@ -5,6 +5,7 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::routes::beacon;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,18 +17,7 @@ pub async fn record(
     State(state): State<Arc<AppState>>,
     body: Bytes,
 ) -> Result<Json<WidgetErrorCounted>, ApiError> {
-    let report: WidgetErrorReport = serde_json::from_slice(&body).map_err(|error| {
-        let status = if error.is_data() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        ApiError::new(
-            status,
-            "invalid_body",
-            format!("not a widget error: {error}"),
-        )
-    })?;
+    let report: WidgetErrorReport = beacon::read(&body, "a widget error")?;
     if !WIDGET_ERROR_KINDS.contains(&report.kind.as_str()) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

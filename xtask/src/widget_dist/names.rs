@@ -139,38 +139,40 @@ fn hashed_name(file: &str, hash: &str) -> anyhow::Result<String> {
 /// there is none, so that a reference the build does not find fails the build instead of
 /// breaking the widget.
 pub fn rewrite(text: &str, from: &str, to: &str) -> anyhow::Result<String> {
-    let mut out = text.to_string();
-    let mut found = false;
-    for quote in ['"', '\'', '`'] {
-        let literal = format!("{quote}{from}{quote}");
-        if out.contains(&literal) {
-            found = true;
-            out = out.replace(&literal, &format!("{quote}{to}{quote}"));
-        }
-    }
-    if !found {
-        bail!("no reference to {from:?}");
-    }
-    Ok(out)
+    replace_all(text, ["\"", "'", "`"].map(|quote| (quote, quote)), from, to)
+        .with_context(|| format!("no reference to {from:?}"))
 }
 
 /// Replaces the module `from` in `import … from "from"` statements with `to`; an error when
 /// there is none.
 pub fn rewrite_imports(text: &str, from: &str, to: &str) -> anyhow::Result<String> {
+    let forms = [
+        ("from\"", "\""),
+        ("from \"", "\""),
+        ("from'", "'"),
+        ("from '", "'"),
+    ];
+    replace_all(text, forms, from, to).with_context(|| format!("no import of {from:?}"))
+}
+
+/// Replaces `before{from}after` with `before{to}after` for each `(before, after)`; an error
+/// when none is there.
+fn replace_all<const N: usize>(
+    text: &str,
+    forms: [(&str, &str); N],
+    from: &str,
+    to: &str,
+) -> anyhow::Result<String> {
     let mut out = text.to_string();
     let mut found = false;
-    for quote in ['"', '\''] {
-        for gap in ["", " "] {
-            let statement = format!("from{gap}{quote}{from}{quote}");
-            if out.contains(&statement) {
-                found = true;
-                out = out.replace(&statement, &format!("from{gap}{quote}{to}{quote}"));
-            }
+    for (before, after) in forms {
+        let old = format!("{before}{from}{after}");
+        if out.contains(&old) {
+            found = true;
+            out = out.replace(&old, &format!("{before}{to}{after}"));
         }
     }
-    if !found {
-        bail!("no import of {from:?}");
-    }
+    anyhow::ensure!(found, "not found");
     Ok(out)
 }
 
