@@ -2,7 +2,8 @@
 //! second and memory, measured in one run on this machine and printed as one table. Figures
 //! only: nothing here passes or fails on timing (`cargo xtask test` enforces the size).
 
-use crate::{size, tools};
+use crate::tools;
+use crate::widget_dist::size;
 use anyhow::Context;
 use std::path::Path;
 use std::process::{Command, Stdio};

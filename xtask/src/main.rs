@@ -5,7 +5,6 @@
 mod bench;
 mod demo;
 mod fuzz;
-mod size;
 mod test;
 mod tools;
 mod widget_dist;

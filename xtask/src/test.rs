@@ -82,7 +82,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
 
     // The end-to-end tests serve the release build of the widget, as the demo does.
     tools::build_widget(root)?;
-    crate::size::check_budget(&root.join("dist"))?;
+    crate::widget_dist::size::check_budget(&root.join("dist"))?;
 
     // One invocation for every native crate, so dependencies are built with one feature set.
     // The browser end-to-end tests are the `browser_flow` target; everything else is native.

@@ -6,7 +6,6 @@
 
 use super::names::Named;
 use super::{GLUE, LINKER, LOADER, MAIN_WASM, STYLESHEET};
-use crate::size::{self, kb};
 use anyhow::Context;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -79,26 +78,5 @@ impl Manifest {
         files.sort();
         files.dedup();
         files
-    }
-
-    /// Prints every file's sizes as served, and the totals.
-    pub fn print_sizes(&self, dir: &Path) -> anyhow::Result<()> {
-        let critical = size::measure(dir, &self.critical)?;
-        let on_demand = size::measure(dir, &self.on_demand_files())?;
-        for (title, files) in [("critical path", &critical), ("on demand", &on_demand)] {
-            for f in files.iter() {
-                println!(
-                    "  {title:<13} {:<42} {:>8.1} KB raw {:>7.1} KB gzip {:>7.1} KB brotli",
-                    f.name,
-                    kb(f.raw),
-                    kb(f.gzip),
-                    kb(f.brotli)
-                );
-            }
-        }
-        for (part, files) in &self.on_demand {
-            println!("  part {part}: {}", files.join(", "));
-        }
-        Ok(())
     }
 }

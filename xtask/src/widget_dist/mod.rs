@@ -15,11 +15,13 @@
 //! 4. [`compress`]: a `.br` and a `.gz` beside every file, for servers that send precompressed
 //!    files (the proxy does).
 //! 5. [`manifest`]: `upsell-files.json` says which files a first offer needs and which are
-//!    fetched on demand; the loader's Subresource Integrity hash is printed.
+//!    fetched on demand; the loader's Subresource Integrity hash is printed, and [`size`] prints
+//!    every file's size as served (it also checks them in `cargo xtask test`).
 
 pub mod compress;
 pub mod manifest;
 pub mod names;
+pub mod size;
 pub mod split;
 
 use crate::tools;
@@ -118,7 +120,7 @@ pub fn build(root: &Path, staging: &Path, profile: Profile) -> anyhow::Result<()
         staging.display(),
         manifest.loader_integrity
     );
-    manifest.print_sizes(staging)?;
+    size::print_sizes(staging, &manifest)?;
     Ok(())
 }
 

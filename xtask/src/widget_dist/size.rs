@@ -2,8 +2,8 @@
 //! (the build writes them, see `widget_dist::compress`), split into the critical path (what a
 //! page loads before its first offer shows) and the parts fetched on demand.
 
-use crate::widget_dist::compress;
-use crate::widget_dist::manifest::Manifest;
+use super::compress;
+use super::manifest::Manifest;
 use anyhow::Context;
 use std::path::Path;
 
@@ -89,17 +89,22 @@ impl WidgetSize {
     }
 }
 
-/// Fails when the widget in `dist` is over either ceiling; prints its sizes either way.
-pub fn check_budget(dist: &Path) -> anyhow::Result<()> {
-    let size = WidgetSize::of(dist)?;
-    println!("Widget transfer size as served (KB = 1000 bytes):");
-    for (title, files) in [
-        ("critical path", &size.critical),
-        ("on demand", &size.on_demand),
-    ] {
-        for f in files.iter() {
+/// Prints every file's sizes as served, by part.
+pub fn print_sizes(dir: &Path, manifest: &Manifest) -> anyhow::Result<()> {
+    let critical = measure(dir, &manifest.critical)?;
+    let on_demand = measure(dir, &manifest.on_demand_files())?;
+    print_files(&critical, &on_demand);
+    for (part, files) in &manifest.on_demand {
+        println!("  part {part}: {}", files.join(", "));
+    }
+    Ok(())
+}
+
+fn print_files(critical: &[FileSize], on_demand: &[FileSize]) {
+    for (title, files) in [("critical path", critical), ("on demand", on_demand)] {
+        for f in files {
             println!(
-                "  {title:<13} {:<42} {:>8.1} raw {:>7.1} gzip {:>7.1} brotli",
+                "  {title:<13} {:<42} {:>8.1} KB raw {:>7.1} KB gzip {:>7.1} KB brotli",
                 f.name,
                 kb(f.raw),
                 kb(f.gzip),
@@ -107,6 +112,13 @@ pub fn check_budget(dist: &Path) -> anyhow::Result<()> {
             );
         }
     }
+}
+
+/// Fails when the widget in `dist` is over either ceiling; prints its sizes either way.
+pub fn check_budget(dist: &Path) -> anyhow::Result<()> {
+    let size = WidgetSize::of(dist)?;
+    println!("Widget transfer size as served (KB = 1000 bytes):");
+    print_files(&size.critical, &size.on_demand);
     let (critical, total) = (size.critical_brotli(), size.total_brotli());
     println!(
         "  critical path {:.1} KB brotli (ceiling {:.1} KB, goal {:.1} KB); whole widget {:.1} KB brotli (ceiling {:.1} KB)",
