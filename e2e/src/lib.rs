@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use upsell_proxy::admin_token::AdminToken;
-use upsell_proxy::offer_rules::OfferRules;
-use upsell_proxy::offer_token::OfferTokenKeys;
-use upsell_proxy::rate_limit::Rate;
+use upsell_proxy::http::admin_auth::AdminToken;
+use upsell_proxy::http::rate_limit::Rate;
+use upsell_proxy::rules::OfferRules;
+use upsell_proxy::tokens::TokenKeys;
 use upsell_proxy::ProxyConfig;
 
 pub const API_KEY: &str = "sk_test_stack";
@@ -150,7 +150,7 @@ impl Stack {
             dodo_base_url: self.sandbox_url.clone(),
             dodo_api_key: API_KEY.into(),
             webhook_secret: WEBHOOK_SECRET.into(),
-            token_keys: OfferTokenKeys::parse(TOKEN_KEYS)?,
+            token_keys: TokenKeys::parse(TOKEN_KEYS)?,
             rules: OfferRules::parse(&options.offers_toml)?,
             database_url: self.database_url.clone(),
             allowed_origins: Vec::new(),
@@ -499,10 +499,10 @@ pub async fn wait_until_answers(
 
 async fn axum_serve(
     listener: TcpListener,
-    app: upsell_proxy::app::Router,
+    app: upsell_proxy::http::Router,
     stopped: oneshot::Receiver<()>,
 ) -> std::io::Result<()> {
-    upsell_proxy::app::serve_router(listener, app, async {
+    upsell_proxy::http::serve_router(listener, app, async {
         let _ = stopped.await;
     })
     .await

@@ -5,7 +5,8 @@
 use serde_json::{json, Value};
 use std::time::Duration;
 use upsell_e2e::{Stack, StackOptions, ADMIN_TOKEN, API_KEY, DEMO_OFFERS, TOKEN_KEYS};
-use upsell_proxy::offer_token::OfferTokenKeys;
+use upsell_proxy::offers::token::OfferClaims;
+use upsell_proxy::tokens::TokenKeys;
 
 const ADA: &str = "cus_demo_ada";
 const GRACE: &str = "cus_demo_grace";
@@ -43,8 +44,11 @@ fn token_of(offers: &Value, offer_id: &str) -> String {
 
 /// The variant a token was signed for, as the proxy files it.
 fn variant_of(token: &str) -> String {
-    let keys = OfferTokenKeys::parse(TOKEN_KEYS).unwrap();
-    keys.verify(token).unwrap().variant().to_string()
+    let keys = TokenKeys::parse(TOKEN_KEYS).unwrap();
+    keys.verify::<OfferClaims>(token)
+        .unwrap()
+        .variant()
+        .to_string()
 }
 
 /// Reports the offer seen twice, as a widget sending again would: as its beacon does (JSON as

@@ -6,8 +6,8 @@
 
 use serde_json::{json, Value};
 use upsell_e2e::{Stack, StackOptions, TOKEN_KEYS};
-use upsell_proxy::offer_token::OfferTokenKeys;
-use upsell_proxy::plan_token::{AccountClaims, ACCOUNT};
+use upsell_proxy::plan_changes::token::{AccountClaims, ACCOUNT};
+use upsell_proxy::tokens::TokenKeys;
 use upsell_wire::{PlanChangeStatus, PlanChangesResponse};
 
 const PLANS: &str = r#"
@@ -39,7 +39,7 @@ async fn billing_stack(rule: &str) -> Stack {
 }
 
 fn account_token(subscription: &str, customer: &str) -> String {
-    let keys = OfferTokenKeys::parse(TOKEN_KEYS).unwrap();
+    let keys = TokenKeys::parse(TOKEN_KEYS).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

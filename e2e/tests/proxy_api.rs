@@ -4,7 +4,8 @@
 use serde_json::{json, Value};
 use std::time::Duration;
 use upsell_e2e::{Stack, StackOptions};
-use upsell_proxy::offer_token::{OfferClaims, OfferTokenKeys};
+use upsell_proxy::offers::token::OfferClaims;
+use upsell_proxy::tokens::TokenKeys;
 use upsell_wire::{AcceptResponse, AcceptStatus, OfferKind, OffersResponse};
 
 const ADA: &str = "cus_demo_ada";
@@ -215,7 +216,7 @@ async fn fifty_concurrent_accepts_retries_and_replays_never_charge_twice() {
 
     // A second, validly signed token for the same purchase and offer (another tab opened
     // before the first accept) answers with the first accept too.
-    let keys = OfferTokenKeys::parse(upsell_e2e::TOKEN_KEYS).unwrap();
+    let keys = TokenKeys::parse(upsell_e2e::TOKEN_KEYS).unwrap();
     let now = time_now();
     let second = keys
         .sign(&ada_claims(&payment, now, now + 600, "another-tab"))
@@ -514,7 +515,7 @@ async fn expired_and_foreign_tokens_are_refused_over_http_and_charge_nothing() {
     let payment = stack.purchase(ADA, BASIC).await.unwrap();
     let now = time_now();
     let claims = |exp: i64, jti: &str| ada_claims(&payment, now - 60, exp, jti);
-    let ours = OfferTokenKeys::parse(upsell_e2e::TOKEN_KEYS).unwrap();
+    let ours = TokenKeys::parse(upsell_e2e::TOKEN_KEYS).unwrap();
     let expired = ours.sign(&claims(now - 1, "expired")).unwrap();
     let (status, body) = accept(&stack, &expired, "key-expired-token-1").await;
     assert_eq!(
@@ -523,7 +524,7 @@ async fn expired_and_foreign_tokens_are_refused_over_http_and_charge_nothing() {
     );
 
     // Signed with a key the proxy does not hold, under a kid it does.
-    let foreign = OfferTokenKeys::parse("k1=somebody-elses-key-0123456789abcdef")
+    let foreign = TokenKeys::parse("k1=somebody-elses-key-0123456789abcdef")
         .unwrap()
         .sign(&claims(now + 600, "foreign"))
         .unwrap();

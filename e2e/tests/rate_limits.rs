@@ -4,7 +4,7 @@
 use serde_json::Value;
 use std::num::NonZeroU32;
 use upsell_e2e::{Stack, StackOptions};
-use upsell_proxy::rate_limit::Rate;
+use upsell_proxy::http::rate_limit::Rate;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_over_its_limit_gets_429_with_retry_after() {

@@ -3,13 +3,13 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use upsell_proxy::offer_token::OfferTokenKeys;
+use upsell_proxy::tokens::TokenKeys;
 
-static KEYS: OnceLock<OfferTokenKeys> = OnceLock::new();
+static KEYS: OnceLock<TokenKeys> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
     let keys = KEYS.get_or_init(|| {
-        OfferTokenKeys::parse(
+        TokenKeys::parse(
             "new=fuzz-signing-key-0123456789abcdef012345,old=fuzz-older-key-0123456789abcdef0123456",
         )
         .expect("valid fuzz keys")
@@ -17,6 +17,6 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = keys.verify(text);
         // The key list itself comes from the environment: it must not panic either.
-        let _ = OfferTokenKeys::parse(text);
+        let _ = TokenKeys::parse(text);
     }
 });

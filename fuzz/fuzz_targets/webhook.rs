@@ -31,8 +31,8 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // The proxy's own verification, as its webhook route calls it.
-    let _ = upsell_proxy::webhook_event::verify(verifier, body, &headers);
-    let _ = upsell_proxy::webhook_event::parse(body);
+    let _ = upsell_proxy::dodo::webhooks::verify(verifier, body, &headers);
+    let _ = upsell_proxy::dodo::webhooks::parse(body);
 
     // Signed properly, now: it verifies. (A webhook id is visible ASCII, as every header value
     // that can be read back: Dodo's are `msg_…`.)
@@ -50,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
                 if let Ok(signature) = HeaderValue::from_str(&signed) {
                     good.insert("webhook-signature", signature);
                     assert!(
-                        upsell_proxy::webhook_event::verify(verifier, body, &good).is_ok(),
+                        upsell_proxy::dodo::webhooks::verify(verifier, body, &good).is_ok(),
                         "a correct signature was refused"
                     );
                 }

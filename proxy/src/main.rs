@@ -6,12 +6,12 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
-use upsell_proxy::admin_token::AdminToken;
 use upsell_proxy::analytics::{report, report_table};
-use upsell_proxy::offer_rules::OfferRules;
-use upsell_proxy::offer_token::OfferTokenKeys;
-use upsell_proxy::rate_limit::Rate;
+use upsell_proxy::http::admin_auth::AdminToken;
+use upsell_proxy::http::rate_limit::Rate;
+use upsell_proxy::rules::OfferRules;
 use upsell_proxy::storage::Storage;
+use upsell_proxy::tokens::TokenKeys;
 use upsell_proxy::ProxyConfig;
 
 #[derive(Debug, Parser)]
@@ -111,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
         dodo_base_url: args.dodo_base_url,
         dodo_api_key: args.dodo_api_key,
         webhook_secret: args.webhook_secret,
-        token_keys: OfferTokenKeys::parse(&args.token_keys)?,
+        token_keys: TokenKeys::parse(&args.token_keys)?,
         rules: OfferRules::load(&args.sources.offers)?,
         database_url: args.sources.database_url,
         allowed_origins: args.allowed_origins,

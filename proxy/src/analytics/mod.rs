@@ -1,11 +1,13 @@
-//! Which offers convert, and whether a change helped: what happened to each offer and variant
-//! (`event_store`), who sees which variant (`experiment`), the arithmetic of conversion rates
-//! and their comparison (`stats`), and the report built from them (`report`), read as JSON,
-//! as a table (`report_table`) or as a page with charts (`report_page`).
+//! Which offers convert, and whether a change helped: the facts counted as they happen (an
+//! offer seen: `impressions`; revenue confirmed and refunded: `revenue`; the rest is recorded by
+//! the concerns they happen in, in `storage::offer_events`), the arithmetic of conversion rates
+//! and their comparison (`stats`), and the report built from them (`report`), read as JSON, as
+//! a table (`report_table`) or as a page with charts (`report_page`). Who sees which variant of
+//! an experiment is decided where offers are made (`offers::experiment`).
 
-pub mod event_store;
-pub mod experiment;
+pub mod impressions;
 pub mod report;
 pub mod report_page;
 pub mod report_table;
+pub mod revenue;
 pub mod stats;

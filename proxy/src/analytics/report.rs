@@ -2,10 +2,10 @@
 //! rate with its 95 % interval, each variant against the experiment's control, and each offer
 //! over time. `GET /v1/report`, `upsell-proxy report` and the report page all show this.
 
-use crate::analytics::event_store::Snapshot;
 use crate::analytics::stats::{self, Interval, ALPHA};
 use crate::clock;
-use crate::offer_rules::{OfferRules, NO_EXPERIMENT};
+use crate::rules::{OfferRules, NO_EXPERIMENT};
+use crate::storage::offer_events::Snapshot;
 use crate::storage::Storage;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -402,7 +402,7 @@ fn timeline(facts: &Snapshot, offer_id: &str, period: i64) -> Vec<TimelinePoint>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analytics::event_store::{KindCount, RevenueRow};
+    use crate::storage::offer_events::{KindCount, RevenueRow};
 
     const RULES: &str = r#"
         [[offers]]

@@ -1,11 +1,11 @@
 //! `upsell-account-token`: mints the token with which the merchant's account page names a
 //! subscriber to the widget (`<dodo-upsell account-token="…">`). The merchant's server runs
-//! the same signing (see `upsell_proxy::plan_token`) for the signed-in customer; this command
+//! the same signing (see `upsell_proxy::plan_changes::token`) for the signed-in customer; this command
 //! is for trying it, and for the demo.
 
 use clap::Parser;
-use upsell_proxy::offer_token::OfferTokenKeys;
-use upsell_proxy::plan_token::{AccountClaims, ACCOUNT};
+use upsell_proxy::plan_changes::token::{AccountClaims, ACCOUNT};
+use upsell_proxy::tokens::TokenKeys;
 
 #[derive(Debug, Parser)]
 #[command(about = "Mint an account token for the plan change widget")]
@@ -30,7 +30,7 @@ fn main() -> anyhow::Result<()> {
         (1..=24 * 60).contains(&args.minutes),
         "--minutes must be between 1 and 1440"
     );
-    let keys = OfferTokenKeys::parse(&args.token_keys)?;
+    let keys = TokenKeys::parse(&args.token_keys)?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let token = keys.sign(&AccountClaims {
         typ: ACCOUNT.into(),

@@ -1,0 +1,288 @@
+//! Charging an accepted offer, and learning its final outcome.
+//!
+//! `charge` runs once per accept, only for the request that recorded it. It moves the accept to
+//! `submitted` before calling Dodo, so that an outcome that is never heard (a timeout, a crash)
+//! is visible as such instead of looking like "not charged".
+
+use super::{ChargeCall, Charging};
+use crate::dodo::client::one_time_price;
+use crate::dodo::metadata;
+use crate::storage::{Accept, AcceptState, Failure};
+use dodopayments::models::{
+    AttachExistingCustomer, CheckoutSessionBillingAddress, CheckoutSessionsCreateParams,
+    CustomerRequest, IntentStatus, Metadata, ProductItemReq,
+};
+use serde_json::json;
+
+/// An accept as it stands after the charge, and what became of the call to Dodo (none when
+/// none was made: another caller had claimed it, or the purchase could not be read).
+#[derive(Debug)]
+pub struct Charged {
+    pub accept: Accept,
+    pub call: Option<ChargeCall>,
+}
+
+impl Charged {
+    fn without_call(accept: Accept) -> Self {
+        Self { accept, call: None }
+    }
+}
+
+/// Charges a freshly recorded accept and returns it as it then stands.
+pub async fn charge(state: Charging, accept: Accept) -> Charged {
+    let id = accept.accept_id.clone();
+    match state.storage.claim_for_charge(&id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(accept_id = %id, "accept no longer pending; not charging");
+            return Charged::without_call(reload(&state, accept).await);
+        }
+        Err(error) => {
+            tracing::error!(%error, accept_id = %id, "cannot mark accept submitted; not charging");
+            return Charged::without_call(accept);
+        }
+    }
+
+    // The billing address of the purchase the offer follows (Dodo requires one to confirm),
+    // and the product as Dodo would charge it now.
+    let (original, product) = tokio::join!(
+        state.dodo.payment(&accept.original_payment_id),
+        state.dodo.fresh_product(&accept.product_id),
+    );
+    let (original, product) = match (original, product) {
+        (Ok(original), _) if original.customer.customer_id != accept.customer_id => {
+            return Charged::without_call(
+                fail(
+                    &state,
+                    accept,
+                    Failure::new(
+                        "not_charged",
+                        "This offer does not belong to this purchase.",
+                    ),
+                )
+                .await,
+            );
+        }
+        (Ok(original), Ok(product)) => (original, product),
+        (Err(error), _) | (_, Err(error)) => {
+            tracing::warn!(%error, accept_id = %id, "cannot read the original purchase or the product");
+            return Charged::without_call(
+                fail(
+                    &state,
+                    accept,
+                    Failure::new(
+                        "provider_unreachable",
+                        "The payment provider could not be reached. Nothing was charged.",
+                    ),
+                )
+                .await,
+            );
+        }
+    };
+    // Dodo charges the product's price of the moment; the customer agreed to the one shown.
+    let still_shown_price = one_time_price(&product).is_some_and(|price| {
+        price.unit_amount.checked_mul(i64::from(accept.quantity)) == Some(accept.amount)
+            && price.currency == accept.currency
+    });
+    if !still_shown_price {
+        return Charged::without_call(
+            fail(
+                &state,
+                accept,
+                Failure::new(
+                    "price_changed",
+                    "The price of this offer has changed since it was shown. Nothing was charged.",
+                ),
+            )
+            .await,
+        );
+    }
+    let billing = &original.billing;
+    let mut meta = Metadata::new();
+    meta.insert(metadata::ACCEPT_ID.into(), json!(accept.accept_id));
+    meta.insert(metadata::OFFER_ID.into(), json!(accept.offer_id));
+    meta.insert(
+        metadata::ORIGINAL_PAYMENT_ID.into(),
+        json!(accept.original_payment_id),
+    );
+    let params = CheckoutSessionsCreateParams {
+        product_cart: Some(vec![ProductItemReq {
+            product_id: accept.product_id.clone(),
+            quantity: i64::from(accept.quantity),
+            addons: None,
+            amount: None,
+            credit_entitlements: None,
+        }]),
+        customer: Some(Box::new(CustomerRequest::AttachExistingCustomer(Box::new(
+            AttachExistingCustomer {
+                customer_id: accept.customer_id.clone(),
+            },
+        )))),
+        payment_method_id: Some(accept.payment_method_id.clone()),
+        confirm: Some(true),
+        billing_address: Some(Box::new(CheckoutSessionBillingAddress {
+            country: billing.country.clone(),
+            city: billing.city.clone(),
+            state: billing.state.clone(),
+            street: billing.street.clone(),
+            zipcode: billing.zipcode.clone(),
+        })),
+        metadata: Some(Box::new(meta)),
+        ..Default::default()
+    };
+
+    let call = match state.dodo.create_confirmed_checkout(params).await {
+        Ok(session) => {
+            if let Err(error) = state
+                .storage
+                .record_checkout(
+                    &id,
+                    Some(&session.session_id),
+                    session.payment_id.as_deref(),
+                )
+                .await
+            {
+                tracing::error!(%error, accept_id = %id, session_id = %session.session_id, "charge made but not recorded");
+            }
+            tracing::info!(accept_id = %id, session_id = %session.session_id, "charge submitted");
+            ChargeCall::Submitted
+        }
+        Err(dodopayments::Error::Api { status, message })
+            if (400..500).contains(&status) && status != 408 && status != 429 =>
+        {
+            // Dodo refused the request outright: nothing was charged.
+            tracing::warn!(accept_id = %id, status, %message, "Dodo refused the charge");
+            return Charged {
+                accept: fail(&state, accept, refusal(&message)).await,
+                call: Some(ChargeCall::Refused),
+            };
+        }
+        Err(error) => {
+            // Timeout, 5xx, 429 or a broken connection: the charge may or may not exist. It stays
+            // `submitted`, is never sent again blindly, and is looked up by its metadata.
+            tracing::warn!(%error, accept_id = %id, "charge outcome unknown");
+            let current = reload(&state, accept).await;
+            return Charged {
+                accept: super::reconcile::reconcile(&state, current).await,
+                call: Some(ChargeCall::Unknown),
+            };
+        }
+    };
+    Charged {
+        accept: reload(&state, accept).await,
+        call: Some(call),
+    }
+}
+
+/// For an accept still in flight, asks Dodo where its payment stands (or, before the payment
+/// id is known, its checkout session).
+pub async fn refresh(state: &Charging, accept: Accept) -> Accept {
+    if !matches!(
+        accept.state,
+        AcceptState::Processing | AcceptState::RequiresAction
+    ) {
+        return accept;
+    }
+    let (status, failure, action_url) = if let Some(payment_id) =
+        accept.charge_payment_id.as_deref()
+    {
+        match state.dodo.payment(payment_id).await {
+            Ok(payment) => {
+                let failure = Failure::new(
+                    payment
+                        .error_code
+                        .as_deref()
+                        .map(str::to_lowercase)
+                        .unwrap_or_else(|| "payment_failed".into()),
+                    payment
+                        .error_message
+                        .unwrap_or_else(|| "The payment did not go through.".into()),
+                );
+                (payment.status.map(|s| *s), failure, payment.payment_link)
+            }
+            Err(error) => {
+                tracing::info!(%error, accept_id = %accept.accept_id, "cannot poll the payment");
+                return accept;
+            }
+        }
+    } else if let Some(session_id) = accept.checkout_session_id.as_deref() {
+        match state.dodo.checkout_status(session_id).await {
+            Ok(session) => (
+                session.payment_status.map(|s| *s),
+                Failure::new("payment_failed", "The payment did not go through."),
+                None,
+            ),
+            Err(error) => {
+                tracing::info!(%error, accept_id = %accept.accept_id, "cannot poll the checkout session");
+                return accept;
+            }
+        }
+    } else {
+        return accept;
+    };
+    let (next, failure) = match status {
+        Some(IntentStatus::Succeeded) => (AcceptState::Succeeded, None),
+        Some(IntentStatus::Failed | IntentStatus::Cancelled) => {
+            (AcceptState::Failed, Some(failure))
+        }
+        Some(IntentStatus::RequiresCustomerAction) => {
+            if let Some(url) = action_url.filter(|_| accept.action_url.is_none()) {
+                if let Err(error) = state
+                    .storage
+                    .record_action_url(&accept.accept_id, &url)
+                    .await
+                {
+                    tracing::error!(%error, accept_id = %accept.accept_id, "cannot record the action link");
+                }
+            }
+            (AcceptState::RequiresAction, None)
+        }
+        _ => return accept,
+    };
+    if let Err(error) = state
+        .storage
+        .advance(&accept.accept_id, next, failure.as_ref())
+        .await
+    {
+        tracing::error!(%error, accept_id = %accept.accept_id, "cannot record polled outcome");
+        return accept;
+    }
+    reload(state, accept).await
+}
+
+/// Records that `accept` failed, for `failure`.
+pub async fn fail(state: &Charging, accept: Accept, failure: Failure) -> Accept {
+    if let Err(error) = state
+        .storage
+        .advance(&accept.accept_id, AcceptState::Failed, Some(&failure))
+        .await
+    {
+        tracing::error!(%error, accept_id = %accept.accept_id, "cannot record failure");
+    }
+    reload(state, accept).await
+}
+
+/// `accept` as the database has it now.
+pub async fn reload(state: &Charging, accept: Accept) -> Accept {
+    match state.storage.accept(&accept.accept_id).await {
+        Ok(Some(current)) => current,
+        _ => accept,
+    }
+}
+
+/// Dodo's error body is `{code, message}`: the code (lower-cased) for the widget, the message
+/// for people.
+fn refusal(body: &str) -> Failure {
+    let value = serde_json::from_str::<serde_json::Value>(body).ok();
+    let field = |name: &str| {
+        value
+            .as_ref()
+            .and_then(|v| v.get(name)?.as_str().map(String::from))
+    };
+    Failure::new(
+        field("code")
+            .map(|c| c.to_lowercase())
+            .unwrap_or_else(|| "refused".into()),
+        field("message").unwrap_or_else(|| "The payment provider refused this charge.".into()),
+    )
+}

@@ -1,0 +1,119 @@
+//! Prometheus metrics at `GET /metrics`: requests by route and status with their latency, what
+//! became of charges, and webhooks received.
+
+use super::state::AppState;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    /// `result`: `submitted`, `refused` (Dodo said no: nothing charged), `unknown` (answer lost).
+    pub charges: IntCounterVec,
+    /// `result`: `applied`, `duplicate`, `refused` (bad signature).
+    pub webhooks: IntCounterVec,
+    /// What went wrong in customers' browsers, as widgets report it: `kind`
+    /// (`part_unavailable`), `part` (`plan_change`, `language`).
+    pub widget_errors: IntCounterVec,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("upsell".into()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "Requests answered, by route and status",
+            ),
+            &["route", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "Time to answer, by route")
+                .buckets(vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+                ]),
+            &["route"],
+        )?;
+        let charges = IntCounterVec::new(
+            Opts::new(
+                "charges_total",
+                "Charge calls to Dodo, by what became of them",
+            ),
+            &["result"],
+        )?;
+        let webhooks = IntCounterVec::new(
+            Opts::new(
+                "webhooks_total",
+                "Dodo webhooks received, by what was done with them",
+            ),
+            &["result"],
+        )?;
+        let widget_errors = IntCounterVec::new(
+            Opts::new(
+                "widget_errors_total",
+                "Errors widgets reported from customers' browsers, by kind and part",
+            ),
+            &["kind", "part"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(widget_errors.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(charges.clone()))?;
+        registry.register(Box::new(webhooks.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            charges,
+            webhooks,
+            widget_errors,
+        })
+    }
+
+    fn render(&self) -> Result<String, prometheus::Error> {
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        Ok(String::from_utf8_lossy(&buffer).into_owned())
+    }
+}
+
+/// Middleware: counts and times every request by its route pattern (never by its raw path,
+/// which would make one series per payment id).
+pub async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    state
+        .metrics
+        .latency
+        .with_label_values(&[route.as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    state
+        .metrics
+        .requests
+        .with_label_values(&[route.as_str(), response.status().as_str()])
+        .inc();
+    response
+}
+
+/// `GET /metrics`
+pub async fn render(State(state): State<Arc<AppState>>) -> Response {
+    match state.metrics.render() {
+        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "cannot render metrics");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}

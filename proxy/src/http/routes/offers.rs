@@ -1,0 +1,68 @@
+//! `GET /v1/offers?payment_id=pay_…`: the offers for a purchase that has just succeeded (see
+//! `offers::lookup`), and after a subscription purchase the plan changes open to the new
+//! subscriber (see `plan_changes::offered`).
+
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+use crate::offers::lookup;
+use crate::plan_changes::offered;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::Json;
+use serde::Deserialize;
+use std::sync::Arc;
+use upsell_wire::OffersResponse;
+
+#[derive(Debug, Deserialize)]
+pub struct OffersQuery {
+    payment_id: String,
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<OffersQuery>, QueryRejection>,
+) -> Result<Json<OffersResponse>, ApiError> {
+    let Query(query) = query?;
+    check_payment_id(&query.payment_id)?;
+    let purchase = lookup::paid_purchase(&state.offers, &query.payment_id).await?;
+    // After a subscription purchase, the new subscriber may also change plan.
+    let plan_changes = offered::after_purchase(
+        &state.plan_changes,
+        &purchase.payment,
+        purchase.expires_at,
+        purchase.now,
+    )
+    .await;
+    let mut response = lookup::one_click_offers(&state.offers, &purchase).await?;
+    response.plan_changes = plan_changes;
+    Ok(Json(response))
+}
+
+/// Dodo payment ids are `pay_` and a short alphanumeric id; anything else is refused before
+/// it reaches Dodo's URL.
+fn check_payment_id(id: &str) -> Result<(), ApiError> {
+    let well_formed = id.starts_with("pay_")
+        && id.len() <= 64
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if well_formed {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_payment_id",
+            "payment_id must look like pay_…",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payment_ids_are_checked_before_they_reach_a_url() {
+        assert!(check_payment_id("pay_abc123").is_ok());
+        assert!(check_payment_id("pay_../../customers").is_err());
+        assert!(check_payment_id("cus_123").is_err());
+        assert!(check_payment_id(&format!("pay_{}", "a".repeat(80))).is_err());
+    }
+}

@@ -1,0 +1,58 @@
+//! "No thanks": the offer is not shown again for this purchase, and the next offer of its
+//! chain (a downsell) takes its place, if the merchant set one.
+
+use super::builder::{self, Purchase};
+use super::token::OfferClaims;
+use super::{OfferError, Offers};
+use crate::storage::offer_events::Sighting;
+use time::OffsetDateTime;
+use upsell_wire::Offer;
+
+/// Records the decline of the offer `claims` seal (declining twice is declining once) and
+/// returns the offer that takes its place.
+pub async fn decline(offers: &Offers, claims: &OfferClaims) -> Result<Option<Offer>, OfferError> {
+    offers
+        .storage
+        .record_decline(&claims.sub, &claims.oid)
+        .await?;
+    offers
+        .storage
+        .record_decline_event(&Sighting::from(claims))
+        .await?;
+    tracing::info!(offer = %claims.oid, payment = %claims.sub, "offer declined");
+    next_offer(offers, claims).await
+}
+
+/// The downsell that takes the declined offer's place. Everything a token for it seals comes
+/// from the declined offer's token: same purchase, customer, window and payment method.
+async fn next_offer(offers: &Offers, claims: &OfferClaims) -> Result<Option<Offer>, OfferError> {
+    let Some(declined) = offers.rules.offer(&claims.oid) else {
+        // The offer was removed from the rules since its token was signed.
+        return Ok(None);
+    };
+    let settled = offers.storage.settled(&claims.sub).await?;
+    if settled.accepted_count >= offers.rules.max_accepted_offers {
+        return Ok(None);
+    }
+    let Some((rule, kind)) = builder::current(&offers.rules, declined, &settled, true) else {
+        return Ok(None);
+    };
+    let expires_at =
+        OffsetDateTime::from_unix_timestamp(claims.exp).map_err(|_| OfferError::InvalidToken)?;
+    let purchase = Purchase {
+        payment_id: claims.sub.clone(),
+        customer_id: claims.cus.clone(),
+        currency: claims.cur.clone(),
+        expires_at,
+        payment_method_id: claims.pm.clone(),
+    };
+    builder::build(
+        offers,
+        &purchase,
+        rule,
+        kind,
+        &settled,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+}

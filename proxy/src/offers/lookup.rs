@@ -1,0 +1,148 @@
+//! The offers for a purchase that has just succeeded: the purchase read from Dodo and checked,
+//! then the offers its products lead to, and the saved cards that can pay them in one click.
+
+use super::builder::{self, Purchase};
+use super::{OfferError, Offers};
+use crate::clock;
+use crate::dodo::client::{card_is_current, currency_code, SavedMethod};
+use crate::rules::OfferRule;
+use crate::storage::Settled;
+use dodopayments::models::{IntentStatus, Payment};
+use time::{Duration, OffsetDateTime};
+use upsell_wire::{OffersResponse, PaymentMethod};
+
+/// A purchase offers may follow: it succeeded, and its offer window is open.
+#[derive(Debug, Clone)]
+pub struct PaidPurchase {
+    pub payment: Payment,
+    /// What the customer already did with its offers.
+    pub settled: Settled,
+    /// The end of its offer window.
+    pub expires_at: OffsetDateTime,
+    pub now: OffsetDateTime,
+}
+
+/// Reads the purchase `payment_id` and checks that offers may follow it.
+pub async fn paid_purchase(offers: &Offers, payment_id: &str) -> Result<PaidPurchase, OfferError> {
+    // Our own records of the purchase are read while Dodo is asked for the payment: the
+    // database's time hides behind the round trip instead of adding to it.
+    let (payment, settled) = tokio::join!(
+        offers.dodo.payment(payment_id),
+        offers.storage.settled(payment_id),
+    );
+    let payment = payment.map_err(|e| match e {
+        dodopayments::Error::Api { status: 404, .. } => OfferError::PaymentNotFound,
+        other => OfferError::Upstream(other),
+    })?;
+    if !matches!(payment.status.as_deref(), Some(IntentStatus::Succeeded)) {
+        return Err(OfferError::PaymentNotSucceeded);
+    }
+    let now = OffsetDateTime::now_utc();
+    let purchased_at =
+        clock::parse_rfc3339(&payment.created_at).ok_or(OfferError::UnreadableDate)?;
+    let expires_at = purchased_at + Duration::minutes(offers.rules.offer_window_minutes);
+    if expires_at <= now {
+        return Err(OfferError::WindowClosed);
+    }
+    Ok(PaidPurchase {
+        payment,
+        settled: settled?,
+        expires_at,
+        now,
+    })
+}
+
+/// The offers of the purchase, and the cards that can pay them in one click.
+pub async fn one_click_offers(
+    offers: &Offers,
+    purchase: &PaidPurchase,
+) -> Result<OffersResponse, OfferError> {
+    let (payment, settled, now) = (&purchase.payment, &purchase.settled, purchase.now);
+    if settled.accepted_count >= offers.rules.max_accepted_offers {
+        return Ok(OffersResponse::default());
+    }
+    let purchased = purchased_products(payment);
+    let mut shown = Vec::new();
+    for root in offers.rules.offers_after(&purchased) {
+        if let Some((rule, kind)) = builder::current(&offers.rules, root, settled, false) {
+            // Two chains may lead to the same downsell: show it once.
+            if !shown.iter().any(|(r, _): &(&OfferRule, _)| r.id == rule.id) {
+                shown.push((rule, kind));
+            }
+        }
+    }
+    if shown.is_empty() {
+        return Ok(OffersResponse::default());
+    }
+
+    let customer_id = payment.customer.customer_id.clone();
+    let methods = offers
+        .dodo
+        .payment_methods(&customer_id)
+        .await
+        .map_err(OfferError::Upstream)?;
+    let payment_methods = usable_methods(&methods, payment.payment_method_id.as_deref(), now);
+    let for_purchase = Purchase {
+        payment_id: payment.payment_id.clone(),
+        customer_id,
+        currency: currency_code(&payment.currency),
+        expires_at: purchase.expires_at,
+        payment_method_id: payment_methods
+            .first()
+            .map(|m| m.payment_method_id.clone())
+            .unwrap_or_default(),
+    };
+    let mut built = Vec::new();
+    for (rule, kind) in shown {
+        if let Some(offer) = builder::build(offers, &for_purchase, rule, kind, settled, now).await?
+        {
+            built.push(offer);
+        }
+    }
+    Ok(OffersResponse {
+        offers: built,
+        payment_methods,
+        plan_changes: Vec::new(),
+    })
+}
+
+fn purchased_products(payment: &Payment) -> Vec<String> {
+    payment
+        .product_cart
+        .iter()
+        .flatten()
+        .filter_map(|line| line.get("product_id")?.as_str().map(String::from))
+        .collect()
+}
+
+/// The saved cards one click may charge: current cards only, the one the purchase was paid
+/// with first (it has just paid this currency), then the most recently used.
+fn usable_methods(
+    methods: &[SavedMethod],
+    paid_with: Option<&str>,
+    now: OffsetDateTime,
+) -> Vec<PaymentMethod> {
+    let mut usable: Vec<&SavedMethod> = methods
+        .iter()
+        .filter(|m| {
+            m.payment_method == "card" && m.card.as_ref().is_some_and(|c| card_is_current(c, now))
+        })
+        .collect();
+    usable.sort_by_key(|m| {
+        (
+            Some(m.payment_method_id.as_str()) != paid_with,
+            std::cmp::Reverse(m.last_used_at.as_deref().and_then(clock::parse_rfc3339)),
+        )
+    });
+    usable
+        .into_iter()
+        .filter_map(|m| {
+            let card = m.card.as_ref()?;
+            Some(PaymentMethod {
+                payment_method_id: m.payment_method_id.clone(),
+                network: card.card_network.clone().unwrap_or_else(|| "Card".into()),
+                last4: card.last4_digits.clone().unwrap_or_default(),
+            })
+        })
+        .collect()
+}

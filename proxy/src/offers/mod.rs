@@ -1,0 +1,51 @@
+//! What a customer is offered after a purchase: the purchase checked (succeeded, inside its
+//! offer window), each chain of downsells walked past what was declined, each offered product
+//! priced from Dodo in the variant of its experiment the customer falls in, and each item sealed
+//! in an offer token; a decline recorded, with the next offer of its chain.
+
+pub mod builder;
+pub mod decline;
+pub mod experiment;
+pub mod lookup;
+pub mod token;
+
+use crate::dodo::DodoApi;
+use crate::rules::OfferRules;
+use crate::storage::Storage;
+use crate::tokens::TokenKeys;
+use std::sync::Arc;
+
+/// What the offers concern works with.
+#[derive(Clone)]
+pub struct Offers {
+    pub dodo: DodoApi,
+    pub storage: Storage,
+    pub rules: Arc<OfferRules>,
+    pub keys: Arc<TokenKeys>,
+}
+
+/// Why no offers could be given.
+#[derive(Debug)]
+pub enum OfferError {
+    /// Dodo has no payment with this id.
+    PaymentNotFound,
+    /// Offers follow only a purchase that succeeded.
+    PaymentNotSucceeded,
+    /// The purchase's offer window has closed.
+    WindowClosed,
+    /// Dodo sent a date that does not read.
+    UnreadableDate,
+    /// A token's claims do not hold a time (it was not ours).
+    InvalidToken,
+    /// Dodo could not be reached, or refused.
+    Upstream(dodopayments::Error),
+    Storage(sqlx::Error),
+    /// An offer token could not be signed.
+    Signing(anyhow::Error),
+}
+
+impl From<sqlx::Error> for OfferError {
+    fn from(error: sqlx::Error) -> Self {
+        OfferError::Storage(error)
+    }
+}

@@ -1,0 +1,153 @@
+//! Which plan changes a subscriber may make: after a subscription purchase (with its offers),
+//! and on the merchant's account page (with an account token). Each is sealed in a plan change
+//! token, with both plans as the comparison shows them.
+
+use super::token::{AccountClaims, PlanChangeClaims, ACCOUNT, PLAN_CHANGE};
+use super::{PlanChangeError, PlanChanges};
+use crate::dodo::client::recurring_price;
+use crate::rules::{Direction, Effective};
+use dodopayments::models::{Payment, Subscription, SubscriptionStatus};
+use time::OffsetDateTime;
+use upsell_wire::{EffectiveAt, Money, Plan, PlanChange, PlanDirection};
+
+/// After a subscription purchase, the plan changes the new subscriber may make (until the
+/// purchase's offers expire). None when the purchase is no subscription, or its subscription
+/// cannot be read: the one-click offers do not depend on it.
+pub async fn after_purchase(
+    state: &PlanChanges,
+    payment: &Payment,
+    expires_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Vec<PlanChange> {
+    let Some(subscription_id) = payment.subscription_id.as_deref() else {
+        return Vec::new();
+    };
+    match state.dodo.subscription(subscription_id).await {
+        Ok(subscription) if subscription.customer.customer_id == payment.customer.customer_id => {
+            offered(state, &subscription, expires_at, now)
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::warn!(?error, "plan changes left out");
+                    Vec::new()
+                })
+        }
+        Ok(_) => Vec::new(),
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the purchase's subscription; no plan changes");
+            Vec::new()
+        }
+    }
+}
+
+/// On an account page: the plan changes open to the subscriber the account token names.
+pub async fn for_account(
+    state: &PlanChanges,
+    account_token: &str,
+) -> Result<Vec<PlanChange>, PlanChangeError> {
+    let account: AccountClaims = state
+        .keys
+        .verify(account_token)
+        .map_err(PlanChangeError::Token)?;
+    if account.typ != ACCOUNT {
+        return Err(PlanChangeError::InvalidToken);
+    }
+    let subscription = state
+        .dodo
+        .subscription(&account.sub)
+        .await
+        .map_err(|e| match e {
+            dodopayments::Error::Api { status: 404, .. } => PlanChangeError::SubscriptionNotFound,
+            other => PlanChangeError::Upstream(other),
+        })?;
+    if subscription.customer.customer_id != account.cus {
+        return Err(PlanChangeError::InvalidToken);
+    }
+    let expires_at = OffsetDateTime::from_unix_timestamp(account.exp)
+        .map_err(|_| PlanChangeError::InvalidToken)?;
+    offered(state, &subscription, expires_at, OffsetDateTime::now_utc()).await
+}
+
+/// The plan changes open to this subscription, each sealed in a token valid until `expires_at`.
+pub async fn offered(
+    state: &PlanChanges,
+    subscription: &Subscription,
+    expires_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<Vec<PlanChange>, PlanChangeError> {
+    // An inactive subscription, or one with a change already scheduled, is offered none.
+    if !matches!(*subscription.status, SubscriptionStatus::Active)
+        || subscription.scheduled_change.is_some()
+    {
+        return Ok(Vec::new());
+    }
+    let mut changes = Vec::new();
+    for rule in state.rules.plan_changes_from(&subscription.product_id) {
+        let (Some(current), Some(target)) =
+            (plan(state, &rule.from).await?, plan(state, &rule.to).await?)
+        else {
+            tracing::warn!(change = %rule.id, "a plan of this change has no recurring price; skipped");
+            continue;
+        };
+        let claims = PlanChangeClaims {
+            typ: PLAN_CHANGE.into(),
+            sub: subscription.subscription_id.clone(),
+            cus: subscription.customer.customer_id.clone(),
+            rid: rule.id.clone(),
+            from: rule.from.clone(),
+            to: rule.to.clone(),
+            iat: now.unix_timestamp(),
+            exp: expires_at.unix_timestamp(),
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        let token = state.keys.sign(&claims).map_err(PlanChangeError::Signing)?;
+        changes.push(PlanChange {
+            change_id: rule.id.clone(),
+            token,
+            direction: match rule.direction {
+                Direction::Upgrade => PlanDirection::Upgrade,
+                Direction::Downgrade => PlanDirection::Downgrade,
+            },
+            current,
+            target,
+            effective_at: effective_at(rule.effective_at),
+        });
+    }
+    Ok(changes)
+}
+
+/// When a rule's change takes effect, as the widget is told.
+pub fn effective_at(effective: Effective) -> EffectiveAt {
+    match effective {
+        Effective::Immediately => EffectiveAt::Immediately,
+        Effective::NextBillingDate => EffectiveAt::NextBillingDate,
+    }
+}
+
+/// A plan as the comparison shows it: Dodo's name and price, the merchant's feature rows.
+async fn plan(state: &PlanChanges, product_id: &str) -> Result<Option<Plan>, PlanChangeError> {
+    let product = state
+        .dodo
+        .product(product_id)
+        .await
+        .map_err(PlanChangeError::Upstream)?;
+    let Some(price) = recurring_price(&product) else {
+        return Ok(None);
+    };
+    Ok(Some(Plan {
+        name: product
+            .name
+            .clone()
+            .unwrap_or_else(|| product_id.to_string()),
+        price: Money {
+            amount: price.amount,
+            currency: price.currency,
+        },
+        interval: price.interval,
+        interval_count: price.interval_count,
+        features: state
+            .rules
+            .plan(product_id)
+            .map(|p| p.features.clone())
+            .unwrap_or_default(),
+    }))
+}
