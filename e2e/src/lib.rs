@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use upsell_proxy::http::admin_auth::AdminToken;
+use upsell_proxy::http::admin_token::AdminToken;
 use upsell_proxy::http::rate_limit::Rate;
 use upsell_proxy::rules::OfferRules;
 use upsell_proxy::tokens::TokenKeys;

@@ -7,7 +7,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 use upsell_proxy::analytics::{report, report_table};
-use upsell_proxy::http::admin_auth::AdminToken;
+use upsell_proxy::http::admin_token::AdminToken;
 use upsell_proxy::http::rate_limit::Rate;
 use upsell_proxy::rules::OfferRules;
 use upsell_proxy::storage::Storage;

@@ -2,13 +2,15 @@
 //!
 //! An accept is recorded before Dodo is called, and only the request that recorded it calls
 //! Dodo (`accept`); the charge is sent once and never retried blindly (`charge`); an outcome
-//! that was not heard is found by the charge's metadata, never by charging again (`reconcile`);
+//! that was not heard is found by the charge's metadata, never by charging again (`reconcile`,
+//! on `outcome`, which asks Dodo where a charge stands);
 //! Dodo's payment webhooks move accepts forward, never back (`payment_events`). When one click
 //! cannot pay, a standard checkout is opened instead (`checkout`).
 
 pub mod accept;
 pub mod charge;
 pub mod checkout;
+pub mod outcome;
 pub mod payment_events;
 pub mod reconcile;
 

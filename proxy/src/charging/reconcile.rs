@@ -8,7 +8,8 @@
 //! restarted proxy reconciles what it left in flight), every few seconds (`http::background`),
 //! and whenever the widget asks.
 
-use super::{charge, Charging};
+use super::outcome::{fail, refresh, reload};
+use super::Charging;
 use crate::clock;
 use crate::dodo::metadata;
 use crate::storage::{Accept, AcceptState, Failure};
@@ -20,12 +21,10 @@ const NOT_CHARGED: &str = "The order could not be completed. Nothing was charged
 pub async fn reconcile(state: &Charging, accept: Accept) -> Accept {
     match accept.state {
         AcceptState::Pending if clock::silent_for(&accept.updated_at, state.grace) => {
-            charge::fail(state, accept, Failure::new("not_charged", NOT_CHARGED)).await
+            fail(state, accept, Failure::new("not_charged", NOT_CHARGED)).await
         }
         AcceptState::Submitted => look_up(state, accept).await,
-        AcceptState::Processing | AcceptState::RequiresAction => {
-            charge::refresh(state, accept).await
-        }
+        AcceptState::Processing | AcceptState::RequiresAction => refresh(state, accept).await,
         _ => accept,
     }
 }
@@ -56,20 +55,20 @@ async fn look_up(state: &Charging, accept: Accept) -> Accept {
                 tracing::error!(%error, accept_id = %accept.accept_id, "cannot record the found charge");
                 return accept;
             }
-            let current = charge::reload(state, accept).await;
+            let current = reload(state, accept).await;
             match payment.status.as_deref() {
                 Some(
                     IntentStatus::Succeeded
                     | IntentStatus::Failed
                     | IntentStatus::Cancelled
                     | IntentStatus::RequiresCustomerAction,
-                ) => charge::refresh(state, current).await,
+                ) => refresh(state, current).await,
                 _ => current,
             }
         }
         Ok(None) if clock::silent_for(&accept.updated_at, state.grace) => {
             tracing::warn!(accept_id = %accept.accept_id, "no charge was made; the accept failed");
-            charge::fail(state, accept, Failure::new("not_charged", NOT_CHARGED)).await
+            fail(state, accept, Failure::new("not_charged", NOT_CHARGED)).await
         }
         Ok(None) => accept,
         Err(error) => {

@@ -1,21 +1,17 @@
-//! Prometheus metrics at `GET /metrics`: requests by route and status with their latency, what
-//! became of charges, and webhooks received.
+//! The proxy's Prometheus metrics, served at `GET /metrics` (`routes::metrics`): requests by
+//! route and status with their latency (`middleware::observe`), what became of charges, webhooks
+//! received, and errors widgets report.
 
-use super::state::AppState;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
-use std::sync::Arc;
-use std::time::Instant;
 
 pub struct Metrics {
     registry: Registry,
-    requests: IntCounterVec,
-    latency: HistogramVec,
+    /// `route`, `status`: requests answered.
+    pub requests: IntCounterVec,
+    /// `route`: time to answer.
+    pub latency: HistogramVec,
     /// `result`: `submitted`, `refused` (Dodo said no: nothing charged), `unknown` (answer lost).
     pub charges: IntCounterVec,
     /// `result`: `applied`, `duplicate`, `refused` (bad signature).
@@ -78,42 +74,10 @@ impl Metrics {
         })
     }
 
-    fn render(&self) -> Result<String, prometheus::Error> {
+    /// Every series, in Prometheus' text format.
+    pub fn render(&self) -> Result<String, prometheus::Error> {
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
         Ok(String::from_utf8_lossy(&buffer).into_owned())
-    }
-}
-
-/// Middleware: counts and times every request by its route pattern (never by its raw path,
-/// which would make one series per payment id).
-pub async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let started = Instant::now();
-    let response = next.run(request).await;
-    state
-        .metrics
-        .latency
-        .with_label_values(&[route.as_str()])
-        .observe(started.elapsed().as_secs_f64());
-    state
-        .metrics
-        .requests
-        .with_label_values(&[route.as_str(), response.status().as_str()])
-        .inc();
-    response
-}
-
-/// `GET /metrics`
-pub async fn render(State(state): State<Arc<AppState>>) -> Response {
-    match state.metrics.render() {
-        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
-        Err(error) => {
-            tracing::error!(%error, "cannot render metrics");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
     }
 }

@@ -5,9 +5,11 @@
 //! background reconciliation (`background`). Nothing below this layer imports it.
 
 pub mod admin_auth;
+pub mod admin_token;
 pub mod background;
 pub mod error;
 pub mod metrics;
+pub mod middleware;
 pub mod rate_limit;
 pub mod routes;
 pub mod state;
@@ -20,10 +22,9 @@ use crate::plan_changes::PlanChanges;
 use crate::rules::OfferRules;
 use crate::storage::Storage;
 use crate::tokens::TokenKeys;
-use admin_auth::AdminToken;
+use admin_token::AdminToken;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Method};
-use axum::middleware;
 use axum::routing::{get, post};
 pub use axum::Router;
 use metrics::Metrics;
@@ -162,18 +163,18 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
         // The report is rate limited too: it is guarded by a token that could be guessed at.
         .route(REPORT, get(routes::report::json))
         .route(REPORT_PAGE, get(routes::report::page))
-        .route_layer(middleware::from_fn_with_state(
+        .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
-            rate_limit::per_client,
+            middleware::per_client,
         ))
         // Not rate limited: health checks, and Dodo's webhooks (verified, and dropping one
         // would lose the truth).
         .route("/healthz", get(routes::health::healthz))
         .route("/webhooks/dodo", post(routes::dodo_webhooks::receive))
-        .route("/metrics", get(metrics::render))
-        .route_layer(middleware::from_fn_with_state(
+        .route("/metrics", get(routes::metrics::render))
+        .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
-            metrics::observe,
+            middleware::observe,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state);

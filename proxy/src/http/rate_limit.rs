@@ -3,17 +3,13 @@
 //! Over the limit: `429 {code: "rate_limited"}` with `retry-after`.
 
 use super::error::ApiError;
-use super::state::AppState;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::extract::{ConnectInfo, Request};
+use axum::http::StatusCode;
 use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Requests allowed per minute, and how many may come at once.
@@ -76,6 +72,18 @@ impl RateLimits {
         })
     }
 
+    /// Counts one request of its caller; over the allowance, the answer to send and the seconds
+    /// to wait.
+    pub fn check_client(&self, request: &Request) -> Result<(), (ApiError, u64)> {
+        match self.client(request) {
+            Some(ip) => self
+                .per_client
+                .check_key(&ip)
+                .map_err(|not_until| limited(not_until.wait_time_from(self.clock.now()))),
+            None => Ok(()),
+        }
+    }
+
     /// Counts one use of an offer token (its `jti`).
     pub fn check_token(&self, jti: &str) -> Result<(), ApiError> {
         self.per_token
@@ -91,6 +99,7 @@ impl RateLimits {
     }
 }
 
+/// The answer to a request over its allowance, and the seconds to wait.
 fn limited(wait: Duration) -> (ApiError, u64) {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     (
@@ -101,23 +110,4 @@ fn limited(wait: Duration) -> (ApiError, u64) {
         ),
         seconds.max(1),
     )
-}
-
-/// Middleware: one request of the caller's allowance.
-pub async fn per_client(
-    State(state): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if let Some(ip) = state.limits.client(&request) {
-        if let Err(not_until) = state.limits.per_client.check_key(&ip) {
-            let (error, retry_after) = limited(not_until.wait_time_from(state.limits.clock.now()));
-            let mut response = error.into_response();
-            if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
-                response.headers_mut().insert("retry-after", value);
-            }
-            return response;
-        }
-    }
-    next.run(request).await
 }

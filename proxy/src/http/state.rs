@@ -2,7 +2,7 @@
 //! database), and the web layer's own (rate limits, metrics, the webhook verifier, the admin
 //! token, the merchant's origins).
 
-use super::admin_auth::AdminToken;
+use super::admin_token::AdminToken;
 use super::metrics::Metrics;
 use super::rate_limit::RateLimits;
 use crate::charging::Charging;

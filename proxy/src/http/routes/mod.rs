@@ -9,6 +9,7 @@ pub mod decline;
 pub mod dodo_webhooks;
 pub mod health;
 pub mod impressions;
+pub mod metrics;
 pub mod offers;
 pub mod plan_changes;
 pub mod report;
