@@ -5,26 +5,16 @@
 //! Shapes follow the official `dodopayments` crate (1.127) and the API contract; the conformance
 //! tests deserialize every response into that crate's models.
 
-pub mod app;
-mod auth;
-mod cart;
-mod charges;
-pub mod clock;
-mod control;
-pub mod dodo_json;
-mod error;
-pub mod faults;
-mod hosted;
-mod plan_change;
-pub mod proration;
-mod routes;
-pub mod seed;
-pub mod store;
-mod webhooks;
+//! Two layers: `world`, the simulated Dodo (what exists, what happens to it, its clock, its
+//! webhooks and faults), and `http` on top (Dodo's routes, its hosted pages and the control
+//! API), which nothing in `world` imports.
 
-pub use app::{build, serve, SandboxConfig};
-pub use seed::Seed;
-pub use webhooks::WebhookSettings;
+pub mod http;
+pub mod world;
+
+pub use http::{build, serve, SandboxConfig};
+pub use world::seed::Seed;
+pub use world::webhooks::WebhookSettings;
 
 /// The seed file the demo and the tests start from.
 pub const DEMO_SEED: &str = include_str!("../seed/demo.toml");

@@ -2,10 +2,10 @@
 //! without a saved card, the 3-D Secure page of a payment that needs the customer, and the
 //! payment link of `POST /payments` without a card. They pay with the test card 4242.
 
-use crate::app::AppState;
-use crate::charges::{self, Outcome};
-use crate::error::DodoError;
-use crate::store::{new_id, Payment};
+use crate::http::error::DodoError;
+use crate::http::state::AppState;
+use crate::world::charges::{self, Outcome};
+use crate::world::store::{new_id, Payment};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -32,8 +32,8 @@ pub async fn checkout_page(
     State(state): State<Arc<AppState>>,
     Path(session_id): Path<String>,
 ) -> Result<Response, DodoError> {
-    let now = state.clock.now();
-    let store = state.lock()?;
+    let now = state.world.clock.now();
+    let store = state.world.lock()?;
     let session = store
         .sessions
         .get(&session_id)
@@ -78,10 +78,10 @@ pub async fn checkout_pay(
     State(state): State<Arc<AppState>>,
     Path(session_id): Path<String>,
 ) -> Result<Response, DodoError> {
-    let now = state.clock.now();
+    let now = state.world.clock.now();
     let mut events = Vec::new();
     let (payment_id, return_url) = {
-        let mut store = state.lock()?;
+        let mut store = state.world.lock()?;
         let session = store
             .sessions
             .get(&session_id)
@@ -103,7 +103,7 @@ pub async fn checkout_pay(
                     let id = new_id("cus");
                     store.customers.insert(
                         id.clone(),
-                        crate::seed::SeedCustomer {
+                        crate::world::seed::SeedCustomer {
                             customer_id: id.clone(),
                             email: "guest@example.com".into(),
                             name: "Guest".into(),
@@ -116,7 +116,7 @@ pub async fn checkout_pay(
                 .billing
                 .clone()
                 .or_else(|| store.latest_billing(&customer_id))
-                .unwrap_or(crate::seed::SeedBilling {
+                .unwrap_or(crate::world::seed::SeedBilling {
                     country: "US".into(),
                     state: None,
                     city: None,
@@ -130,7 +130,7 @@ pub async fn checkout_pay(
                     store
                         .products
                         .get(&l.product_id)
-                        .map(|p| crate::store::unit_price(p) * l.quantity)
+                        .map(|p| crate::world::store::unit_price(p) * l.quantity)
                 })
                 .sum();
             let currency = session
@@ -173,7 +173,7 @@ pub async fn checkout_pay(
             (payment_id, session.return_url.clone())
         }
     };
-    state.send_events(events);
+    state.world.send_events(events);
     Ok(finished(&payment_id, return_url))
 }
 
@@ -199,7 +199,7 @@ pub async fn three_ds_page(
     State(state): State<Arc<AppState>>,
     Path(payment_id): Path<String>,
 ) -> Result<Response, DodoError> {
-    let store = state.lock()?;
+    let store = state.world.lock()?;
     let payment = store
         .payments
         .get(&payment_id)
@@ -245,10 +245,10 @@ async fn three_ds_finish(
     Path(payment_id): Path<String>,
     outcome: Outcome,
 ) -> Result<Response, DodoError> {
-    let now = state.clock.now();
+    let now = state.world.clock.now();
     let mut events = Vec::new();
     let return_url = {
-        let mut store = state.lock()?;
+        let mut store = state.world.lock()?;
         charges::settle_payment(&mut store, &payment_id, outcome, now, &mut events)?;
         store
             .payments
@@ -257,7 +257,7 @@ async fn three_ds_finish(
             .and_then(|s| store.sessions.get(s))
             .and_then(|s| s.return_url.clone())
     };
-    state.send_events(events);
+    state.world.send_events(events);
     Ok(match (outcome, return_url) {
         (Outcome::Succeeded, url) => finished(&payment_id, url),
         (Outcome::Failed, _) => (
@@ -276,7 +276,7 @@ pub async fn pay_page(
     State(state): State<Arc<AppState>>,
     Path(payment_id): Path<String>,
 ) -> Result<Response, DodoError> {
-    let store = state.lock()?;
+    let store = state.world.lock()?;
     let payment = store
         .payments
         .get(&payment_id)
@@ -306,10 +306,10 @@ pub async fn pay(
     State(state): State<Arc<AppState>>,
     Path(payment_id): Path<String>,
 ) -> Result<Response, DodoError> {
-    let now = state.clock.now();
+    let now = state.world.clock.now();
     let mut events = Vec::new();
     {
-        let mut store = state.lock()?;
+        let mut store = state.world.lock()?;
         let payment = store
             .payments
             .get_mut(&payment_id)
@@ -326,6 +326,6 @@ pub async fn pay(
             store.charges.push(payment_id.clone());
         }
     }
-    state.send_events(events);
+    state.world.send_events(events);
     Ok(finished(&payment_id, None))
 }

@@ -2,8 +2,8 @@
 //! (its response structs have no defaults, so a missing field would fail its deserialization),
 //! and the nested shapes of the TypeScript SDK where the Rust crate leaves them untyped.
 
-use crate::seed::{Interval, SeedProduct};
-use crate::store::{unit_price, Payment, PaymentMethod, Refund, Store, Subscription};
+use crate::world::seed::{Interval, SeedProduct};
+use crate::world::store::{unit_price, Payment, PaymentMethod, Refund, Store, Subscription};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;

@@ -1,5 +1,7 @@
-//! Errors as Dodo sends them: a status and `{code, message}`.
+//! Errors as Dodo sends them: a status and `{code, message}`. The world's refusals become them
+//! here.
 
+use crate::world::refusal::{Refusal, RefusalKind};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -57,5 +59,17 @@ impl IntoResponse for DodoError {
             Json(json!({ "code": self.code, "message": self.message })),
         )
             .into_response()
+    }
+}
+
+/// The world's refusals, with the status Dodo gives each kind.
+impl From<Refusal> for DodoError {
+    fn from(refusal: Refusal) -> Self {
+        let status = match refusal.kind {
+            RefusalKind::NotFound => StatusCode::NOT_FOUND,
+            RefusalKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            RefusalKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        DodoError::new(status, refusal.code, refusal.message)
     }
 }

@@ -7,7 +7,7 @@ pub mod products;
 pub mod refunds;
 pub mod subscriptions;
 
-use crate::error::DodoError;
+use crate::http::error::DodoError;
 use serde::de::DeserializeOwned;
 
 /// Parses a JSON body as Dodo does: a body that does not fit is `422 INVALID_REQUEST_BODY`.

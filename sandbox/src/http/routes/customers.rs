@@ -1,6 +1,6 @@
-use crate::app::AppState;
-use crate::dodo_json;
-use crate::error::DodoError;
+use crate::http::error::DodoError;
+use crate::http::state::AppState;
+use crate::world::dodo_json;
 use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Value};
@@ -11,7 +11,7 @@ pub async fn payment_methods(
     State(state): State<Arc<AppState>>,
     Path(customer_id): Path<String>,
 ) -> Result<Json<Value>, DodoError> {
-    let store = state.lock()?;
+    let store = state.world.lock()?;
     if !store.customers.contains_key(&customer_id) {
         return Err(DodoError::not_found("customer", &customer_id));
     }

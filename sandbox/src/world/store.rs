@@ -1,6 +1,6 @@
 //! The sandbox's state: what Dodo would hold for one business, in memory.
 
-use crate::seed::{
+use crate::world::seed::{
     CardBehaviour, Interval, Seed, SeedAddon, SeedBilling, SeedCustomer, SeedProduct,
 };
 use serde::Serialize;

@@ -1,10 +1,10 @@
 //! `GET /subscriptions/{id}`, `POST /subscriptions/{id}/change-plan` and its `/preview`.
 
-use crate::app::AppState;
-use crate::dodo_json;
-use crate::error::DodoError;
-use crate::plan_change::{self, ChangePlanRequest};
-use crate::routes::json_body;
+use crate::http::error::DodoError;
+use crate::http::routes::json_body;
+use crate::http::state::AppState;
+use crate::world::dodo_json;
+use crate::world::plan_change::{self, ChangePlanRequest};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
@@ -15,7 +15,7 @@ pub async fn retrieve(
     State(state): State<Arc<AppState>>,
     Path(subscription_id): Path<String>,
 ) -> Result<Json<Value>, DodoError> {
-    let store = state.lock()?;
+    let store = state.world.lock()?;
     let sub = store
         .subscriptions
         .get(&subscription_id)
@@ -29,8 +29,8 @@ pub async fn preview(
     body: Bytes,
 ) -> Result<Json<Value>, DodoError> {
     let request: ChangePlanRequest = json_body(&body)?;
-    let now = state.clock.now();
-    let store = state.lock()?;
+    let now = state.world.clock.now();
+    let store = state.world.lock()?;
     Ok(Json(plan_change::preview(
         &store,
         &subscription_id,
@@ -45,11 +45,11 @@ pub async fn change_plan(
     body: Bytes,
 ) -> Result<Json<Value>, DodoError> {
     let request: ChangePlanRequest = json_body(&body)?;
-    let now = state.clock.now();
+    let now = state.world.clock.now();
     let (response, events) = {
-        let mut store = state.lock()?;
+        let mut store = state.world.lock()?;
         plan_change::apply(&mut store, &subscription_id, &request, now)?
     };
-    state.send_events(events);
+    state.world.send_events(events);
     Ok(Json(response))
 }

@@ -2,11 +2,11 @@
 //! and what time brings (renewals, scheduled plan changes). Every function works on a locked
 //! store and returns the webhook events to send once it is unlocked.
 
-use crate::dodo_json;
-use crate::error::DodoError;
-use crate::proration::settle;
-use crate::seed::{CardBehaviour, SeedBilling};
-use crate::store::{new_id, CartLine, Event, Payment, Store};
+use super::refusal::Refusal;
+use crate::world::dodo_json;
+use crate::world::proration::settle;
+use crate::world::seed::{CardBehaviour, SeedBilling};
+use crate::world::store::{new_id, CartLine, Event, Payment, Store};
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
@@ -32,22 +32,22 @@ pub fn check_method(
     payment_method_id: &str,
     currency: &str,
     now: OffsetDateTime,
-) -> Result<(), DodoError> {
+) -> Result<(), Refusal> {
     let method = store
         .payment_methods
         .get(payment_method_id)
         .filter(|pm| pm.customer_id == customer_id)
         .ok_or_else(|| {
-            DodoError::invalid_parameters("the payment method does not belong to this customer")
+            Refusal::invalid_parameters("the payment method does not belong to this customer")
         })?;
     if !method.is_current(now) {
-        return Err(DodoError::unprocessable(
+        return Err(Refusal::unprocessable(
             "NO_ELIGIBLE_PAYMENT_METHODS",
             "the payment method has expired",
         ));
     }
     if method.currency != currency {
-        return Err(DodoError::unprocessable(
+        return Err(Refusal::unprocessable(
             "NO_ELIGIBLE_PAYMENT_METHODS",
             format!("the payment method cannot pay in {currency}"),
         ));
@@ -61,7 +61,7 @@ pub fn charge_card(
     now: OffsetDateTime,
     charge: NewCharge,
     events: &mut Vec<Event>,
-) -> Result<String, DodoError> {
+) -> Result<String, Refusal> {
     check_method(
         store,
         &charge.customer_id,
@@ -76,7 +76,7 @@ pub fn charge_card(
             pm.last_used_at = now;
             (pm.behaviour, pm.processing_seconds)
         })
-        .ok_or_else(|| DodoError::not_found("payment method", &charge.payment_method_id))?;
+        .ok_or_else(|| Refusal::not_found("payment method", &charge.payment_method_id))?;
     let payment_id = new_id("pay");
     let mut payment = Payment {
         payment_id: payment_id.clone(),
@@ -180,15 +180,13 @@ pub fn settle_payment(
     outcome: Outcome,
     now: OffsetDateTime,
     events: &mut Vec<Event>,
-) -> Result<(), DodoError> {
+) -> Result<(), Refusal> {
     let payment = store
         .payments
         .get_mut(payment_id)
-        .ok_or_else(|| DodoError::not_found("payment", payment_id))?;
+        .ok_or_else(|| Refusal::not_found("payment", payment_id))?;
     if !matches!(payment.status, "requires_customer_action" | "processing") {
-        return Err(DodoError::invalid_parameters(
-            "this payment is already final",
-        ));
+        return Err(Refusal::invalid_parameters("this payment is already final"));
     }
     payment.updated_at = now;
     payment.settles_at = None;
@@ -246,7 +244,7 @@ fn finish_plan_change(
                 sub.status = "active";
                 if let (true, Some((interval, count))) = (pending.resets_cycle, interval) {
                     sub.previous_billing_date = now;
-                    sub.next_billing_date = crate::store::add_interval(now, interval, count);
+                    sub.next_billing_date = crate::world::store::add_interval(now, interval, count);
                 }
             }
             push_subscription_event(store, "subscription.plan_changed", subscription_id, events);
@@ -334,7 +332,7 @@ fn renew(store: &mut Store, subscription_id: &str, at: OffsetDateTime, events: &
     let (to_charge, credit_used) = settle(amount, sub.credit_balance);
     sub.credit_balance -= credit_used;
     sub.previous_billing_date = at;
-    sub.next_billing_date = crate::store::add_interval(at, interval, count);
+    sub.next_billing_date = crate::world::store::add_interval(at, interval, count);
     let charge = NewCharge {
         customer_id: sub.customer_id.clone(),
         payment_method_id: sub.payment_method_id.clone(),

@@ -1,19 +1,22 @@
-//! The sandbox as an axum application.
+//! The sandbox's HTTP surface: Dodo's routes (`routes`, behind `auth` and `fault_injection`),
+//! Dodo's hosted pages (`hosted`: checkout, 3-D Secure), and the control API (`control`), over
+//! the simulated world (`crate::world`). Errors are answered as Dodo answers them (`error`).
 
-use crate::charges;
-use crate::clock::Clock;
-use crate::error::DodoError;
-use crate::faults::Faults;
-use crate::seed::Seed;
-use crate::store::{parse_time, Event, Store};
-use crate::webhooks::{WebhookSender, WebhookSettings};
-use crate::{auth, control, faults, hosted, routes};
-use axum::http::StatusCode;
+pub mod auth;
+pub mod control;
+pub mod error;
+pub mod fault_injection;
+pub mod hosted;
+pub mod routes;
+pub mod state;
+
+use crate::world::seed::Seed;
+use crate::world::World;
 use axum::routing::{get, post, put};
 use axum::{middleware, Router};
-use std::sync::{Arc, Mutex, MutexGuard};
+use state::AppState;
+use std::sync::Arc;
 use std::time::Duration;
-use time::OffsetDateTime;
 
 /// How the sandbox is set up.
 #[derive(Debug, Clone)]
@@ -31,106 +34,19 @@ pub struct SandboxConfig {
     pub control_api: bool,
 }
 
-pub struct AppState {
-    pub store: Arc<Mutex<Store>>,
-    /// The seed the sandbox started from, for `POST /_sandbox/reset`.
-    pub seed: Mutex<Seed>,
-    pub api_key: String,
-    pub webhooks: Arc<WebhookSender>,
-    pub clock: Clock,
-    pub faults: Faults,
-    pub started_at: OffsetDateTime,
-    pub public_url: String,
-}
-
-impl AppState {
-    pub fn lock(&self) -> Result<MutexGuard<'_, Store>, DodoError> {
-        self.store.lock().map_err(|_| {
-            DodoError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL_SERVER_ERROR",
-                "sandbox state is poisoned",
-            )
-        })
-    }
-
-    /// Sends events produced while the store was locked.
-    pub fn send_events(&self, events: Vec<Event>) {
-        if events.is_empty() {
-            return;
-        }
-        let business_id = self
-            .lock()
-            .map(|s| s.business_id.clone())
-            .unwrap_or_default();
-        let now = self.clock.now();
-        for event in events {
-            self.webhooks
-                .send(&business_id, event.event_type, event.data, now);
-        }
-    }
-
-    /// Applies everything due by the clock's reading: settled payments, renewals.
-    pub fn process_due(&self) {
-        let now = self.clock.now();
-        let events = match self.lock() {
-            Ok(mut store) => charges::process_due(&mut store, now),
-            Err(_) => return,
-        };
-        self.send_events(events);
-    }
-
-    /// Rebuilds the world from `seed`.
-    pub fn reset_to(&self, seed: Seed) -> anyhow::Result<()> {
-        let start = seed.clock_start.as_deref().map(parse_time).transpose()?;
-        let store = Store::from_seed(
-            &seed,
-            start.unwrap_or_else(OffsetDateTime::now_utc),
-            &self.public_url,
-        )?;
-        self.faults.replace(seed.faults.clone())?;
-        self.clock.reset(start);
-        *self.lock().map_err(|e| anyhow::anyhow!(e.message))? = store;
-        if let Ok(mut current) = self.seed.lock() {
-            *current = seed;
-        }
-        Ok(())
-    }
-}
-
 /// Builds the sandbox's router and state. `public_url` is the sandbox's own base URL, for the
 /// links to its hosted pages.
 pub fn build(config: SandboxConfig, public_url: &str) -> anyhow::Result<(Router, Arc<AppState>)> {
-    let start = config
-        .seed
-        .clock_start
-        .as_deref()
-        .map(parse_time)
-        .transpose()?;
-    let clock = Clock::new(start);
-    let store = Arc::new(Mutex::new(Store::from_seed(
-        &config.seed,
-        clock.now(),
-        public_url,
-    )?));
-    let webhooks = Arc::new(WebhookSender::new(
-        WebhookSettings {
-            endpoint: config.webhook_url,
-            ..WebhookSettings::default()
-        },
+    let world = World::new(
+        config.seed,
+        config.webhook_url,
         &config.webhook_secret,
         config.webhook_time_scale,
-        Arc::clone(&store),
-    )?);
+        public_url,
+    )?;
     let state = Arc::new(AppState {
-        store,
-        faults: Faults::new(config.seed.faults.clone())?,
-        seed: Mutex::new(config.seed),
+        world,
         api_key: config.api_key,
-        webhooks,
-        clock,
-        started_at: OffsetDateTime::now_utc(),
-        public_url: public_url.trim_end_matches('/').to_string(),
     });
     let dodo = Router::new()
         .route(
@@ -165,7 +81,7 @@ pub fn build(config: SandboxConfig, public_url: &str) -> anyhow::Result<(Router,
         // Outermost first: authentication, then faults (a fault never hides a 401).
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&state),
-            faults::inject,
+            fault_injection::inject,
         ))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -224,7 +140,7 @@ pub async fn serve(
         let mut interval = tokio::time::interval(Duration::from_millis(250));
         loop {
             interval.tick().await;
-            ticker.process_due();
+            ticker.world.process_due();
         }
     });
     let served = axum::serve(listener, app)

@@ -1,13 +1,13 @@
 //! `GET /payments/{id}` and `POST /payments`.
 
-use crate::app::AppState;
-use crate::cart::{price_cart, CartItem};
-use crate::charges::{self, NewCharge};
-use crate::dodo_json;
-use crate::error::DodoError;
-use crate::routes::json_body;
-use crate::seed::SeedBilling;
-use crate::store::{new_id, Payment};
+use crate::http::error::DodoError;
+use crate::http::routes::json_body;
+use crate::http::state::AppState;
+use crate::world::cart::{price_cart, CartItem};
+use crate::world::charges::{self, NewCharge};
+use crate::world::dodo_json;
+use crate::world::seed::SeedBilling;
+use crate::world::store::{new_id, Payment};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
@@ -19,7 +19,7 @@ pub async fn retrieve(
     State(state): State<Arc<AppState>>,
     Path(payment_id): Path<String>,
 ) -> Result<Json<Value>, DodoError> {
-    let store = state.lock()?;
+    let store = state.world.lock()?;
     let payment = store
         .payments
         .get(&payment_id)
@@ -49,10 +49,10 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Json<Value>, DodoError> {
     let request: CreatePayment = json_body(&body)?;
-    let now = state.clock.now();
+    let now = state.world.clock.now();
     let mut events = Vec::new();
     let response = {
-        let mut store = state.lock()?;
+        let mut store = state.world.lock()?;
         let customer_id = request.customer.customer_id.clone().ok_or_else(|| {
             DodoError::invalid_parameters(
                 "the sandbox needs an existing customer: {\"customer_id\": …}",
@@ -130,7 +130,7 @@ pub async fn create(
             "expires_on": null,
         })
     };
-    state.send_events(events);
+    state.world.send_events(events);
     Ok(Json(response))
 }
 
@@ -155,14 +155,14 @@ pub async fn list(
         query.map_err(|e| DodoError::unprocessable("INVALID_REQUEST_PARAMETERS", e.body_text()))?;
     let bound = |text: &Option<String>| {
         text.as_deref()
-            .map(crate::store::parse_time)
+            .map(crate::world::store::parse_time)
             .transpose()
             .map_err(|e| DodoError::unprocessable("INVALID_REQUEST_PARAMETERS", e.to_string()))
     };
     let (after, before) = (bound(&query.created_at_gte)?, bound(&query.created_at_lte)?);
     let page_size = query.page_size.unwrap_or(10).clamp(1, 100);
     let page_number = query.page_number.unwrap_or(0);
-    let store = state.lock()?;
+    let store = state.world.lock()?;
     let mut payments: Vec<&Payment> = store
         .payments
         .values()

@@ -1,16 +1,10 @@
 //! Failing on purpose: latency, error answers (500, 502, 503, or 429 with `retry-after`), and
 //! requests that never answer, per route, set in the seed file or at run time through
-//! `PUT /_sandbox/faults`.
+//! `PUT /_sandbox/faults`. The rules, and what they do to a request; `http::fault_injection`
+//! does it.
 
-use crate::app::AppState;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// One fault. Rules are tried in order; the first that matches a request and has uses left
@@ -75,11 +69,15 @@ pub struct Faults {
 
 /// What to do to one request.
 #[derive(Debug, Clone, Default)]
-struct Plan {
-    latency: Duration,
-    hang: bool,
-    error: Option<(u16, Option<u64>)>,
-    after_handling: bool,
+pub struct Plan {
+    /// Wait this long first.
+    pub latency: Duration,
+    /// Never answer.
+    pub hang: bool,
+    /// Answer with this status (and `retry-after` seconds) instead.
+    pub error: Option<(u16, Option<u64>)>,
+    /// Handle the request first, then do the above.
+    pub after_handling: bool,
 }
 
 impl Faults {
@@ -106,7 +104,9 @@ impl Faults {
         self.rules.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
-    fn plan(&self, route: &str) -> Plan {
+    /// What to do to a request to `route` (`METHOD /path/{param}`): the first rule with uses
+    /// left that matches it, one use fewer.
+    pub fn plan(&self, route: &str) -> Plan {
         let Ok(mut rules) = self.rules.lock() else {
             return Plan::default();
         };
@@ -127,55 +127,6 @@ impl Faults {
             after_handling: rule.after_handling,
         }
     }
-}
-
-/// Middleware on Dodo's routes.
-pub async fn inject(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| format!("{} {}", request.method(), p.as_str()))
-        .unwrap_or_default();
-    let plan = state.faults.plan(&route);
-    if !plan.latency.is_zero() {
-        tokio::time::sleep(plan.latency).await;
-    }
-    if plan.after_handling {
-        let response = next.run(request).await;
-        if plan.hang {
-            std::future::pending::<()>().await;
-        }
-        return match plan.error {
-            Some((status, retry_after)) => error_response(status, retry_after),
-            None => response,
-        };
-    }
-    if plan.hang {
-        std::future::pending::<()>().await;
-    }
-    match plan.error {
-        Some((status, retry_after)) => error_response(status, retry_after),
-        None => next.run(request).await,
-    }
-}
-
-fn error_response(status: u16, retry_after: Option<u64>) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let code = match status {
-        StatusCode::TOO_MANY_REQUESTS => "TOO_MANY_REQUESTS",
-        _ => "INTERNAL_SERVER_ERROR",
-    };
-    let mut response = (
-        status,
-        Json(json!({ "code": code, "message": "Something went wrong :(" })),
-    )
-        .into_response();
-    if let Some(seconds) = retry_after {
-        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-            response.headers_mut().insert("retry-after", value);
-        }
-    }
-    response
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
-use crate::app::AppState;
-use crate::dodo_json;
-use crate::error::DodoError;
+use crate::http::error::DodoError;
+use crate::http::state::AppState;
+use crate::world::dodo_json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -12,12 +12,16 @@ pub async fn retrieve(
     State(state): State<Arc<AppState>>,
     Path(product_id): Path<String>,
 ) -> Result<Json<Value>, DodoError> {
-    let store = state.lock()?;
+    let store = state.world.lock()?;
     let product = store
         .products
         .get(&product_id)
         .ok_or_else(|| DodoError::not_found("product", &product_id))?;
-    Ok(Json(dodo_json::product(&store, product, state.started_at)))
+    Ok(Json(dodo_json::product(
+        &store,
+        product,
+        state.world.started_at,
+    )))
 }
 
 /// `PATCH /products/{product_id}`: the merchant edits a product. The sandbox applies what the
@@ -28,7 +32,7 @@ pub async fn update(
     Path(product_id): Path<String>,
     Json(body): Json<Value>,
 ) -> Result<StatusCode, DodoError> {
-    let mut store = state.lock()?;
+    let mut store = state.world.lock()?;
     let product = store
         .products
         .get_mut(&product_id)

@@ -1,7 +1,7 @@
 //! Bearer authentication, as Dodo's API does it.
 
-use crate::app::AppState;
-use crate::error::DodoError;
+use crate::http::error::DodoError;
+use crate::http::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;

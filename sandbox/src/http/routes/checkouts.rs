@@ -2,14 +2,14 @@
 //! saved `payment_method_id` charges that method at once, as Dodo's one-click flow does; any
 //! other session gets a `checkout_url` to the sandbox's hosted checkout page.
 
-use crate::app::AppState;
-use crate::cart::{price_cart, CartItem};
-use crate::charges::{self, NewCharge};
-use crate::dodo_json;
-use crate::error::DodoError;
-use crate::routes::json_body;
-use crate::seed::SeedBilling;
-use crate::store::{new_id, CheckoutSession};
+use crate::http::error::DodoError;
+use crate::http::routes::json_body;
+use crate::http::state::AppState;
+use crate::world::cart::{price_cart, CartItem};
+use crate::world::charges::{self, NewCharge};
+use crate::world::dodo_json;
+use crate::world::seed::SeedBilling;
+use crate::world::store::{new_id, CheckoutSession};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
@@ -49,10 +49,10 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Json<Value>, DodoError> {
     let request: CheckoutRequest = json_body(&body)?;
-    let now = state.clock.now();
+    let now = state.world.clock.now();
     let mut events = Vec::new();
     let response = {
-        let mut store = state.lock()?;
+        let mut store = state.world.lock()?;
         let priced = price_cart(&store, &request.product_cart)?;
         if priced.has_subscription {
             return Err(DodoError::invalid_parameters(
@@ -153,7 +153,7 @@ pub async fn create(
             "publishable_key": null,
         })
     };
-    state.send_events(events);
+    state.world.send_events(events);
     Ok(Json(response))
 }
 
@@ -188,7 +188,7 @@ pub async fn retrieve(
     State(state): State<Arc<AppState>>,
     Path(session_id): Path<String>,
 ) -> Result<Json<Value>, DodoError> {
-    let store = state.lock()?;
+    let store = state.world.lock()?;
     let session = store
         .sessions
         .get(&session_id)

@@ -1,11 +1,13 @@
 //! `change-plan` and its preview. Both go through [`quote`], at the same clock reading, so the
 //! preview is exactly what the change then charges or credits.
 
-use crate::charges::{self, NewCharge};
-use crate::dodo_json::{self, rfc3339};
-use crate::error::DodoError;
-use crate::proration::{prorate, settle, PeriodPosition, PlanCost, Proration, ProrationMode};
-use crate::store::{
+use super::refusal::Refusal;
+use crate::world::charges::{self, NewCharge};
+use crate::world::dodo_json::{self, rfc3339};
+use crate::world::proration::{
+    prorate, settle, PeriodPosition, PlanCost, Proration, ProrationMode,
+};
+use crate::world::store::{
     new_id, unit_price, AddonLine, CartLine, Event, PendingChange, Plan, ScheduledChange, Store,
     Subscription,
 };
@@ -69,9 +71,9 @@ pub fn quote(
     sub: &Subscription,
     request: &ChangePlanRequest,
     now: OffsetDateTime,
-) -> Result<Quote, DodoError> {
+) -> Result<Quote, Refusal> {
     if sub.status != "active" {
-        return Err(DodoError::unprocessable(
+        return Err(Refusal::unprocessable(
             "INACTIVE_SUBSCRIPTION_PLAN_CHANGE_NOT_SUPPORTED",
             format!(
                 "the subscription is {}; only an active subscription can change plan",
@@ -80,31 +82,31 @@ pub fn quote(
         ));
     }
     if sub.pending_change.is_some() {
-        return Err(DodoError::unprocessable(
+        return Err(Refusal::unprocessable(
             "PREVIOUS_PAYMENT_PENDING",
             "a previous plan change is waiting for its payment",
         ));
     }
     if request.quantity < 1 {
-        return Err(DodoError::invalid_body("quantity must be at least 1"));
+        return Err(Refusal::invalid_body("quantity must be at least 1"));
     }
     let product = store
         .products
         .get(&request.product_id)
-        .ok_or_else(|| DodoError::not_found("product", &request.product_id))?;
+        .ok_or_else(|| Refusal::not_found("product", &request.product_id))?;
     if product.deleted {
-        return Err(DodoError::unprocessable(
+        return Err(Refusal::unprocessable(
             "PRODUCT_IS_DELETED",
             "the product has been deleted",
         ));
     }
     if product.interval.is_none() {
-        return Err(DodoError::invalid_parameters(
+        return Err(Refusal::invalid_parameters(
             "the product is not a subscription product",
         ));
     }
     if product.currency != sub.currency {
-        return Err(DodoError::unprocessable(
+        return Err(Refusal::unprocessable(
             "UNSUPPORTED_PAYMENT_CURRENCY",
             format!(
                 "the product is priced in {}, the subscription in {}",
@@ -116,7 +118,7 @@ pub fn quote(
     for addon in request.addons.iter().flatten() {
         if !product.addons.contains(&addon.addon_id) || !store.addons.contains_key(&addon.addon_id)
         {
-            return Err(DodoError::unprocessable(
+            return Err(Refusal::unprocessable(
                 "MISSING_ADDON_IDS",
                 format!(
                     "add-on {} is not available on {}",
@@ -125,9 +127,7 @@ pub fn quote(
             ));
         }
         if addon.quantity < 1 {
-            return Err(DodoError::invalid_body(
-                "add-on quantity must be at least 1",
-            ));
+            return Err(Refusal::invalid_body("add-on quantity must be at least 1"));
         }
         addons.push(AddonLine {
             addon_id: addon.addon_id.clone(),
@@ -276,7 +276,7 @@ pub fn after(
             .and_then(|p| p.interval.map(|i| (i, p.interval_count)))
         {
             next.previous_billing_date = now;
-            next.next_billing_date = crate::store::add_interval(now, interval, count);
+            next.next_billing_date = crate::world::store::add_interval(now, interval, count);
         }
     }
     next
@@ -288,12 +288,12 @@ pub fn apply(
     subscription_id: &str,
     request: &ChangePlanRequest,
     now: OffsetDateTime,
-) -> Result<(Value, Vec<Event>), DodoError> {
+) -> Result<(Value, Vec<Event>), Refusal> {
     let sub = store
         .subscriptions
         .get(subscription_id)
         .cloned()
-        .ok_or_else(|| DodoError::not_found("subscription", subscription_id))?;
+        .ok_or_else(|| Refusal::not_found("subscription", subscription_id))?;
     let quote = quote(store, &sub, request, now)?;
     let mut events = Vec::new();
     let changed = after(&sub, &quote, store, now);
@@ -402,11 +402,11 @@ pub fn preview(
     subscription_id: &str,
     request: &ChangePlanRequest,
     now: OffsetDateTime,
-) -> Result<Value, DodoError> {
+) -> Result<Value, Refusal> {
     let sub = store
         .subscriptions
         .get(subscription_id)
-        .ok_or_else(|| DodoError::not_found("subscription", subscription_id))?;
+        .ok_or_else(|| Refusal::not_found("subscription", subscription_id))?;
     let quote = quote(store, sub, request, now)?;
     let new_plan = after(sub, &quote, store, now);
     Ok(json!({

@@ -1,14 +1,14 @@
 //! The sandbox's own API for tests and the demo, under `/_sandbox/`, never mixed with Dodo's
 //! paths, and mounted only when enabled (`--control-api`).
 
-use crate::app::AppState;
-use crate::dodo_json;
-use crate::error::DodoError;
-use crate::faults::FaultRule;
-use crate::routes::json_body;
-use crate::seed::Seed;
-use crate::store::{new_id, unit_price, CartLine, Payment};
-use crate::webhooks::WebhookSettings;
+use crate::http::error::DodoError;
+use crate::http::routes::json_body;
+use crate::http::state::AppState;
+use crate::world::dodo_json;
+use crate::world::faults::FaultRule;
+use crate::world::seed::Seed;
+use crate::world::store::{new_id, unit_price, CartLine, Payment};
+use crate::world::webhooks::WebhookSettings;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::Json;
@@ -21,7 +21,7 @@ use time::Duration;
 /// renewals), every checkout session, every webhook delivery attempt, and each subscription's
 /// state and credit.
 pub async fn ledger(State(state): State<Arc<AppState>>) -> Result<Json<Value>, DodoError> {
-    let store = state.lock()?;
+    let store = state.world.lock()?;
     let charges: Vec<Value> = store
         .charges
         .iter()
@@ -119,8 +119,8 @@ pub async fn purchase(
     body: Bytes,
 ) -> Result<Json<Value>, DodoError> {
     let request: PurchaseRequest = json_body(&body)?;
-    let now = state.clock.now();
-    let mut store = state.lock()?;
+    let now = state.world.clock.now();
+    let mut store = state.world.lock()?;
     let product = store
         .products
         .get(&request.product_id)
@@ -175,11 +175,13 @@ pub async fn purchase(
 /// `POST /_sandbox/reset`: back to the seed the sandbox runs from: data, faults and clock.
 pub async fn reset(State(state): State<Arc<AppState>>) -> Result<Json<Value>, DodoError> {
     let seed = state
+        .world
         .seed
         .lock()
         .map(|s| s.clone())
         .map_err(|_| DodoError::invalid_parameters("seed unavailable"))?;
     state
+        .world
         .reset_to(seed)
         .map_err(|e| DodoError::invalid_parameters(e.to_string()))?;
     Ok(Json(json!({ "reset": true })))
@@ -192,6 +194,7 @@ pub async fn replace_seed(
 ) -> Result<Json<Value>, DodoError> {
     let seed = Seed::parse(&body).map_err(|e| DodoError::invalid_body(format!("seed: {e}")))?;
     state
+        .world
         .reset_to(seed)
         .map_err(|e| DodoError::invalid_body(format!("seed: {e}")))?;
     Ok(Json(json!({ "reset": true })))
@@ -199,7 +202,7 @@ pub async fn replace_seed(
 
 /// `GET /_sandbox/faults`
 pub async fn faults(State(state): State<Arc<AppState>>) -> Json<Vec<FaultRule>> {
-    Json(state.faults.list())
+    Json(state.world.faults.list())
 }
 
 /// `PUT /_sandbox/faults` with the full list of rules (`[]` clears them).
@@ -209,15 +212,16 @@ pub async fn set_faults(
 ) -> Result<Json<Vec<FaultRule>>, DodoError> {
     let rules: Vec<FaultRule> = json_body(&body)?;
     state
+        .world
         .faults
         .replace(rules)
         .map_err(|e| DodoError::invalid_body(e.to_string()))?;
-    Ok(Json(state.faults.list()))
+    Ok(Json(state.world.faults.list()))
 }
 
 /// `GET /_sandbox/clock`
 pub async fn clock(State(state): State<Arc<AppState>>) -> Json<Value> {
-    Json(json!({ "now": dodo_json::rfc3339(state.clock.now()) }))
+    Json(json!({ "now": dodo_json::rfc3339(state.world.clock.now()) }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -240,17 +244,18 @@ pub async fn advance_clock(
         return Err(DodoError::invalid_body("the clock only moves forward"));
     }
     state
+        .world
         .clock
         .advance(Duration::days(advance.days) + Duration::seconds(advance.seconds));
-    state.process_due();
+    state.world.process_due();
     Ok(Json(
-        json!({ "now": dodo_json::rfc3339(state.clock.now()) }),
+        json!({ "now": dodo_json::rfc3339(state.world.clock.now()) }),
     ))
 }
 
 /// `GET /_sandbox/webhooks`
 pub async fn webhooks(State(state): State<Arc<AppState>>) -> Json<WebhookSettings> {
-    Json(state.webhooks.settings())
+    Json(state.world.webhooks.settings())
 }
 
 /// `PUT /_sandbox/webhooks {endpoint?, duplicate?, delay_ms?, reorder_window_ms?}`
@@ -259,6 +264,6 @@ pub async fn set_webhooks(
     body: Bytes,
 ) -> Result<Json<WebhookSettings>, DodoError> {
     let settings: WebhookSettings = json_body(&body)?;
-    state.webhooks.set_settings(settings);
-    Ok(Json(state.webhooks.settings()))
+    state.world.webhooks.set_settings(settings);
+    Ok(Json(state.world.webhooks.settings()))
 }

@@ -3,7 +3,7 @@
 //! "id.timestamp.body">`), retried on Dodo's schedule, and, when a test asks, delivered twice,
 //! late, or out of order.
 
-use crate::store::{Store, WebhookDelivery};
+use crate::world::store::{Store, WebhookDelivery};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use standardwebhooks::Webhook;
@@ -109,12 +109,12 @@ impl WebhookSender {
         let body = json!({
             "business_id": business_id,
             "type": event_type,
-            "timestamp": crate::dodo_json::rfc3339(occurred_at),
+            "timestamp": crate::world::dodo_json::rfc3339(occurred_at),
             "data": data,
         })
         .to_string();
         let outgoing = Outgoing {
-            webhook_id: crate::store::new_id("msg"),
+            webhook_id: crate::world::store::new_id("msg"),
             event_type: event_type.to_string(),
             body,
         };

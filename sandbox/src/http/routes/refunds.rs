@@ -1,11 +1,11 @@
 //! `POST /refunds` and `GET /refunds/{id}`: money given back on a succeeded payment, in full or
 //! in part, never more than was paid; each refund is announced by `refund.succeeded`.
 
-use crate::app::AppState;
-use crate::dodo_json;
-use crate::error::DodoError;
-use crate::routes::json_body;
-use crate::store::{new_id, Event, Refund};
+use crate::http::error::DodoError;
+use crate::http::routes::json_body;
+use crate::http::state::AppState;
+use crate::world::dodo_json;
+use crate::world::store::{new_id, Event, Refund};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
@@ -41,9 +41,9 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Json<Value>, DodoError> {
     let request: CreateRefund = json_body(&body)?;
-    let now = state.clock.now();
+    let now = state.world.clock.now();
     let (response, event) = {
-        let mut store = state.lock()?;
+        let mut store = state.world.lock()?;
         let payment = store
             .payments
             .get(&request.payment_id)
@@ -124,7 +124,7 @@ pub async fn create(
             },
         )
     };
-    state.send_events(vec![event]);
+    state.world.send_events(vec![event]);
     Ok(Json(response))
 }
 
@@ -132,7 +132,7 @@ pub async fn retrieve(
     State(state): State<Arc<AppState>>,
     Path(refund_id): Path<String>,
 ) -> Result<Json<Value>, DodoError> {
-    let store = state.lock()?;
+    let store = state.world.lock()?;
     let refund = store
         .refunds
         .iter()

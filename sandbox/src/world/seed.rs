@@ -1,7 +1,7 @@
 //! The seed file: the customers, saved cards, products, purchases and subscriptions the sandbox
 //! starts with, and optionally the faults it starts with and the time its clock starts at.
 
-use crate::faults::FaultRule;
+use crate::world::faults::FaultRule;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
