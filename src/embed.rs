@@ -11,10 +11,12 @@
 //! `locale` (default the page's `lang`, then the browser's language) and `theme` (`light`,
 //! `dark`; colours, radius and font are CSS custom properties, see `style/widget.css`).
 
+use crate::context::WidgetContext;
+use crate::host;
 use crate::i18n::{Language, Texts};
 use crate::offer_visible;
 use crate::on_demand::{self, Part};
-use crate::views::upsell_widget::{UpsellWidget, WidgetContext};
+use crate::views::upsell_widget::UpsellWidget;
 use leptos::mount::mount_to;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -27,7 +29,6 @@ use web_sys::{HtmlElement, ShadowRoot, UrlSearchParams};
 
 /// One mounted widget: what `unmount` must take down.
 struct Mounted {
-    host: HtmlElement,
     root: ShadowRoot,
     nodes: Vec<web_sys::Element>,
     /// Leptos' `UnmountHandle`: dropping it unmounts the view and disposes of its state. None
@@ -38,11 +39,6 @@ struct Mounted {
 thread_local! {
     static MOUNTED: RefCell<HashMap<u32, Mounted>> = RefCell::new(HashMap::new());
     static NEXT_ID: RefCell<u32> = const { RefCell::new(1) };
-}
-
-/// The element widget `id` is mounted in, for its DOM events.
-pub fn host(id: u32) -> Option<HtmlElement> {
-    MOUNTED.with(|m| m.borrow().get(&id).map(|w| w.host.clone()))
 }
 
 /// Mounts a widget for `host` into its shadow root `root`, with the widget's stylesheet at
@@ -111,11 +107,11 @@ pub fn mount(
     let _ = root.append_child(&link);
     let _ = root.append_child(&container);
     let endpoint = attribute(&host, "endpoint").unwrap_or_default();
+    host::register(id, host);
     MOUNTED.with(|m| {
         m.borrow_mut().insert(
             id,
             Mounted {
-                host,
                 root,
                 nodes: vec![link, container.clone()],
                 handle: None,
@@ -192,19 +188,10 @@ pub fn unmount(id: u32) {
         return;
     };
     drop(mounted.handle);
+    host::forget(id);
     offer_visible::forget(id);
     for node in mounted.nodes {
         let _ = mounted.root.remove_child(&node);
-    }
-}
-
-/// Widget `id` has nothing (more) to show: its element leaves the layout, giving back the
-/// room the page reserved for it (`min-height` in the page's CSS, see the README's
-/// "Embedding") and its own spacing. Set through the CSSOM, which a strict
-/// Content-Security-Policy allows.
-pub fn release_reserved_room(id: u32) {
-    if let Some(host) = host(id) {
-        let _ = host.style().set_property("display", "none");
     }
 }
 

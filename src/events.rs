@@ -2,7 +2,7 @@
 //! and `upsell:failed`, dispatched on the `<dodo-upsell>` element. They bubble and cross the
 //! shadow root, so one listener on `document` hears every widget on the page.
 
-use crate::embed;
+use crate::host;
 use serde::Serialize;
 use web_sys::{CustomEvent, CustomEventInit};
 
@@ -38,7 +38,7 @@ pub struct Detail {
 /// Dispatches `name` on the element of widget `widget_id`; nothing when it has none (a widget
 /// mounted directly, as in tests of single views).
 pub fn emit(widget_id: u32, name: &str, detail: &Detail) {
-    let Some(host) = embed::host(widget_id) else {
+    let Some(host) = host::host(widget_id) else {
         return;
     };
     let init = CustomEventInit::new();

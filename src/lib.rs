@@ -5,8 +5,10 @@
 //! [`embed::mount`] for each one; see `embed` for its attributes.
 
 pub mod api;
+pub mod context;
 pub mod embed;
 pub mod events;
+pub mod host;
 pub mod i18n;
 pub mod idempotency_key;
 pub mod impression;

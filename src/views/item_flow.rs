@@ -3,12 +3,12 @@
 //! another way, or waiting for the customer's bank).
 
 use crate::api::{self, ApiFailure};
+use crate::context::WidgetContext;
 use crate::events::{self, Detail};
 use crate::i18n::fill;
 use crate::idempotency_key::new_idempotency_key;
 use crate::money::format_money;
 use crate::views::payment_picker::PaymentPicker;
-use crate::views::upsell_widget::WidgetContext;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;

@@ -2,13 +2,13 @@
 //! and shows the downsell the proxy sends back, or thanks the customer and closes.
 
 use crate::api;
+use crate::context::WidgetContext;
 use crate::events::{self, Detail};
 use crate::impression;
 use crate::offer_visible;
 use crate::views::countdown::Countdown;
 use crate::views::item_flow::ItemFlow;
 use crate::views::payment_picker::PaymentPicker;
-use crate::views::upsell_widget::WidgetContext;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;

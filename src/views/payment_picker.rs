@@ -1,7 +1,7 @@
 //! Which saved card pays: the preselected one named, or a choice when the customer has several.
 
+use crate::context::WidgetContext;
 use crate::i18n::fill;
-use crate::views::upsell_widget::WidgetContext;
 use leptos::prelude::*;
 
 #[component]

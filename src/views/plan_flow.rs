@@ -3,6 +3,7 @@
 //! amount, and the change followed to its outcome.
 
 use crate::api::{self, ApiFailure};
+use crate::context::WidgetContext;
 use crate::events::{self, Detail};
 use crate::i18n::{fill, Texts};
 use crate::idempotency_key::new_idempotency_key;
@@ -11,7 +12,6 @@ use crate::offer_visible;
 use crate::time_left::{format_date, format_period};
 use crate::views::item_flow::card_was_the_problem;
 use crate::views::offer_flow::OfferOutcome;
-use crate::views::upsell_widget::WidgetContext;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;

@@ -3,8 +3,8 @@
 //! its account token opens.
 
 use crate::api;
-use crate::embed;
-use crate::i18n::Texts;
+use crate::context::WidgetContext;
+use crate::host;
 use crate::on_demand::{self, Part, PartUnavailable as Unavailable};
 use crate::views::offer_flow::{OfferFlow, OfferOutcome};
 use crate::views::part_unavailable::PartUnavailable;
@@ -13,55 +13,8 @@ use crate::views::skeleton::Skeleton;
 use api::{array_items, OffersAnswer, PlanChangesAnswer};
 use leptos::prelude::*;
 use std::collections::VecDeque;
-use upsell_wire::{Offer, PaymentMethod};
+use upsell_wire::Offer;
 use wasm_bindgen::JsValue;
-use web_sys::js_sys::Promise;
-
-/// What every view of one widget needs to know.
-#[derive(Debug, Clone)]
-pub struct WidgetContext {
-    /// Names this widget's element, for its DOM events (see `crate::events`).
-    pub widget_id: u32,
-    /// The proxy's base URL; empty for the page's own origin.
-    pub endpoint: String,
-    /// The Dodo payment id of the purchase just made; empty on an account page.
-    pub payment_id: String,
-    /// On an account page: the merchant's signed token naming the subscriber.
-    pub account_token: Option<String>,
-    /// BCP 47 locale for `Intl` (prices, times).
-    pub locale: String,
-    /// The strings of the locale's language.
-    pub texts: &'static Texts,
-    /// The saved cards that can pay, the preselected first; set once the offers arrive.
-    pub payment_methods: RwSignal<Vec<PaymentMethod>>,
-    /// The card the customer chose; `None` when no saved card can pay.
-    pub chosen_method: RwSignal<Option<String>>,
-    /// The first request's answer when the loader already sent it (see `embed/upsell.js`);
-    /// taken by the first load.
-    pub first_answer: StoredValue<Option<Promise>, LocalStorage>,
-}
-
-impl WidgetContext {
-    pub fn new(
-        widget_id: u32,
-        endpoint: String,
-        payment_id: String,
-        locale: String,
-        texts: &'static Texts,
-    ) -> Self {
-        Self {
-            widget_id,
-            endpoint,
-            payment_id,
-            account_token: None,
-            texts,
-            locale,
-            payment_methods: RwSignal::new(Vec::new()),
-            chosen_method: RwSignal::new(None),
-            first_answer: StoredValue::new_local(None),
-        }
-    }
-}
 
 #[component]
 pub fn UpsellWidget(
@@ -123,7 +76,7 @@ pub fn UpsellWidget(
                                 // page: when there is nothing to offer, or the service is
                                 // down, show nothing, and give back the room the page kept.
                                 _ => {
-                                    embed::release_reserved_room(context.widget_id);
+                                    host::release_reserved_room(context.widget_id);
                                     None
                                 }
                             }
@@ -176,7 +129,7 @@ fn OfferQueue(
         }
         // The last offer has left the page: so does the room it had.
         if shown.try_with_untracked(Vec::is_empty) == Some(true) {
-            embed::release_reserved_room(widget_id);
+            host::release_reserved_room(widget_id);
         }
     });
     // Once the first offer is on screen, a plan change further down the queue is fetched

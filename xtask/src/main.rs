@@ -5,6 +5,7 @@
 mod bench;
 mod demo;
 mod fuzz;
+mod module_cycles;
 mod test;
 mod tools;
 mod widget_dist;

@@ -80,6 +80,9 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         )?;
     }
 
+    // The layers point one way: no module imports its way back round (see module_cycles).
+    crate::module_cycles::check(root)?;
+
     // The end-to-end tests serve the release build of the widget, as the demo does.
     tools::build_widget(root)?;
     crate::widget_dist::size::check_budget(&root.join("dist"))?;
