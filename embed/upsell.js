@@ -72,21 +72,56 @@ const ready = import(files.glue).then(async (glue) => {
   return glue;
 });
 
+// The purchase a thank-you page follows, from its link, without leaving the link a key to the
+// customer's card. Dodo's redirect names the purchase in the URL (`?payment_id=…&status=…`),
+// and unless the proxy is in strict mode, whoever holds that URL may ask for its offers and
+// accept them in one click until the offer window closes. So once read, both parameters leave
+// the address bar (`history.replaceState`: the same history entry, the page's other
+// parameters, hash and history state kept): the tab's history, bookmarks and links copied from
+// the address bar no longer carry them. A reload must still show the offer, so the id is kept
+// in `sessionStorage`: this tab's alone (never shared by a link or with another tab), gone with
+// the tab, under the page's path so that another page of the shop does not inherit it; and in
+// `taken` for the page's other widgets, where storage is off.
+const taken = {};
+function pagePayment() {
+  const key = `dodo-upsell:payment_id:${location.pathname}`;
+  const url = new URL(location.href);
+  const params = url.searchParams;
+  const id = params.get("payment_id");
+  try {
+    if (!id) return taken[key] ?? (sessionStorage.getItem(key) || undefined);
+    taken[key] = id;
+    // Every `payment_id` (a return from a checkout adds a second one), and Dodo's `status`;
+    // out of the address bar first, whether or not storage works.
+    params.delete("payment_id");
+    params.delete("status");
+    history.replaceState(history.state, "", url);
+    sessionStorage.setItem(key, id);
+  } catch {} // storage off: a reload shows nothing
+  return id || undefined;
+}
+
 // The widget's first request, as `src/api.rs` sends it: an account page's plan changes, or the
-// offers of the purchase in the element's `payment-id` (default: the page URL's `payment_id`).
-// `key` names what was asked, so that an answer is used only for the question it answers.
+// offers of the purchase in the element's `payment-id` (default: the page's, see
+// `pagePayment`), with its `purchase-token` if it has one (strict mode). `key` names what was
+// asked, so that an answer is used only for the question it answers.
 function firstRequest(element) {
   const attribute = (name) => element.getAttribute(name)?.trim() || undefined;
   const endpoint = (attribute("endpoint") ?? "").replace(/\/+$/, "");
+  const bearer = (token) => ({ headers: { authorization: `Bearer ${token}` } });
   const token = attribute("account-token");
   if (token) {
     const url = `${endpoint}/v1/plan-changes`;
-    return { key: `${url} ${token}`, url, init: { headers: { authorization: `Bearer ${token}` } } };
+    return { key: `${url} ${token}`, url, init: bearer(token) };
   }
-  const payment = attribute("payment-id") ?? new URLSearchParams(location.search).get("payment_id");
+  // The page's link is cleaned whichever the widget follows: it is the key either way.
+  const fromPage = pagePayment();
+  const payment = attribute("payment-id") ?? fromPage;
   if (!payment) return undefined;
   const url = `${endpoint}/v1/offers?payment_id=${encodeURIComponent(payment)}`;
-  return { key: url, url };
+  const purchaseToken = attribute("purchase-token");
+  const init = purchaseToken ? bearer(purchaseToken) : undefined;
+  return { key: `${url} ${purchaseToken ?? ""}`, url, init };
 }
 
 function send(request) {
@@ -120,10 +155,12 @@ class DodoUpsellElement extends HTMLElement {
       if (!this.isConnected || this.widgetId !== undefined) return;
       const root = this.shadowRoot ?? this.attachShadow({ mode: "open" });
       // Used once, and only if the element still asks the same (its attributes may have
-      // changed meanwhile): otherwise the widget asks afresh.
+      // changed meanwhile): otherwise asked afresh. The widget always gets the answer from
+      // here: the page's purchase is no longer in the address bar for it to read.
       const early = this.early;
       this.early = undefined;
-      const firstAnswer = early?.key === firstRequest(this)?.key ? early.answer : undefined;
+      const request = firstRequest(this);
+      const firstAnswer = early?.key === request?.key ? early.answer : request && send(request).answer;
       // 0: no purchase to follow (no payment id); a later connection may try again.
       const id = mount(this, root, stylesheet, firstAnswer);
       if (id !== 0) this.widgetId = id;

@@ -18,6 +18,8 @@ pub struct WidgetContext {
     pub payment_id: String,
     /// On an account page: the merchant's signed token naming the subscriber.
     pub account_token: Option<String>,
+    /// For a proxy in strict mode: the merchant's signed token for the purchase.
+    pub purchase_token: Option<String>,
     /// BCP 47 locale for `Intl` (prices, times).
     pub locale: String,
     /// The strings of the locale's language.
@@ -44,6 +46,7 @@ impl WidgetContext {
             endpoint,
             payment_id,
             account_token: None,
+            purchase_token: None,
             texts,
             locale,
             payment_methods: RwSignal::new(Vec::new()),

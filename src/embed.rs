@@ -7,9 +7,14 @@
 //! ```
 //! Attributes, read when the element is connected: `endpoint` (the proxy; default the page's
 //! origin), `payment-id` (default the page URL's `payment_id`, as Dodo's redirect sets it),
+//! `purchase-token` (for a proxy in strict mode: the merchant's signed token for that purchase),
 //! `account-token` (on an account page instead: the merchant's signed token for the subscriber),
 //! `locale` (default the page's `lang`, then the browser's language) and `theme` (`light`,
 //! `dark`; colours, radius and font are CSS custom properties, see `style/widget.css`).
+//!
+//! The page's link is the loader's to read: it takes the purchase out of the address bar (so
+//! that the link stops being a key to the customer's card), keeps it for the tab, and asks for
+//! its offers itself, so a widget of a thank-you page always mounts with that first answer.
 
 use crate::context::WidgetContext;
 use crate::host;
@@ -25,7 +30,7 @@ use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::js_sys::Promise;
-use web_sys::{HtmlElement, ShadowRoot, UrlSearchParams};
+use web_sys::{HtmlElement, ShadowRoot};
 
 /// One mounted widget: what `unmount` must take down.
 struct Mounted {
@@ -42,9 +47,9 @@ thread_local! {
 }
 
 /// Mounts a widget for `host` into its shadow root `root`, with the widget's stylesheet at
-/// `stylesheet`. `first_answer` is the loader's `fetch()` of the widget's first request, when it
-/// sent it early (see `embed/upsell.js`). Returns the id `unmount` takes; 0 when there is no
-/// purchase to follow.
+/// `stylesheet`. `first_answer` is the loader's `fetch()` of the widget's first request (see
+/// `embed/upsell.js`). Returns the id `unmount` takes; 0 when there is nothing to follow: no
+/// answer, no purchase in `payment-id` and no account token.
 #[wasm_bindgen]
 pub fn mount(
     host: HtmlElement,
@@ -55,10 +60,8 @@ pub fn mount(
     // An account page names the subscriber with a token its server signed; a thank-you page
     // names the purchase.
     let account_token = attribute(&host, "account-token");
-    let payment_id = attribute(&host, "payment-id")
-        .or_else(payment_id_from_url)
-        .unwrap_or_default();
-    if account_token.is_none() && payment_id.is_empty() {
+    let payment_id = attribute(&host, "payment-id").unwrap_or_default();
+    if account_token.is_none() && payment_id.is_empty() && first_answer.is_none() {
         return 0;
     }
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
@@ -107,6 +110,7 @@ pub fn mount(
     let _ = root.append_child(&link);
     let _ = root.append_child(&container);
     let endpoint = attribute(&host, "endpoint").unwrap_or_default();
+    let purchase_token = attribute(&host, "purchase-token");
     host::register(id, host);
     MOUNTED.with(|m| {
         m.borrow_mut().insert(
@@ -125,6 +129,7 @@ pub fn mount(
         endpoint,
         payment_id,
         account_token,
+        purchase_token,
         locale,
         first_answer,
     };
@@ -154,6 +159,7 @@ struct Widget {
     endpoint: String,
     payment_id: String,
     account_token: Option<String>,
+    purchase_token: Option<String>,
     locale: String,
     first_answer: Option<Promise>,
 }
@@ -168,6 +174,7 @@ impl Widget {
         let mut context =
             WidgetContext::new(self.id, self.endpoint, self.payment_id, self.locale, texts);
         context.account_token = self.account_token;
+        context.purchase_token = self.purchase_token;
         context.first_answer.set_value(self.first_answer);
         let handle = mount_to(self.container.unchecked_into(), move || {
             view! { <UpsellWidget context=context.clone() /> }
@@ -205,11 +212,4 @@ fn attribute(element: &HtmlElement, name: &str) -> Option<String> {
         .get_attribute(name)
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
-}
-
-/// Dodo redirects to the return URL with `?payment_id=…&status=succeeded`.
-fn payment_id_from_url() -> Option<String> {
-    let search = web_sys::window()?.location().search().ok()?;
-    let params = UrlSearchParams::new_with_str(&search).ok()?;
-    params.get("payment_id").filter(|id| !id.is_empty())
 }

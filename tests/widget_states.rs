@@ -1048,6 +1048,55 @@ async fn on_an_account_page_the_signed_token_opens_the_plan_changes() {
 }
 
 #[wasm_bindgen_test]
+async fn the_purchase_token_goes_in_a_header_and_a_refused_lookup_shows_nothing() {
+    stub(vec![(
+        "GET /v1/offers",
+        vec![offers(vec![upsell()], visa())],
+    )]);
+    let widget = Widget::mount_with(&[
+        ("payment-id", "pay_test_1"),
+        ("purchase-token", "signed-for-pay_test_1"),
+        ("locale", "en-US"),
+    ]);
+    widget.until_text("Pro plan upgrade").await;
+    let requests = recorded();
+    let url = field(&requests.get(0), "url").as_string().unwrap();
+    assert!(!url.contains("signed-for"), "{url}");
+    assert_eq!(
+        field(&requests.get(0), "authorization")
+            .as_string()
+            .as_deref(),
+        Some("Bearer signed-for-pay_test_1"),
+        "in a header, out of the URL and the access logs"
+    );
+
+    // A proxy in strict mode refuses a page without the token: nothing on the page, and the
+    // room it kept given back.
+    stub(vec![(
+        "GET /v1/offers",
+        vec![error(401, "purchase_token_required")],
+    )]);
+    let refused = Widget::mount("en-US");
+    refused.until_display("none").await;
+    assert_eq!(refused.text(), "");
+    assert_eq!(field(&recorded().get(0), "authorization"), JsValue::NULL);
+}
+
+#[wasm_bindgen_test]
+async fn a_purchase_the_loader_took_from_the_link_comes_as_its_answer() {
+    stub(vec![(
+        "GET /v1/offers",
+        vec![offers(vec![upsell()], visa())],
+    )]);
+    // No `payment-id`: the loader read the purchase from the page's link, and asked.
+    let window = web_sys::window().unwrap();
+    let early = window.fetch_with_str(&format!("{ENDPOINT}/v1/offers?payment_id=pay_link_1"));
+    let widget = Widget::mount_full(&[("locale", "en-US")], Some(early));
+    widget.until_text("Pro plan upgrade").await;
+    assert_eq!(sent("GET /v1/offers").len(), 1, "only the loader's request");
+}
+
+#[wasm_bindgen_test]
 async fn a_downsell_that_is_also_an_offer_of_its_own_is_shown_once() {
     stub(vec![
         (

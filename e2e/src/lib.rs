@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use upsell_proxy::http::admin_token::AdminToken;
 use upsell_proxy::http::rate_limit::Rate;
+use upsell_proxy::offers::purchase_token::PurchaseClaims;
 use upsell_proxy::rules::OfferRules;
 use upsell_proxy::tokens::TokenKeys;
 use upsell_proxy::ProxyConfig;
@@ -81,6 +82,8 @@ pub struct StackOptions {
     pub trust_forwarded_for: bool,
     /// The report's admin token; `None` turns the report off.
     pub admin_token: Option<String>,
+    /// Strict mode: offers only with a purchase token (see [`purchase_token`]).
+    pub require_purchase_token: bool,
 }
 
 impl Default for StackOptions {
@@ -96,6 +99,7 @@ impl Default for StackOptions {
             rate_per_token: Rate::per_minute(1_000),
             trust_forwarded_for: false,
             admin_token: Some(ADMIN_TOKEN.into()),
+            require_purchase_token: false,
         }
     }
 }
@@ -166,6 +170,7 @@ impl Stack {
                 .as_deref()
                 .map(AdminToken::parse)
                 .transpose()?,
+            require_purchase_token: options.require_purchase_token,
         };
         let app = upsell_proxy::router(proxy).await?;
         let (stop, stopped) = oneshot::channel::<()>();
@@ -446,6 +451,24 @@ impl SandboxControl<'_> {
             .error_for_status()?;
         Ok(())
     }
+}
+
+/// A purchase token for `payment_id`, signed with the stack's token keys as a merchant's server
+/// would sign it, issued `issued_seconds_ago` and valid for `minutes` from then.
+pub fn purchase_token(
+    payment_id: &str,
+    issued_seconds_ago: i64,
+    minutes: i64,
+) -> anyhow::Result<String> {
+    let now = time_now() - issued_seconds_ago;
+    TokenKeys::parse(TOKEN_KEYS)?.sign(&PurchaseClaims::new(payment_id, now, minutes))
+}
+
+/// Unix seconds now.
+fn time_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// A database of the test's own: a fresh PostgreSQL database when `UPSELL_TEST_POSTGRES_URL`

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;
 use upsell_e2e::browser::{block_urls, open_browser, start_driver, Driver};
-use upsell_e2e::{widget_dist, Stack, StackOptions, ADMIN_TOKEN, DEMO_OFFERS};
+use upsell_e2e::{purchase_token, widget_dist, Stack, StackOptions, ADMIN_TOKEN, DEMO_OFFERS};
 
 async fn thank_you_page(stack: &Stack, browser: &Client, payment_id: &str) {
     open_page(stack, browser, "/", payment_id).await;
@@ -1019,5 +1019,211 @@ async fn a_returning_customer_downloads_nothing_of_the_widget_again() {
             "{name} was downloaded again (HTTP {status}): {again:?}"
         );
     }
+    browser.close().await.unwrap();
+}
+
+/// `location.search`, `location.hash` and this page's kept payment id, as the page sees them.
+async fn page_link(browser: &Client) -> (String, String, String) {
+    let seen = browser
+        .execute(
+            "return [location.search, location.hash, \
+                     sessionStorage.getItem('dodo-upsell:payment_id:' + location.pathname) ?? ''];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let part = |i: usize| seen[i].as_str().unwrap_or_default().to_string();
+    (part(0), part(1), part(2))
+}
+
+/// True once the widget in `host` has shown nothing and given back the page's room.
+async fn shows_nothing(browser: &Client, host: &str) -> bool {
+    let display = browser
+        .execute(
+            "const el = document.querySelector(arguments[0]); \
+             return el ? getComputedStyle(el).display : 'missing';",
+            vec![json!(host)],
+        )
+        .await
+        .unwrap();
+    display == json!("none") && widget_text(browser, host).await.is_empty()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_purchase_leaves_the_address_bar_and_a_reload_in_the_tab_still_shows_the_offer() {
+    let (stack, driver, browser) = demo_stack().await;
+    let payment = stack
+        .purchase("cus_demo_ada", "prod_basic_plan")
+        .await
+        .unwrap();
+    browser
+        .goto(&format!(
+            "{}/?utm_source=mail&payment_id={payment}&status=succeeded&ref=a%20b#order",
+            stack.proxy_url
+        ))
+        .await
+        .unwrap();
+    until_text(&browser, WIDGET, "Add to my order").await;
+    let (search, hash, kept) = page_link(&browser).await;
+    assert_eq!(
+        search, "?utm_source=mail&ref=a+b",
+        "the page's own parameters stay, the purchase's leave"
+    );
+    assert_eq!(hash, "#order");
+    assert_eq!(kept, payment, "kept for this tab");
+    let url = browser.current_url().await.unwrap().to_string();
+    assert!(
+        !url.contains("payment_id") && !url.contains("status"),
+        "{url}"
+    );
+
+    // A reload in the same tab shows the offer again, and the address bar stays clean.
+    browser.refresh().await.unwrap();
+    until_text(&browser, WIDGET, "Add to my order").await;
+    assert_eq!(page_link(&browser).await.0, "?utm_source=mail&ref=a+b");
+
+    // The address bar's link, opened anywhere else (a link shared, another browser), names no
+    // purchase: the widget asks nothing and shows nothing.
+    let asked = "upsell_http_requests_total{route=\"/v1/offers\",status=\"200\"}";
+    let lookups = stack.metric(asked).await.unwrap();
+    let elsewhere = open_browser(&driver).await.unwrap();
+    elsewhere.goto(&url).await.unwrap();
+    let mut mounted = Value::Null;
+    for _ in 0..100 {
+        // The loader has given the element its shadow root, and the widget found no purchase.
+        mounted = in_widget(&elsewhere, WIDGET, "return root.childElementCount;", vec![]).await;
+        if !mounted.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        mounted,
+        json!(0),
+        "nothing mounted for a link without a purchase"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(stack.metric(asked).await.unwrap(), lookups, "nothing asked");
+    elsewhere.close().await.unwrap();
+
+    // One click from the reloaded page charges once, as ever.
+    click(&browser, WIDGET, ".dodo-upsell__accept").await;
+    until_text(&browser, WIDGET, "You were charged $50.00.").await;
+    assert_eq!(
+        stack
+            .charges_for(&payment, "pro-upgrade")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    browser.close().await.unwrap();
+}
+
+/// A copy of the widget's build, to which a test adds the pages a merchant's server renders;
+/// removed on drop.
+struct MerchantPages(PathBuf);
+
+impl MerchantPages {
+    fn new() -> MerchantPages {
+        let dir = std::env::temp_dir().join(format!("upsell-pages-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for entry in std::fs::read_dir(widget_dist()).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+        }
+        MerchantPages(dir)
+    }
+
+    /// The demo's thank-you page as a server in strict mode renders it: with the purchase
+    /// token it signed for the payment it has just confirmed.
+    fn thank_you_page_with_token(&self, name: &str, token: &str) {
+        let page = std::fs::read_to_string(self.0.join("index.html")).unwrap();
+        let element = "<dodo-upsell></dodo-upsell>";
+        assert!(page.contains(element));
+        let page = page.replace(
+            element,
+            &format!("<dodo-upsell purchase-token=\"{token}\"></dodo-upsell>"),
+        );
+        std::fs::write(self.0.join(name), page).unwrap();
+    }
+}
+
+impl Drop for MerchantPages {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn strict_mode_shows_the_offer_only_to_a_page_with_the_purchase_token() {
+    let pages = MerchantPages::new();
+    let stack = Stack::start(StackOptions {
+        widget_dir: Some(pages.0.clone()),
+        offers_toml: DEMO_OFFERS.into(),
+        require_purchase_token: true,
+        ..StackOptions::default()
+    })
+    .await
+    .unwrap();
+    let driver = start_driver()
+        .await
+        .expect("chromedriver runs (cargo xtask test installs it)");
+    let browser = open_browser(&driver).await.expect("a Chromium session");
+
+    // The merchant's page with the token: the offer, and the one click.
+    let payment = stack
+        .purchase("cus_demo_ada", "prod_basic_plan")
+        .await
+        .unwrap();
+    pages.thank_you_page_with_token("thanks.html", &purchase_token(&payment, 0, 30).unwrap());
+    open_page(&stack, &browser, "/thanks.html", &payment).await;
+    until_text(&browser, WIDGET, "Add to my order").await;
+    assert!(!page_link(&browser).await.0.contains("payment_id"));
+    click(&browser, WIDGET, ".dodo-upsell__accept").await;
+    until_text(&browser, WIDGET, "You were charged $50.00.").await;
+    assert_eq!(
+        stack
+            .charges_for(&payment, "pro-upgrade")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Reloaded, the page (and its token) asks again: the offer's next step shows.
+    browser.refresh().await.unwrap();
+    until_text(&browser, WIDGET, "Template pack").await;
+
+    // A page without the token (the demo page), or the link alone: the proxy refuses the
+    // lookup, and the widget shows nothing and gives the page its room back. No error on the
+    // page, nothing charged.
+    let refused = "upsell_http_requests_total{route=\"/v1/offers\",status=\"401\"}";
+    let before = stack.metric(refused).await.unwrap();
+    let other = stack
+        .purchase("cus_demo_ada", "prod_basic_plan")
+        .await
+        .unwrap();
+    thank_you_page(&stack, &browser, &other).await;
+    let mut quiet = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if stack.metric(refused).await.unwrap() > before && shows_nothing(&browser, WIDGET).await {
+            quiet = true;
+            break;
+        }
+    }
+    assert!(quiet, "refused, and nothing shown");
+    let heading = browser
+        .execute("return document.querySelector('h1').innerText;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(heading, json!("Thank you, your order is confirmed."));
+    assert!(!page_link(&browser).await.0.contains("payment_id"));
+    assert!(stack
+        .charges_for(&other, "pro-upgrade")
+        .await
+        .unwrap()
+        .is_empty());
     browser.close().await.unwrap();
 }

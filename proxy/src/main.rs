@@ -64,6 +64,11 @@ struct Args {
     /// it the report is off.
     #[arg(long, env = "UPSELL_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Strict mode: offers only for a payment named by a purchase token that the merchant's
+    /// server signs with the token keys (see upsell-purchase-token); the page's URL alone opens
+    /// nothing.
+    #[arg(long, env = "UPSELL_REQUIRE_PURCHASE_TOKEN")]
+    require_purchase_token: bool,
 }
 
 /// What both the server and the report read: the offer rules and the database.
@@ -133,6 +138,7 @@ async fn main() -> anyhow::Result<()> {
             .as_deref()
             .map(AdminToken::parse)
             .transpose()?,
+        require_purchase_token: args.require_purchase_token,
     };
     anyhow::ensure!(
         config.reconcile_grace > config.upstream_timeout,

@@ -40,6 +40,20 @@ impl ApiError {
         )
     }
 
+    /// A refusal only its status describes (axum's own rejections, the file server's, a bare
+    /// status): the status's stable code, and `detail`, what the refusal said in plain text,
+    /// as its message when there is one.
+    pub fn for_status(status: StatusCode, detail: Option<String>) -> Self {
+        let (code, message) = status_code(status);
+        match detail {
+            // The limit is ours to state; axum's text ("length limit exceeded") does not say it.
+            Some(detail) if status != StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::new(status, code, detail)
+            }
+            _ => Self::new(status, code, message),
+        }
+    }
+
     pub fn storage(error: &sqlx::Error) -> Self {
         tracing::error!(%error, "storage error");
         Self::new(
@@ -60,9 +74,16 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A JSON body that could not be read: too large or not JSON by its type (the same codes as
+/// on every other route), or JSON that does not parse or has the wrong shape (`invalid_body`).
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
-        Self::new(rejection.status(), "invalid_body", rejection.body_text())
+        match rejection.status() {
+            status @ (StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE) => {
+                Self::for_status(status, Some(rejection.body_text()))
+            }
+            status => Self::new(status, "invalid_body", rejection.body_text()),
+        }
     }
 }
 
@@ -112,6 +133,22 @@ impl From<OfferError> for ApiError {
                 "the payment provider sent an unreadable date",
             ),
             OfferError::InvalidToken => TokenError::Invalid.into(),
+            OfferError::PurchaseTokenMissing => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "purchase_token_required",
+                "this proxy offers only with the merchant's purchase token: \
+                 `Authorization: Bearer <token>`",
+            ),
+            OfferError::PurchaseTokenInvalid => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_purchase_token",
+                "the purchase token is not valid for this payment",
+            ),
+            OfferError::PurchaseTokenExpired => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "purchase_token_expired",
+                "the purchase token has expired",
+            ),
             OfferError::Upstream(error) => ApiError::upstream(&error),
             OfferError::Storage(error) => ApiError::storage(&error),
             OfferError::Signing(error) => {
@@ -257,4 +294,58 @@ fn invalid_idempotency_key() -> ApiError {
         "invalid_idempotency_key",
         "idempotency_key must be 8 to 128 letters, digits, '-' or '_'",
     )
+}
+
+/// The stable code of a refusal known only by its status, and what to say when nothing else
+/// does.
+fn status_code(status: StatusCode) -> (&'static str, String) {
+    let (code, message) = match status {
+        StatusCode::BAD_REQUEST => ("bad_request", "the request is malformed"),
+        StatusCode::UNAUTHORIZED => ("unauthorized", "this needs a credential"),
+        StatusCode::FORBIDDEN => ("forbidden", "this is not allowed"),
+        StatusCode::NOT_FOUND => ("not_found", "there is nothing at this path"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("method_not_allowed", "this path does not take that method")
+        }
+        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "the request took too long to arrive"),
+        StatusCode::LENGTH_REQUIRED => ("length_required", "the request must say its length"),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            return (
+                "payload_too_large",
+                format!(
+                    "request bodies are limited to {} KB",
+                    super::MAX_BODY_BYTES / 1024
+                ),
+            )
+        }
+        StatusCode::URI_TOO_LONG => ("uri_too_long", "the URL is too long"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "send the body as JSON, with `content-type: application/json`",
+        ),
+        StatusCode::RANGE_NOT_SATISFIABLE => (
+            "range_not_satisfiable",
+            "the requested range is not in the file",
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => ("invalid_body", "the body has the wrong shape"),
+        StatusCode::TOO_MANY_REQUESTS => ("rate_limited", "too many requests; try again later"),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            ("headers_too_large", "the request's headers are too large")
+        }
+        StatusCode::BAD_GATEWAY => (
+            "upstream_unavailable",
+            "the payment provider could not be reached; try again shortly",
+        ),
+        StatusCode::SERVICE_UNAVAILABLE => (
+            "unavailable",
+            "the upsell service cannot answer right now; try again shortly",
+        ),
+        StatusCode::GATEWAY_TIMEOUT => (
+            "upstream_timeout",
+            "the payment provider did not answer in time; try again shortly",
+        ),
+        status if status.is_client_error() => ("refused", "the request was refused"),
+        _ => ("internal", "the upsell service could not answer this"),
+    };
+    (code, message.to_string())
 }

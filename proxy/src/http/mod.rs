@@ -1,8 +1,9 @@
 //! The web layer: the proxy as an axum application. Its configuration, the state every handler
 //! shares (`state`), the routes (`routes`: small handlers that call the product's concerns),
 //! errors as `{code, message}` responses (`error`, the one place the concerns' errors become
-//! HTTP), rate limits, metrics, the report's admin token, the widget's files, and the
-//! background reconciliation (`background`). Nothing below this layer imports it.
+//! HTTP, and `refusals`, which gives every other refusal the same shape), rate limits,
+//! metrics, the report's admin token, the widget's files, and the background reconciliation
+//! (`background`). Nothing below this layer imports it.
 
 pub mod admin_auth;
 pub mod admin_token;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod metrics;
 pub mod middleware;
 pub mod rate_limit;
+pub mod refusals;
 pub mod routes;
 pub mod state;
 pub mod widget_files;
@@ -68,6 +70,9 @@ pub struct ProxyConfig {
     pub trust_forwarded_for: bool,
     /// Opens the report (`GET /v1/report`, `/report`); without it the report is off.
     pub admin_token: Option<AdminToken>,
+    /// Strict mode: offers only for a payment the merchant's purchase token names, so that a
+    /// thank-you page's URL alone opens nothing (see `offers::purchase_token`).
+    pub require_purchase_token: bool,
 }
 
 /// The report as JSON, and as a page for people (both behind the admin token).
@@ -95,6 +100,7 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
             storage: storage.clone(),
             rules: Arc::clone(&rules),
             keys: Arc::clone(&keys),
+            require_purchase_token: config.require_purchase_token,
         },
         charging: Charging {
             dodo: dodo.clone(),
@@ -183,7 +189,10 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
         None => api.fallback(routes::not_found),
     }
     .method_not_allowed_fallback(routes::method_not_allowed);
-    Ok(app.layer(cors))
+    // Around everything, so that no refusal, whoever makes it, leaves in another shape.
+    Ok(app
+        .layer(axum::middleware::from_fn(refusals::as_json))
+        .layer(cors))
 }
 
 /// Serves the proxy on `listener` until `shutdown` completes, finishing requests in flight.

@@ -1,12 +1,14 @@
 //! What a customer is offered after a purchase: the purchase checked (succeeded, inside its
 //! offer window), each chain of downsells walked past what was declined, each offered product
 //! priced from Dodo in the variant of its experiment the customer falls in, and each item sealed
-//! in an offer token; a decline recorded, with the next offer of its chain.
+//! in an offer token; a decline recorded, with the next offer of its chain. In strict mode, the
+//! purchase must first be named by the merchant's own purchase token (`purchase_token`).
 
 pub mod builder;
 pub mod decline;
 pub mod experiment;
 pub mod lookup;
+pub mod purchase_token;
 pub mod token;
 
 use crate::dodo::DodoApi;
@@ -22,6 +24,9 @@ pub struct Offers {
     pub storage: Storage,
     pub rules: Arc<OfferRules>,
     pub keys: Arc<TokenKeys>,
+    /// Strict mode: offers only for a payment the merchant's purchase token names (see
+    /// `purchase_token`).
+    pub require_purchase_token: bool,
 }
 
 /// Why no offers could be given.
@@ -37,6 +42,13 @@ pub enum OfferError {
     UnreadableDate,
     /// A token's claims do not hold a time (it was not ours).
     InvalidToken,
+    /// Strict mode, and the lookup carries no purchase token.
+    PurchaseTokenMissing,
+    /// Strict mode, and the purchase token is not ours, tampered with, of another kind, or for
+    /// another payment.
+    PurchaseTokenInvalid,
+    /// Strict mode, and the purchase token is past its `exp`.
+    PurchaseTokenExpired,
     /// Dodo could not be reached, or refused.
     Upstream(dodopayments::Error),
     Storage(sqlx::Error),

@@ -1,5 +1,6 @@
 //! `POST /v1/offers/checkout`: a standard Dodo checkout for an offered item, for when one click
-//! cannot pay (see `charging::checkout`); Dodo returns the customer only to the merchant's pages.
+//! cannot pay (see `charging::checkout`); Dodo returns the customer only to the merchant's pages,
+//! naming the purchase the offer followed.
 
 use crate::charging::checkout;
 use crate::http::error::ApiError;
@@ -22,7 +23,7 @@ pub async fn checkout(
         .return_url
         .as_deref()
         .filter(|url| is_allowed_return_url(url, &state.allowed_origins))
-        .map(String::from);
+        .map(|url| naming_the_purchase(url, &claims.sub));
     let checkout_url =
         checkout::open(&state.charging, &claims, request.quantity, return_url).await?;
     Ok(Json(CheckoutResponse { checkout_url }))
@@ -38,6 +39,28 @@ fn is_allowed_return_url(url: &str, allowed_origins: &[String]) -> bool {
         && allowed_origins
             .iter()
             .any(|allowed| allowed.trim_end_matches('/') == origin)
+}
+
+/// `url` with the purchase the offer followed as its `payment_id`. The widget has taken the
+/// purchase out of the page's address bar (so that the link is not a key to the customer's
+/// card); the page the customer comes back to must name it again, before the new payment's id
+/// that Dodo adds, so that it goes on with the same purchase's offers. Its other parameters
+/// stay, in their order.
+fn naming_the_purchase(url: &str, payment_id: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return url.to_string();
+    };
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(name, _)| name != "payment_id" && name != "status")
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    parsed
+        .query_pairs_mut()
+        .clear()
+        .extend_pairs(kept)
+        .append_pair("payment_id", payment_id);
+    parsed.into()
 }
 
 #[cfg(test)]
@@ -58,5 +81,20 @@ mod tests {
         ));
         assert!(!is_allowed_return_url("javascript:alert(1)", &allowed));
         assert!(!is_allowed_return_url("not a url", &allowed));
+    }
+
+    #[test]
+    fn the_return_url_names_the_purchase_once_and_keeps_the_rest() {
+        assert_eq!(
+            naming_the_purchase("https://shop.example/thanks", "pay_1"),
+            "https://shop.example/thanks?payment_id=pay_1"
+        );
+        assert_eq!(
+            naming_the_purchase(
+                "https://shop.example/thanks?utm_source=mail&payment_id=pay_0&status=succeeded#order",
+                "pay_1"
+            ),
+            "https://shop.example/thanks?utm_source=mail&payment_id=pay_1#order"
+        );
     }
 }

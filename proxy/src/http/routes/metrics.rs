@@ -1,5 +1,6 @@
 //! `GET /metrics`: the proxy's Prometheus metrics (see `http::metrics`).
 
+use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -12,7 +13,12 @@ pub async fn render(State(state): State<Arc<AppState>>) -> Response {
         Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
         Err(error) => {
             tracing::error!(%error, "cannot render metrics");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "metrics_unavailable",
+                "the metrics could not be rendered",
+            )
+            .into_response()
         }
     }
 }

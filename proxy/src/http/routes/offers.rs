@@ -1,13 +1,15 @@
 //! `GET /v1/offers?payment_id=pay_…`: the offers for a purchase that has just succeeded (see
 //! `offers::lookup`), and after a subscription purchase the plan changes open to the new
-//! subscriber (see `plan_changes::offered`).
+//! subscriber (see `plan_changes::offered`). In strict mode the merchant's purchase token for
+//! that payment comes as `Authorization: Bearer <token>` (see `offers::purchase_token`).
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::offers::lookup;
+use crate::offers::{lookup, purchase_token};
 use crate::plan_changes::offered;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap};
 use axum::Json;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -20,10 +22,18 @@ pub struct OffersQuery {
 
 pub async fn list(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     query: Result<Query<OffersQuery>, QueryRejection>,
 ) -> Result<Json<OffersResponse>, ApiError> {
     let Query(query) = query?;
     check_payment_id(&query.payment_id)?;
+    // In a header, like the account token, so that it stays out of access logs.
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    purchase_token::check(&state.offers, token, &query.payment_id)?;
     let purchase = lookup::paid_purchase(&state.offers, &query.payment_id).await?;
     // After a subscription purchase, the new subscriber may also change plan.
     let plan_changes = offered::after_purchase(
