@@ -435,3 +435,55 @@ async fn a_bad_impression_is_refused_and_counts_nothing() {
         assert_eq!(total(offer, "impressions"), 0, "{offer}");
     }
 }
+
+/// Found by the soak: with Dodo's webhooks never delivered, revenue and refunds never reached
+/// the report. The proxy's sweep of Dodo's recent payments and refunds finds them.
+#[tokio::test(flavor = "multi_thread")]
+async fn revenue_and_refunds_reach_the_report_when_webhooks_never_arrive() {
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
+    stack
+        .set_webhook_delivery(json!({ "endpoint": null }))
+        .await
+        .unwrap();
+    let payment = stack.purchase(ADA, BASIC).await.unwrap();
+    let offers = stack.offers(&payment).await.unwrap();
+    let token = offers["offers"][0]["items"][0]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let accepted = accept(&stack, &token, "key-no-webhooks-0001").await;
+    let done = stack
+        .final_status(accepted["accept_id"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let revenue = |report: &Value| {
+        report["offers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|o| o["offer_id"] == "pro-upgrade")
+            .map(|o| {
+                o["variants"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|v| v["revenue"].as_array().cloned().unwrap_or_default())
+                    .filter_map(|m| m["amount"].as_i64())
+                    .sum::<i64>()
+            })
+    };
+    report_when(&stack, |r| revenue(r) == Some(5000)).await;
+
+    let charge = stack.charges_for(&payment, "pro-upgrade").await.unwrap();
+    let refunded = stack
+        .http
+        .post(format!("{}/refunds", stack.sandbox_url))
+        .bearer_auth(API_KEY)
+        .json(&json!({ "payment_id": charge[0]["payment_id"] }))
+        .send()
+        .await
+        .unwrap();
+    assert!(refunded.status().is_success());
+    report_when(&stack, |r| revenue(r) == Some(0)).await;
+}

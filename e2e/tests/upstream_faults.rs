@@ -194,3 +194,39 @@ async fn a_token_for_one_customer_cannot_charge_another_customers_card() {
         .unwrap()
         .is_empty());
 }
+
+/// Found by the soak: the reads before a charge (the purchase, the product's price of the
+/// moment), slowed and retried, outlasted the grace period after the accept had been claimed;
+/// the reconciler, finding no charge, called the accept failed, and then the charge went
+/// through. The accept is claimed only right before the charge call now: whatever its final
+/// status, the ledger agrees.
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_slower_than_the_grace_period_never_leave_a_charge_behind_a_failed_accept() {
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
+    let payment = stack.purchase(ADA, BASIC).await.unwrap();
+    let token = offer_token(&stack, &payment).await;
+    // Reading the purchase takes two slow attempts: longer than the 3 s grace.
+    stack
+        .set_faults(json!([
+            { "route": "GET /payments/{payment_id}", "latency_ms": 1900, "error_rate": 1.0, "status": 503, "times": 1 },
+            { "route": "GET /payments/{payment_id}", "latency_ms": 1900, "times": 1 },
+        ]))
+        .await
+        .unwrap();
+    let (status, body) = stack.accept(&token, "key-slow-reads-0001").await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let done = stack
+        .final_status(body["accept_id"].as_str().unwrap())
+        .await
+        .unwrap();
+    // Give a charge sent late the time to show.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let charges = stack.charges_for(&payment, OFFER).await.unwrap();
+    match done["status"].as_str() {
+        Some("succeeded") => assert_eq!(charges.len(), 1, "{charges:?}"),
+        _ => assert!(
+            charges.is_empty(),
+            "failed, yet charged: {done} {charges:?}"
+        ),
+    }
+}

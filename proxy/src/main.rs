@@ -51,6 +51,10 @@ struct Args {
     /// taken as never made. Must exceed the upstream timeout.
     #[arg(long, env = "UPSELL_RECONCILE_GRACE_SECS", default_value_t = 60)]
     reconcile_grace_secs: u64,
+    /// Seconds between two sweeps of Dodo's recent payments and refunds for what webhooks
+    /// missed (revenue and refunds in the report).
+    #[arg(long, env = "UPSELL_SWEEP_EVERY_SECS", default_value_t = 300)]
+    sweep_every_secs: u64,
     /// Requests per minute from one client IP address (burst: a quarter of it).
     #[arg(long, env = "UPSELL_RATE_PER_CLIENT", default_value_t = NonZeroU32::new(120).unwrap_or(NonZeroU32::MIN))]
     rate_per_client: NonZeroU32,
@@ -124,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
         upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
         reconcile_grace: Duration::from_secs(args.reconcile_grace_secs),
         reconcile_every: Duration::from_secs(5),
+        sweep_every: Duration::from_secs(args.sweep_every_secs.max(1)),
         rate_per_client: Rate {
             per_minute: args.rate_per_client,
             burst: NonZeroU32::new(args.rate_per_client.get() / 4).unwrap_or(NonZeroU32::MIN),

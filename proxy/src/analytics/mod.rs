@@ -1,5 +1,5 @@
 //! Which offers convert, and whether a change helped: the facts counted as they happen (an
-//! offer seen: `impressions`; revenue confirmed and refunded: `revenue`; the rest is recorded by
+//! offer seen: `impressions`; revenue confirmed and refunded: `revenue`, with `sweep` for what webhooks missed; the rest is recorded by
 //! the concerns they happen in, in `storage::offer_events`), the arithmetic of conversion rates
 //! and their comparison (`stats`), and the report built from them (`report`), read as JSON, as
 //! a table (`report_table`) or as a page with charts (`report_page`). Who sees which variant of
@@ -11,3 +11,4 @@ pub mod report_page;
 pub mod report_table;
 pub mod revenue;
 pub mod stats;
+pub mod sweep;

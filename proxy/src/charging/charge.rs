@@ -1,8 +1,10 @@
 //! Charging an accepted offer, and learning its final outcome.
 //!
-//! `charge` runs once per accept, only for the request that recorded it. It moves the accept to
-//! `submitted` before calling Dodo, so that an outcome that is never heard (a timeout, a crash)
-//! is visible as such instead of looking like "not charged".
+//! `charge` runs once per accept, only for the request that recorded it. It reads what the
+//! charge needs while the accept is `pending`, then moves it to `submitted` immediately before
+//! calling Dodo, so that an outcome that is never heard (a timeout, a crash) is visible as such
+//! instead of looking like "not charged", and so that only the charge call itself lies between
+//! the claim and the charge.
 
 use super::outcome::{fail, reload};
 use super::{ChargeCall, Charging};
@@ -32,18 +34,6 @@ impl Charged {
 /// Charges a freshly recorded accept and returns it as it then stands.
 pub async fn charge(state: Charging, accept: Accept) -> Charged {
     let id = accept.accept_id.clone();
-    match state.storage.claim_for_charge(&id).await {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::warn!(accept_id = %id, "accept no longer pending; not charging");
-            return Charged::without_call(reload(&state, accept).await);
-        }
-        Err(error) => {
-            tracing::error!(%error, accept_id = %id, "cannot mark accept submitted; not charging");
-            return Charged::without_call(accept);
-        }
-    }
-
     // The billing address of the purchase the offer follows (Dodo requires one to confirm),
     // and the product as Dodo would charge it now.
     let (original, product) = tokio::join!(
@@ -98,6 +88,23 @@ pub async fn charge(state: Charging, accept: Accept) -> Charged {
             .await,
         );
     }
+    // Claimed only now, right before the one call that charges: a `submitted` accept that Dodo
+    // does not show after the grace period is taken as never charged, so nothing slow (the
+    // reads above, with their retries) may come between the claim and the charge. Found by
+    // the soak: reads that outlasted the grace let the reconciler give up on an accept whose
+    // charge then went through.
+    match state.storage.claim_for_charge(&id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(accept_id = %id, "accept no longer pending; not charging");
+            return Charged::without_call(reload(&state, accept).await);
+        }
+        Err(error) => {
+            tracing::error!(%error, accept_id = %id, "cannot mark accept submitted; not charging");
+            return Charged::without_call(accept);
+        }
+    }
+
     let billing = &original.billing;
     let mut meta = Metadata::new();
     meta.insert(metadata::ACCEPT_ID.into(), json!(accept.accept_id));

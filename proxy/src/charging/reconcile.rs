@@ -24,6 +24,13 @@ pub async fn reconcile(state: &Charging, accept: Accept) -> Accept {
             fail(state, accept, Failure::new("not_charged", NOT_CHARGED)).await
         }
         AcceptState::Submitted => look_up(state, accept).await,
+        // In flight without its payment or session (a webhook said `processing` before either
+        // was recorded): found again by its metadata, as a lost charge is.
+        AcceptState::Processing | AcceptState::RequiresAction
+            if accept.charge_payment_id.is_none() && accept.checkout_session_id.is_none() =>
+        {
+            look_up(state, accept).await
+        }
         AcceptState::Processing | AcceptState::RequiresAction => refresh(state, accept).await,
         _ => accept,
     }

@@ -7,14 +7,18 @@
 use super::product_cache::{TtlCache, PRODUCT_TTL};
 use dodopayments::models::{
     CheckoutSessionResponse, CheckoutSessionStatus, CheckoutSessionsCreateParams, Currency,
-    Payment, PaymentListResponse, Product, Subscription, SubscriptionChangePlanResponse,
-    SubscriptionPreviewChangePlanResponse, SubscriptionsChangePlanParams,
+    Payment, PaymentListResponse, Product, RefundListItem, Subscription,
+    SubscriptionChangePlanResponse, SubscriptionPreviewChangePlanResponse,
+    SubscriptionsChangePlanParams,
 };
 use dodopayments::{Client, ClientConfig, Error};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Dodo's largest page of a list.
+const LIST_PAGE_SIZE: usize = 100;
 
 #[derive(Clone, Debug)]
 pub struct DodoApi {
@@ -178,6 +182,60 @@ impl DodoApi {
             .await
     }
 
+    /// Every succeeded payment created since `since` (RFC 3339), newest first: how revenue is
+    /// learned when Dodo's webhooks do not arrive (`analytics::sweep`).
+    pub async fn succeeded_payments_since(
+        &self,
+        since: &str,
+    ) -> Result<Vec<PaymentListResponse>, Error> {
+        let mut all = Vec::new();
+        for page_number in 0.. {
+            let page = self
+                .reads
+                .payments()
+                .list()
+                .query(json!({
+                    "status": "succeeded",
+                    "created_at_gte": since,
+                    "page_size": LIST_PAGE_SIZE,
+                    "page_number": page_number,
+                }))
+                .send()
+                .await?;
+            let last_page = page.items.len() < LIST_PAGE_SIZE;
+            all.extend(page.items);
+            if last_page {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// Every succeeded refund created since `since` (RFC 3339).
+    pub async fn refunds_since(&self, since: &str) -> Result<Vec<RefundListItem>, Error> {
+        let mut all = Vec::new();
+        for page_number in 0.. {
+            let page = self
+                .reads
+                .refunds()
+                .list()
+                .query(json!({
+                    "status": "succeeded",
+                    "created_at_gte": since,
+                    "page_size": LIST_PAGE_SIZE,
+                    "page_number": page_number,
+                }))
+                .send()
+                .await?;
+            let last_page = page.items.len() < LIST_PAGE_SIZE;
+            all.extend(page.items);
+            if last_page {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
     /// The payment whose metadata holds `key = value`, among the customer's payments created
     /// since `since`: how a charge whose answer was lost is found again.
     pub async fn find_payment_by_metadata(
@@ -187,7 +245,6 @@ impl DodoApi {
         key: &str,
         value: &str,
     ) -> Result<Option<PaymentListResponse>, Error> {
-        const PAGE_SIZE: usize = 100;
         for page_number in 0.. {
             let page = self
                 .reads
@@ -196,12 +253,12 @@ impl DodoApi {
                 .query(json!({
                     "customer_id": customer_id,
                     "created_at_gte": since,
-                    "page_size": PAGE_SIZE,
+                    "page_size": LIST_PAGE_SIZE,
                     "page_number": page_number,
                 }))
                 .send()
                 .await?;
-            let last_page = page.items.len() < PAGE_SIZE;
+            let last_page = page.items.len() < LIST_PAGE_SIZE;
             if let Some(found) = page
                 .items
                 .into_iter()

@@ -49,6 +49,10 @@ pub enum PaymentOutcome {
 pub struct PaymentEvent {
     pub accept_id: String,
     pub outcome: PaymentOutcome,
+    /// The charge's payment, and the checkout session it was made in: what the accept is
+    /// followed by from then on.
+    pub payment_id: Option<String>,
+    pub checkout_session_id: Option<String>,
 }
 
 /// A `payment.succeeded` event: what was paid, and in which checkout session.
@@ -121,6 +125,8 @@ pub fn parse(body: &[u8]) -> Result<WebhookEvent, serde_json::Error> {
         (Some(outcome), Some(accept_id)) => Some(PaymentEvent {
             accept_id: accept_id.to_string(),
             outcome,
+            payment_id: text("payment_id").map(String::from),
+            checkout_session_id: text("checkout_session_id").map(String::from),
         }),
         _ => None,
     };
@@ -181,7 +187,7 @@ mod tests {
     #[test]
     fn a_failed_upsell_payment_names_its_accept_and_reason() {
         let body = br#"{"business_id":"b","type":"payment.failed","timestamp":"t",
-            "data":{"metadata":{"upsell_accept_id":"acc_1"},"error_code":"CARD_DECLINED","error_message":"Declined."}}"#;
+            "data":{"metadata":{"upsell_accept_id":"acc_1"},"payment_id":"pay_1","error_code":"CARD_DECLINED","error_message":"Declined."}}"#;
         let event = parse(body).unwrap();
         assert_eq!(event.event_type, "payment.failed");
         assert_eq!(
@@ -192,6 +198,8 @@ mod tests {
                     code: "card_declined".into(),
                     reason: "Declined.".into(),
                 },
+                payment_id: Some("pay_1".into()),
+                checkout_session_id: None,
             })
         );
     }

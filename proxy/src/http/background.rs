@@ -1,8 +1,9 @@
 //! The proxy's background work: reconciling every accept and plan change still in flight, at
-//! start-up (what an earlier run left) and then every few seconds, and forgetting idle rate-limit
-//! keys.
+//! start-up (what an earlier run left) and then every few seconds; forgetting idle rate-limit
+//! keys; and sweeping Dodo's recent payments and refunds for what webhooks missed.
 
 use super::state::AppState;
+use crate::analytics::sweep::sweep;
 use crate::charging::reconcile::reconcile;
 use crate::plan_changes::change::settle;
 use std::sync::Arc;
@@ -31,6 +32,27 @@ pub fn spawn(state: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<(
             }
             state.limits.forget_idle();
             tokio::time::sleep(every).await;
+        }
+    })
+}
+
+/// Sweeps Dodo's recent payments and refunds (`analytics::sweep`) every `every`, the first a
+/// moment after start-up.
+pub fn spawn_sweeps(state: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            match sweep(&state.charging.dodo, &state.storage).await {
+                Ok(swept) if swept.payments + swept.refunds > 0 => {
+                    tracing::warn!(
+                        payments = swept.payments,
+                        refunds = swept.refunds,
+                        "recorded what webhooks had not delivered"
+                    );
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "cannot sweep Dodo's recent payments"),
+            }
         }
     })
 }

@@ -62,6 +62,8 @@ pub struct ProxyConfig {
     pub reconcile_grace: Duration,
     /// How often accepts in flight are reconciled (also once at start-up).
     pub reconcile_every: Duration,
+    /// How often Dodo's recent payments and refunds are swept for what webhooks missed.
+    pub sweep_every: Duration,
     /// Requests per client IP address, on every API route.
     pub rate_per_client: Rate,
     /// Accepts and declines per offer token.
@@ -130,6 +132,7 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
     });
     // Reconciles what an earlier run left in flight, then keeps watching.
     background::spawn(Arc::clone(&state), config.reconcile_every);
+    background::spawn_sweeps(Arc::clone(&state), config.sweep_every);
 
     let origins = config
         .allowed_origins

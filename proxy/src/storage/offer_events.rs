@@ -236,16 +236,37 @@ impl Storage {
         Ok(())
     }
 
+    /// Whether a payment's revenue has been recorded (from its webhook or a sweep): by its
+    /// accept for a one-click charge, by the payment for a standard checkout (the keys
+    /// `record_payment_confirmed` and `record_checkout_payment` write).
+    pub async fn revenue_recorded(
+        &self,
+        payment_id: &str,
+        accept_id: Option<&str>,
+    ) -> Result<bool, sqlx::Error> {
+        let key = match accept_id {
+            Some(accept_id) => format!("paid:{accept_id}"),
+            None => format!("paid:{payment_id}"),
+        };
+        let found: Option<(String,)> =
+            sqlx::query_as("SELECT event_key FROM offer_events WHERE event_key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
+    }
+
     /// Dodo confirmed a refund of a payment, once per refund. Kept whatever the payment: it
     /// comes off an offer's revenue when the payment is, or later turns out to be, one of the
     /// offer's (Dodo's events may come in any order). `amount` `None` is the whole payment.
+    /// True when it was new.
     pub async fn record_refund(
         &self,
         refund_id: &str,
         payment_id: &str,
         amount: Option<i64>,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
+    ) -> Result<bool, sqlx::Error> {
+        let inserted = sqlx::query(
             "INSERT INTO refunds (refund_id, payment_id, amount, refunded_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         )
@@ -255,7 +276,7 @@ impl Storage {
         .bind(now())
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(inserted.rows_affected() > 0)
     }
 
     /// Everything the report reads, from one moment of the database: its queries see the

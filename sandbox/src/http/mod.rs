@@ -62,7 +62,10 @@ pub fn build(config: SandboxConfig, public_url: &str) -> anyhow::Result<(Router,
             "/customers/{customer_id}/payment-methods",
             get(routes::customers::payment_methods),
         )
-        .route("/refunds", post(routes::refunds::create))
+        .route(
+            "/refunds",
+            post(routes::refunds::create).get(routes::refunds::list),
+        )
         .route("/refunds/{refund_id}", get(routes::refunds::retrieve))
         .route("/checkouts", post(routes::checkouts::create))
         .route("/checkouts/{session_id}", get(routes::checkouts::retrieve))

@@ -1,5 +1,6 @@
-//! `POST /refunds` and `GET /refunds/{id}`: money given back on a succeeded payment, in full or
-//! in part, never more than was paid; each refund is announced by `refund.succeeded`.
+//! `POST /refunds`, `GET /refunds/{id}` and `GET /refunds`: money given back on a succeeded
+//! payment, in full or in part, never more than was paid; each refund is announced by
+//! `refund.succeeded`, and listed for whoever missed the announcement.
 
 use crate::http::error::DodoError;
 use crate::http::routes::json_body;
@@ -10,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
 /// Dodo's `CreateRefundRequest`.
@@ -139,4 +140,60 @@ pub async fn retrieve(
         .find(|r| r.refund_id == refund_id)
         .ok_or_else(|| DodoError::not_found("refund", &refund_id))?;
     Ok(Json(dodo_json::refund(&store, refund)))
+}
+
+/// `GET /refunds` filters, as Dodo's `ListRefunds` takes them.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    customer_id: Option<String>,
+    status: Option<String>,
+    created_at_gte: Option<String>,
+    created_at_lte: Option<String>,
+    page_size: Option<usize>,
+    page_number: Option<usize>,
+}
+
+/// `GET /refunds`: newest first, `{items: [...]}`.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    query: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, DodoError> {
+    let axum::extract::Query(query) =
+        query.map_err(|e| DodoError::unprocessable("INVALID_REQUEST_PARAMETERS", e.body_text()))?;
+    let bound = |text: &Option<String>| {
+        text.as_deref()
+            .map(crate::world::store::parse_time)
+            .transpose()
+            .map_err(|e| DodoError::unprocessable("INVALID_REQUEST_PARAMETERS", e.to_string()))
+    };
+    let (after, before) = (bound(&query.created_at_gte)?, bound(&query.created_at_lte)?);
+    let page_size = query.page_size.unwrap_or(10).clamp(1, 100);
+    let page_number = query.page_number.unwrap_or(0);
+    let store = state.world.lock()?;
+    let mut refunds: Vec<&Refund> = store
+        .refunds
+        .iter()
+        .filter(|r| {
+            query
+                .customer_id
+                .as_ref()
+                .is_none_or(|c| *c == r.customer_id)
+        })
+        // Every refund here has succeeded.
+        .filter(|_| query.status.as_deref().is_none_or(|s| s == "succeeded"))
+        .filter(|r| after.is_none_or(|t| r.created_at >= t))
+        .filter(|r| before.is_none_or(|t| r.created_at <= t))
+        .collect();
+    refunds.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then(b.refund_id.cmp(&a.refund_id))
+    });
+    let items: Vec<Value> = refunds
+        .into_iter()
+        .skip(page_number * page_size)
+        .take(page_size)
+        .map(|r| dodo_json::refund(&store, r))
+        .collect();
+    Ok(Json(json!({ "items": items })))
 }
