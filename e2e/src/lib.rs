@@ -3,6 +3,7 @@
 //! sandbox's webhooks delivered to the proxy.
 
 pub mod browser;
+pub mod processes;
 
 use dodo_sandbox::{SandboxConfig, Seed};
 use serde_json::{json, Value};
@@ -76,6 +77,8 @@ pub struct StackOptions {
     pub reconcile_grace: Duration,
     /// How often the proxy reconciles accepts in flight in the background.
     pub reconcile_every: Duration,
+    /// How often the proxy sweeps Dodo's recent payments and refunds for missed webhooks.
+    pub sweep_every: Duration,
     /// Every test talks from 127.0.0.1: one client, so a generous limit unless a test says.
     pub rate_per_client: Rate,
     pub rate_per_token: Rate,
@@ -95,6 +98,7 @@ impl Default for StackOptions {
             upstream_timeout: Duration::from_secs(2),
             reconcile_grace: Duration::from_secs(3),
             reconcile_every: Duration::from_millis(200),
+            sweep_every: Duration::from_secs(1),
             rate_per_client: Rate::per_minute(100_000),
             rate_per_token: Rate::per_minute(1_000),
             trust_forwarded_for: false,
@@ -162,6 +166,7 @@ impl Stack {
             upstream_timeout: options.upstream_timeout,
             reconcile_grace: options.reconcile_grace,
             reconcile_every: options.reconcile_every,
+            sweep_every: options.sweep_every,
             rate_per_client: options.rate_per_client,
             rate_per_token: options.rate_per_token,
             trust_forwarded_for: options.trust_forwarded_for,

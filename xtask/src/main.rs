@@ -6,6 +6,7 @@ mod bench;
 mod demo;
 mod fuzz;
 mod module_cycles;
+mod soak;
 mod test;
 mod tools;
 mod widget_dist;
@@ -41,6 +42,16 @@ enum Command {
     /// Trunk's post-build step (see Trunk.toml): split, optimise, minify, hash and precompress
     /// the widget's files in trunk's staging folder.
     WidgetDist,
+    /// The money path under random combinations of faults, checked against the sandbox's
+    /// ledger: PostgreSQL with two proxy instances, then SQLite.
+    Soak {
+        /// Seconds of customers and faults per database.
+        #[arg(long, default_value_t = soak::SECONDS_IN_TEST)]
+        seconds: u64,
+        /// Replays a schedule of actions and faults (printed by every run).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Fuzz the offer token, webhook and offers-file parsers (`cargo fuzz`), each for a set time.
     Fuzz {
         /// Seconds per target.
@@ -60,6 +71,10 @@ fn main() -> anyhow::Result<()> {
         Command::Test => test::run(&root),
         Command::Bench => bench::run(&root),
         Command::Screenshots => test::screenshots(&root),
+        Command::Soak { seconds, seed } => {
+            let postgres = tools::start_test_postgres()?;
+            soak::run(&root, &postgres, seconds, seed)
+        }
         Command::Fuzz { seconds, targets } => fuzz::run(&root, seconds, &targets),
         Command::WidgetDist => widget_dist::run_as_trunk_hook(&root),
     }

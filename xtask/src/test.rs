@@ -127,6 +127,9 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     )?
     .total();
 
+    // Faults at random, overlapping, while customers click; invariants against the ledger.
+    crate::soak::run(root, &postgres, crate::soak::SECONDS_IN_TEST, None)?;
+
     println!();
     println!("Tests run:");
     println!(
@@ -147,6 +150,10 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     );
     let all = native + native_postgres + browser + end_to_end;
     let (passed, failed) = (all.passed, all.failed);
+    println!(
+        "  soak ({}s per database, PostgreSQL with two instances and SQLite): passed",
+        crate::soak::SECONDS_IN_TEST
+    );
     println!("{passed} passed, {failed} failed");
     for (kind, counts) in [
         ("native", native),

@@ -211,6 +211,24 @@ pub fn build_widget(root: &Path) -> anyhow::Result<()> {
 pub const POSTGRES_CLUSTER: &str = "upsell";
 pub const POSTGRES_PORT: u16 = 54329;
 
+/// The newest PostgreSQL installed (Debian's `/usr/lib/postgresql/<version>`).
+fn postgres_version() -> anyhow::Result<String> {
+    Ok(std::fs::read_dir("/usr/lib/postgresql")
+        .context("PostgreSQL is not installed in /usr/lib/postgresql")?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .max()
+        .context("no PostgreSQL version in /usr/lib/postgresql")?
+        .to_string())
+}
+
+/// The command that restarts the test cluster (the soak restarts it under load).
+pub fn restart_test_postgres_command() -> anyhow::Result<String> {
+    Ok(format!(
+        "pg_ctlcluster {} {POSTGRES_CLUSTER} restart",
+        postgres_version()?
+    ))
+}
+
 /// Installs PostgreSQL when missing and starts a fresh test cluster. Returns its admin URL.
 pub fn start_test_postgres() -> anyhow::Result<String> {
     if !Path::new("/usr/bin/pg_createcluster").exists() {
@@ -225,12 +243,7 @@ pub fn start_test_postgres() -> anyhow::Result<String> {
             ])
             .env("DEBIAN_FRONTEND", "noninteractive"))?;
     }
-    let version = std::fs::read_dir("/usr/lib/postgresql")
-        .context("PostgreSQL is not installed in /usr/lib/postgresql")?
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .max()
-        .context("no PostgreSQL version in /usr/lib/postgresql")?
-        .to_string();
+    let version = postgres_version()?;
     let clusters = output_of("pg_lsclusters", &["--no-header"]).unwrap_or_default();
     if clusters
         .lines()
