@@ -34,11 +34,42 @@ pub enum SweepError {
 }
 
 /// Records the offers' payments and the refunds of the last [`LOOKBACK`] that are not yet
-/// recorded.
+/// recorded. Refunds first, and each part whatever became of the other: they are separate lists
+/// at Dodo, and one failing must not keep the other from being read.
 pub async fn sweep(dodo: &DodoApi, storage: &Storage) -> Result<Swept, SweepError> {
     let since = clock::rfc3339(OffsetDateTime::now_utc() - LOOKBACK);
-    let mut swept = Swept::default();
-    for listed in dodo.succeeded_payments_since(&since).await? {
+    let refunds = sweep_refunds(dodo, storage, &since).await;
+    let payments = sweep_payments(dodo, storage, &since).await;
+    Ok(Swept {
+        refunds: refunds?,
+        payments: payments?,
+    })
+}
+
+async fn sweep_refunds(
+    dodo: &DodoApi,
+    storage: &Storage,
+    since: &str,
+) -> Result<usize, SweepError> {
+    let mut recorded = 0;
+    for refund in dodo.refunds_since(since).await? {
+        if storage
+            .record_refund(&refund.refund_id, &refund.payment_id, refund.amount)
+            .await?
+        {
+            recorded += 1;
+        }
+    }
+    Ok(recorded)
+}
+
+async fn sweep_payments(
+    dodo: &DodoApi,
+    storage: &Storage,
+    since: &str,
+) -> Result<usize, SweepError> {
+    let mut recorded = 0;
+    for listed in dodo.succeeded_payments_since(since).await? {
         let accept_id = listed
             .metadata
             .get(metadata::ACCEPT_ID)
@@ -71,15 +102,7 @@ pub async fn sweep(dodo: &DodoApi, storage: &Storage) -> Result<Swept, SweepErro
             }
             (None, None) => continue,
         }
-        swept.payments += 1;
+        recorded += 1;
     }
-    for refund in dodo.refunds_since(&since).await? {
-        if storage
-            .record_refund(&refund.refund_id, &refund.payment_id, refund.amount)
-            .await?
-        {
-            swept.refunds += 1;
-        }
-    }
-    Ok(swept)
+    Ok(recorded)
 }
