@@ -457,3 +457,62 @@ async fn a_new_subscriber_is_offered_the_plan_changes_of_their_plan() {
     let payment = stack.purchase(ADA, BASIC).await.unwrap();
     assert!(offers(&stack, &payment).await.plan_changes.is_empty());
 }
+
+/// The offers file's conditions, read from the purchase as Dodo reports it: only the offers
+/// whose conditions the purchase meets are shown, highest priority first.
+#[tokio::test(flavor = "multi_thread")]
+async fn offers_follow_only_purchases_that_meet_their_conditions_highest_priority_first() {
+    let stack = Stack::start(StackOptions {
+        offers_toml: r#"
+offer_window_minutes = 30
+
+[[offers]]
+id = "us-only"
+after = ["prod_basic_plan"]
+product = "prod_pro_upgrade"
+[offers.when]
+countries = ["US"]
+currencies = ["USD"]
+
+[[offers]]
+id = "big-orders"
+after = ["prod_basic_plan"]
+product = "prod_icon_pack"
+[offers.when]
+order_total = { USD = { min = 10000 } }
+
+[[offers]]
+id = "first"
+after = ["prod_basic_plan"]
+product = "prod_template_pack"
+priority = 1
+"#
+        .into(),
+        ..StackOptions::default()
+    })
+    .await
+    .unwrap();
+    let shown = |offers: serde_json::Value| -> Vec<String> {
+        offers["offers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["offer_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Ada, billed in New York, 30.00 USD: not a big order.
+    let ada = stack
+        .purchase("cus_demo_ada", "prod_basic_plan")
+        .await
+        .unwrap();
+    assert_eq!(
+        shown(stack.offers(&ada).await.unwrap()),
+        ["first", "us-only"]
+    );
+    // Linus, billed in Helsinki: not in the US.
+    let linus = stack
+        .purchase("cus_demo_linus", "prod_basic_plan")
+        .await
+        .unwrap();
+    assert_eq!(shown(stack.offers(&linus).await.unwrap()), ["first"]);
+}

@@ -1,7 +1,7 @@
 //! The merchant's offers file (TOML): which product to offer after which purchase.
 
 use serde::Deserialize;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -177,6 +177,105 @@ pub struct OfferRule {
     /// Names the experiment, which decides who sees which variant: a new name reshuffles the
     /// customers. The offer id when absent.
     pub experiment: Option<String>,
+    /// Among the offers one purchase leads to, higher first (file order among equals).
+    #[serde(default)]
+    pub priority: i32,
+    /// Conditions the purchase must meet for the offer to be shown (`[offers.when]`); none
+    /// when absent. A downsell follows its offer: its own conditions are not read.
+    #[serde(default)]
+    pub when: Conditions,
+}
+
+/// What a purchase must be for an offer to follow it; every condition given must hold. Read
+/// from the purchase as Dodo reports it (`offers::targeting`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conditions {
+    /// The order's total, per currency (ISO 4217, upper case), in minor units: a purchase in a
+    /// currency not named here does not qualify, when any is named.
+    #[serde(default)]
+    pub order_total: BTreeMap<String, TotalRange>,
+    /// Billing countries (ISO 3166-1 alpha-2, upper case).
+    #[serde(default)]
+    pub countries: Vec<String>,
+    /// The purchase's currencies (ISO 4217, upper case).
+    #[serde(default)]
+    pub currencies: Vec<String>,
+    /// Shown from this moment (RFC 3339)...
+    pub starts_at: Option<String>,
+    /// ...and until this one (RFC 3339), excluded.
+    pub ends_at: Option<String>,
+}
+
+/// An order total's bounds, both included, in minor units.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TotalRange {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+impl Conditions {
+    /// Refuses conditions that could never be met or are misspelt, naming the offer.
+    fn check(&self, offer: &str) -> anyhow::Result<()> {
+        let upper = |code: &str, len: usize| {
+            code.len() == len && code.chars().all(|c| c.is_ascii_uppercase())
+        };
+        for (currency, range) in &self.order_total {
+            anyhow::ensure!(
+                upper(currency, 3),
+                "offer {offer:?}: order_total currency {currency:?} must be an ISO 4217 code in upper case, like \"USD\""
+            );
+            anyhow::ensure!(
+                range.min.is_some() || range.max.is_some(),
+                "offer {offer:?}: order_total.{currency} needs `min`, `max` or both"
+            );
+            anyhow::ensure!(
+                range.min.unwrap_or(0) >= 0 && range.max.unwrap_or(0) >= 0,
+                "offer {offer:?}: order_total.{currency} bounds are amounts in minor units, not negative"
+            );
+            if let (Some(min), Some(max)) = (range.min, range.max) {
+                anyhow::ensure!(
+                    min <= max,
+                    "offer {offer:?}: order_total.{currency} has min {min} above max {max}"
+                );
+            }
+        }
+        for country in &self.countries {
+            anyhow::ensure!(
+                upper(country, 2),
+                "offer {offer:?}: country {country:?} must be an ISO 3166-1 alpha-2 code in upper case, like \"US\""
+            );
+        }
+        for currency in &self.currencies {
+            anyhow::ensure!(
+                upper(currency, 3),
+                "offer {offer:?}: currency {currency:?} must be an ISO 4217 code in upper case, like \"USD\""
+            );
+        }
+        let moment = |name: &str,
+                      text: &Option<String>|
+         -> anyhow::Result<Option<time::OffsetDateTime>> {
+            text.as_deref()
+                .map(|t| {
+                    crate::clock::parse_rfc3339(t).ok_or_else(|| {
+                        anyhow::anyhow!("offer {offer:?}: {name} {t:?} is not an RFC 3339 time, like \"2026-12-01T00:00:00Z\"")
+                    })
+                })
+                .transpose()
+        };
+        let (starts, ends) = (
+            moment("starts_at", &self.starts_at)?,
+            moment("ends_at", &self.ends_at)?,
+        );
+        if let (Some(starts), Some(ends)) = (starts, ends) {
+            anyhow::ensure!(
+                starts < ends,
+                "offer {offer:?}: starts_at must come before ends_at"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// One version of an offer in an experiment: what it changes, and its share of the traffic.
@@ -293,6 +392,7 @@ impl OfferRules {
         );
         let mut ids = HashSet::new();
         for offer in &rules.offers {
+            offer.when.check(&offer.id)?;
             anyhow::ensure!(
                 is_identifier(&offer.id),
                 "offer id {:?} must be 1 to 64 letters, digits, '-' or '_'",
@@ -405,7 +505,8 @@ impl OfferRules {
         Ok(rules)
     }
 
-    /// The offers triggered by a purchase of these products, in file order.
+    /// The offers triggered by a purchase of these products, in file order (before their
+    /// conditions and priorities are applied, in `offers::targeting`).
     pub fn offers_after<'a>(
         &'a self,
         purchased: &'a [String],

@@ -2,6 +2,7 @@
 //! then the offers its products lead to, and the saved cards that can pay them in one click.
 
 use super::builder::{self, Purchase};
+use super::targeting::{self, PurchaseFacts};
 use super::{OfferError, Offers};
 use crate::clock;
 use crate::dodo::client::{card_is_current, currency_code, SavedMethod};
@@ -62,8 +63,9 @@ pub async fn one_click_offers(
         return Ok(OffersResponse::default());
     }
     let purchased = purchased_products(payment);
+    let facts = PurchaseFacts::of(payment);
     let mut shown = Vec::new();
-    for root in offers.rules.offers_after(&purchased) {
+    for root in targeting::choose(offers.rules.offers_after(&purchased), &facts, now) {
         if let Some((rule, kind)) = builder::current(&offers.rules, root, settled, false) {
             // Two chains may lead to the same downsell: show it once.
             if !shown.iter().any(|(r, _): &(&OfferRule, _)| r.id == rule.id) {

@@ -1,5 +1,6 @@
 //! What a customer is offered after a purchase: the purchase checked (succeeded, inside its
-//! offer window), each chain of downsells walked past what was declined, each offered product
+//! offer window), the offers it leads to narrowed to those whose conditions it meets and
+//! ordered by priority (`targeting`), each chain of downsells walked past what was declined, each offered product
 //! priced from Dodo in the variant of its experiment the customer falls in, and each item sealed
 //! in an offer token; a decline recorded, with the next offer of its chain. In strict mode, the
 //! purchase must first be named by the merchant's own purchase token (`purchase_token`).
@@ -9,6 +10,7 @@ pub mod decline;
 pub mod experiment;
 pub mod lookup;
 pub mod purchase_token;
+pub mod targeting;
 pub mod token;
 
 use crate::dodo::DodoApi;
