@@ -188,52 +188,32 @@ impl DodoApi {
         &self,
         since: &str,
     ) -> Result<Vec<PaymentListResponse>, Error> {
-        let mut all = Vec::new();
-        for page_number in 0.. {
+        every_page(|page_number| async move {
             let page = self
                 .reads
                 .payments()
                 .list()
-                .query(json!({
-                    "status": "succeeded",
-                    "created_at_gte": since,
-                    "page_size": LIST_PAGE_SIZE,
-                    "page_number": page_number,
-                }))
+                .query(recent_succeeded(since, page_number))
                 .send()
                 .await?;
-            let last_page = page.items.len() < LIST_PAGE_SIZE;
-            all.extend(page.items);
-            if last_page {
-                break;
-            }
-        }
-        Ok(all)
+            Ok(page.items)
+        })
+        .await
     }
 
     /// Every succeeded refund created since `since` (RFC 3339).
     pub async fn refunds_since(&self, since: &str) -> Result<Vec<RefundListItem>, Error> {
-        let mut all = Vec::new();
-        for page_number in 0.. {
+        every_page(|page_number| async move {
             let page = self
                 .reads
                 .refunds()
                 .list()
-                .query(json!({
-                    "status": "succeeded",
-                    "created_at_gte": since,
-                    "page_size": LIST_PAGE_SIZE,
-                    "page_number": page_number,
-                }))
+                .query(recent_succeeded(since, page_number))
                 .send()
                 .await?;
-            let last_page = page.items.len() < LIST_PAGE_SIZE;
-            all.extend(page.items);
-            if last_page {
-                break;
-            }
-        }
-        Ok(all)
+            Ok(page.items)
+        })
+        .await
     }
 
     /// The payment whose metadata holds `key = value`, among the customer's payments created
@@ -272,6 +252,35 @@ impl DodoApi {
         }
         Ok(None)
     }
+}
+
+/// The query of one page of a list of what succeeded since `since`.
+fn recent_succeeded(since: &str, page_number: usize) -> Value {
+    json!({
+        "status": "succeeded",
+        "created_at_gte": since,
+        "page_size": LIST_PAGE_SIZE,
+        "page_number": page_number,
+    })
+}
+
+/// Every item of a list Dodo answers a page at a time (`page(n)`, from 0), until a page that is
+/// not full.
+async fn every_page<T, F, Fut>(mut page: F) -> Result<Vec<T>, Error>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, Error>>,
+{
+    let mut all = Vec::new();
+    for page_number in 0.. {
+        let items = page(page_number).await?;
+        let last_page = items.len() < LIST_PAGE_SIZE;
+        all.extend(items);
+        if last_page {
+            break;
+        }
+    }
+    Ok(all)
 }
 
 /// A product's price of `kind` (`one_time_price`, `recurring_price`): its JSON, the list

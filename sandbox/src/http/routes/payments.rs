@@ -1,7 +1,7 @@
 //! `GET /payments/{id}` and `POST /payments`.
 
 use crate::http::error::DodoError;
-use crate::http::routes::json_body;
+use crate::http::routes::{json_body, list_query, ListWindow};
 use crate::http::state::AppState;
 use crate::world::cart::{price_cart, CartItem};
 use crate::world::charges::{self, NewCharge};
@@ -151,17 +151,13 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     query: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, DodoError> {
-    let axum::extract::Query(query) =
-        query.map_err(|e| DodoError::unprocessable("INVALID_REQUEST_PARAMETERS", e.body_text()))?;
-    let bound = |text: &Option<String>| {
-        text.as_deref()
-            .map(crate::world::store::parse_time)
-            .transpose()
-            .map_err(|e| DodoError::unprocessable("INVALID_REQUEST_PARAMETERS", e.to_string()))
-    };
-    let (after, before) = (bound(&query.created_at_gte)?, bound(&query.created_at_lte)?);
-    let page_size = query.page_size.unwrap_or(10).clamp(1, 100);
-    let page_number = query.page_number.unwrap_or(0);
+    let query = list_query(query)?;
+    let window = ListWindow::new(
+        query.created_at_gte.as_deref(),
+        query.created_at_lte.as_deref(),
+        query.page_size,
+        query.page_number,
+    )?;
     let store = state.world.lock()?;
     let mut payments: Vec<&Payment> = store
         .payments
@@ -174,18 +170,15 @@ pub async fn list(
         })
         .filter(|p| query.subscription_id.is_none() || query.subscription_id == p.subscription_id)
         .filter(|p| query.status.as_deref().is_none_or(|s| s == p.status))
-        .filter(|p| after.is_none_or(|t| p.created_at >= t))
-        .filter(|p| before.is_none_or(|t| p.created_at <= t))
+        .filter(|p| window.contains(p.created_at))
         .collect();
     payments.sort_by(|a, b| {
         b.created_at
             .cmp(&a.created_at)
             .then(b.payment_id.cmp(&a.payment_id))
     });
-    let items: Vec<Value> = payments
-        .into_iter()
-        .skip(page_number * page_size)
-        .take(page_size)
+    let items: Vec<Value> = window
+        .page(payments)
         .map(|p| {
             let mut item = dodo_json::payment(&store, p);
             item["has_license_key"] = Value::Bool(false);

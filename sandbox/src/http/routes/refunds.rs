@@ -3,7 +3,7 @@
 //! `refund.succeeded`, and listed for whoever missed the announcement.
 
 use crate::http::error::DodoError;
-use crate::http::routes::json_body;
+use crate::http::routes::{json_body, list_query, ListWindow};
 use crate::http::state::AppState;
 use crate::world::dodo_json;
 use crate::world::store::{new_id, Event, Refund};
@@ -158,17 +158,13 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     query: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, DodoError> {
-    let axum::extract::Query(query) =
-        query.map_err(|e| DodoError::unprocessable("INVALID_REQUEST_PARAMETERS", e.body_text()))?;
-    let bound = |text: &Option<String>| {
-        text.as_deref()
-            .map(crate::world::store::parse_time)
-            .transpose()
-            .map_err(|e| DodoError::unprocessable("INVALID_REQUEST_PARAMETERS", e.to_string()))
-    };
-    let (after, before) = (bound(&query.created_at_gte)?, bound(&query.created_at_lte)?);
-    let page_size = query.page_size.unwrap_or(10).clamp(1, 100);
-    let page_number = query.page_number.unwrap_or(0);
+    let query = list_query(query)?;
+    let window = ListWindow::new(
+        query.created_at_gte.as_deref(),
+        query.created_at_lte.as_deref(),
+        query.page_size,
+        query.page_number,
+    )?;
     let store = state.world.lock()?;
     let mut refunds: Vec<&Refund> = store
         .refunds
@@ -181,18 +177,15 @@ pub async fn list(
         })
         // Every refund here has succeeded.
         .filter(|_| query.status.as_deref().is_none_or(|s| s == "succeeded"))
-        .filter(|r| after.is_none_or(|t| r.created_at >= t))
-        .filter(|r| before.is_none_or(|t| r.created_at <= t))
+        .filter(|r| window.contains(r.created_at))
         .collect();
     refunds.sort_by(|a, b| {
         b.created_at
             .cmp(&a.created_at)
             .then(b.refund_id.cmp(&a.refund_id))
     });
-    let items: Vec<Value> = refunds
-        .into_iter()
-        .skip(page_number * page_size)
-        .take(page_size)
+    let items: Vec<Value> = window
+        .page(refunds)
         .map(|r| dodo_json::refund(&store, r))
         .collect();
     Ok(Json(json!({ "items": items })))
