@@ -516,3 +516,99 @@ priority = 1
         .unwrap();
     assert_eq!(shown(stack.offers(&linus).await.unwrap()), ["first"]);
 }
+
+/// What the customer already has, from Dodo: an offer of a product they bought (in this order
+/// or an earlier one, through us or not) gives way to the next offer of its chain; a refund in
+/// full gives it back; and `customer = "new"` / `"returning"` tells first purchases apart.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_offer_of_what_the_customer_already_has_gives_way_to_the_next_of_its_chain() {
+    let stack = Stack::start(StackOptions {
+        offers_toml: r#"
+offer_window_minutes = 30
+
+[[offers]]
+id = "pro"
+after = ["prod_basic_plan"]
+product = "prod_pro_upgrade"
+downsell = "icons"
+
+[[offers]]
+id = "icons"
+product = "prod_icon_pack"
+
+[[offers]]
+id = "welcome"
+after = ["prod_basic_plan"]
+product = "prod_template_pack"
+when = { customer = "new" }
+"#
+        .into(),
+        ..StackOptions::default()
+    })
+    .await
+    .unwrap();
+    let shown = |offers: Value| -> Vec<(String, String)> {
+        offers["offers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    o["offer_id"].as_str().unwrap().to_string(),
+                    o["kind"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let pair = |id: &str, kind: &str| (id.to_string(), kind.to_string());
+
+    // Ada's first purchase (the seed's): the upsell, and the welcome offer for new customers.
+    let offers = stack.offers("pay_demo_basic_ada").await.unwrap();
+    assert_eq!(
+        shown(offers.clone()),
+        [pair("pro", "upsell"), pair("welcome", "upsell")]
+    );
+    let token = offers["offers"][0]["items"][0]["token"].as_str().unwrap();
+    let (status, body) = stack.accept(token, "owned-product-1").await.unwrap();
+    assert_eq!(status, 200, "{body}");
+
+    // The second purchase: Ada owns the Pro upgrade now, so its chain goes on to the icons,
+    // shown as an upsell (she declined nothing); and she is no longer new.
+    let second = stack
+        .purchase("cus_demo_ada", "prod_basic_plan")
+        .await
+        .unwrap();
+    assert_eq!(
+        shown(stack.offers(&second).await.unwrap()),
+        [pair("icons", "upsell")]
+    );
+
+    // The Pro upgrade refunded in full: Ada no longer has it, and it is offered again.
+    let charge = stack.ledger().await.unwrap()["charges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["product_cart"][0]["product_id"] == "prod_pro_upgrade")
+        .unwrap()["payment_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    stack
+        .http
+        .post(format!("{}/refunds", stack.sandbox_url))
+        .bearer_auth(upsell_e2e::API_KEY)
+        .json(&json!({ "payment_id": charge, "reason": "changed my mind" }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let third = stack
+        .purchase("cus_demo_ada", "prod_basic_plan")
+        .await
+        .unwrap();
+    assert_eq!(
+        shown(stack.offers(&third).await.unwrap()),
+        [pair("pro", "upsell")]
+    );
+}

@@ -205,7 +205,7 @@ async fn downgrades_charge_nothing_and_credit_the_subscription() {
         ))
         .await;
         advance_days(&stack, 15).await;
-        let (shown, done) = change_and_check(&stack, "sub_pro", "cus_ok").await;
+        let (shown, done) = change_and_check(&stack, "sub_pro", "cus_pro").await;
         assert_eq!(shown["amount_due_now"]["amount"], 0, "{mode}: {shown}");
         assert_eq!(shown["credit_added"]["amount"], credit, "{mode}: {shown}");
         assert_eq!(shown["credit_used"]["amount"], 0, "{mode}: {shown}");
@@ -255,7 +255,7 @@ async fn a_downgrade_scheduled_for_the_next_billing_date_is_shown_as_scheduled()
     )
     .await;
     advance_days(&stack, 15).await;
-    let (shown, done) = change_and_check(&stack, "sub_pro", "cus_ok").await;
+    let (shown, done) = change_and_check(&stack, "sub_pro", "cus_pro").await;
     assert_eq!(shown["effective_at"], "next_billing_date");
     assert_eq!(shown["amount_due_now"]["amount"], 0);
     assert_eq!(done["status"], "scheduled", "{done}");
@@ -265,7 +265,7 @@ async fn a_downgrade_scheduled_for_the_next_billing_date_is_shown_as_scheduled()
         .starts_with("2026-01-31"));
     assert_eq!(subscription_product(&stack, "sub_pro").await, "prod_pro");
     // With a change scheduled, no other change is offered until it has happened.
-    let listed: PlanChangesResponse = list_plan_changes(&stack, "sub_pro", "cus_ok")
+    let listed: PlanChangesResponse = list_plan_changes(&stack, "sub_pro", "cus_pro")
         .await
         .json()
         .await
@@ -401,4 +401,29 @@ async fn a_change_whose_answer_was_lost_is_found_and_never_sent_twice() {
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(plan_change_charges(&stack, "sub_basic").await.len(), 1);
     assert_eq!(subscription_product(&stack, "sub_basic").await, "prod_pro");
+}
+
+/// A plan the customer is already on, in another subscription (as Dodo lists them), is not
+/// offered as a change; the same change is offered to a customer who is not on it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_the_customer_is_already_on_is_not_offered() {
+    let stack = billing_stack(
+        "from = \"prod_basic\"\nto = \"prod_pro\"\ndirection = \"upgrade\"\nproration = \"prorated_immediately\"",
+    )
+    .await;
+    let listed = |subscription: &'static str, customer: &'static str| {
+        let stack = &stack;
+        async move {
+            let response = list_plan_changes(stack, subscription, customer).await;
+            assert_eq!(response.status(), 200);
+            response
+                .json::<PlanChangesResponse>()
+                .await
+                .unwrap()
+                .plan_changes
+                .len()
+        }
+    };
+    assert_eq!(listed("sub_basic", "cus_ok").await, 1);
+    assert_eq!(listed("sub_two_basic", "cus_two_plans").await, 0);
 }

@@ -205,6 +205,19 @@ pub struct Conditions {
     pub starts_at: Option<String>,
     /// ...and until this one (RFC 3339), excluded.
     pub ends_at: Option<String>,
+    /// Only customers buying for the first time (`new`), or only those who bought before
+    /// (`returning`): read from the customer's succeeded payments at Dodo.
+    pub customer: Option<CustomerKind>,
+}
+
+/// Whether the customer had bought from the merchant before this purchase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CustomerKind {
+    /// No succeeded payment before this purchase.
+    New,
+    /// At least one succeeded payment before this purchase.
+    Returning,
 }
 
 /// An order total's bounds, both included, in minor units.

@@ -8,8 +8,8 @@ use super::product_cache::{TtlCache, PRODUCT_TTL};
 use dodopayments::models::{
     CheckoutSessionResponse, CheckoutSessionStatus, CheckoutSessionsCreateParams, Currency,
     Payment, PaymentListResponse, Product, RefundListItem, Subscription,
-    SubscriptionChangePlanResponse, SubscriptionPreviewChangePlanResponse,
-    SubscriptionsChangePlanParams,
+    SubscriptionChangePlanResponse, SubscriptionListResponse,
+    SubscriptionPreviewChangePlanResponse, SubscriptionsChangePlanParams,
 };
 use dodopayments::{Client, ClientConfig, Error};
 use serde::Deserialize;
@@ -209,6 +209,48 @@ impl DodoApi {
                 .refunds()
                 .list()
                 .query(recent_succeeded(since, page_number))
+                .send()
+                .await?;
+            Ok(page.items)
+        })
+        .await
+    }
+
+    /// The customer's most recent succeeded payments, newest first: at most one page of
+    /// `LIST_PAGE_SIZE`. (Dodo's list items name no products; `payment` does.)
+    pub async fn recent_payments_of(
+        &self,
+        customer_id: &str,
+    ) -> Result<Vec<PaymentListResponse>, Error> {
+        let page = self
+            .reads
+            .payments()
+            .list()
+            .query(json!({
+                "customer_id": customer_id,
+                "status": "succeeded",
+                "page_size": LIST_PAGE_SIZE,
+            }))
+            .send()
+            .await?;
+        Ok(page.items)
+    }
+
+    /// Every subscription of the customer, whatever its status.
+    pub async fn subscriptions_of(
+        &self,
+        customer_id: &str,
+    ) -> Result<Vec<SubscriptionListResponse>, Error> {
+        every_page(|page_number| async move {
+            let page = self
+                .reads
+                .subscriptions()
+                .list()
+                .query(json!({
+                    "customer_id": customer_id,
+                    "page_size": LIST_PAGE_SIZE,
+                    "page_number": page_number,
+                }))
                 .send()
                 .await?;
             Ok(page.items)

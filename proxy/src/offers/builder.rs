@@ -1,7 +1,8 @@
 //! From offer rules to the offers a customer sees: each chain of downsells walked past what the
-//! customer already declined, items already accepted left out, every item priced from its Dodo
-//! product and sealed in its own token.
+//! customer already declined or already has, items already accepted or owned left out, every
+//! item priced from its Dodo product and sealed in its own token.
 
+use super::customer_history::CustomerHistory;
 use super::experiment;
 use super::token::OfferClaims;
 use super::{OfferError, Offers};
@@ -25,14 +26,25 @@ pub struct Purchase {
     pub payment_method_id: String,
 }
 
+/// Who the offers are for: the customer (whose id picks their variant of an experiment) and
+/// what they already have.
+#[derive(Debug, Clone, Copy)]
+pub struct Customer<'a> {
+    pub id: &'a str,
+    pub history: &'a CustomerHistory,
+}
+
 /// The offer to show in place of `rule`: `rule` itself, or once it was declined, the first
 /// offer down its downsell chain that was not; `None` when the chain is used up or an offer
-/// in it was accepted. The kind says how the customer got there.
+/// in it was accepted. An offer whose every product (in the customer's variant) the customer
+/// already has is passed over for the next of its chain the same way. The kind says how the
+/// customer got there.
 pub fn current<'a>(
     rules: &'a OfferRules,
     rule: &'a OfferRule,
     settled: &Settled,
     reached_by_decline: bool,
+    customer: Customer<'_>,
 ) -> Option<(&'a OfferRule, OfferKind)> {
     let mut rule = rule;
     let mut declined_before = reached_by_decline;
@@ -53,6 +65,18 @@ pub fn current<'a>(
         if items.iter().all(taken) {
             return None;
         }
+        let variant = experiment::variant_for(rule, customer.id);
+        let already_has = |item: &OfferedProduct| customer.history.owns(&item.product);
+        if rule
+            .products_of(variant)
+            .iter()
+            .filter(|item| !taken(item))
+            .all(already_has)
+        {
+            // Not declined: the next offer is not a "downsell" in the widget's words.
+            rule = rules.offer(rule.downsell.as_deref()?)?;
+            continue;
+        }
         let kind = if rule.is_cross_sell() {
             OfferKind::CrossSell
         } else if declined_before {
@@ -65,15 +89,16 @@ pub fn current<'a>(
     None
 }
 
-/// Builds one offer: its items not yet accepted, priced from Dodo, each with a signed token.
-/// `None` when no item can be offered (all accepted, or no product with a one-time price in
-/// the purchase's currency).
+/// Builds one offer: its items not yet accepted nor owned, priced from Dodo, each with a signed
+/// token. `None` when no item can be offered (all accepted or owned, or no product with a
+/// one-time price in the purchase's currency).
 pub async fn build(
     offers: &Offers,
     purchase: &Purchase,
     rule: &OfferRule,
     kind: OfferKind,
     settled: &Settled,
+    history: &CustomerHistory,
     now: OffsetDateTime,
 ) -> Result<Option<Offer>, OfferError> {
     // In an experiment, the customer's variant: its product, copy and badge replace the
@@ -81,7 +106,7 @@ pub async fn build(
     let variant = experiment::variant_for(rule, &purchase.customer_id);
     let mut items = Vec::new();
     for offered in rule.products_of(variant) {
-        if settled.accepted_items.contains(&offered.item_id) {
+        if settled.accepted_items.contains(&offered.item_id) || history.owns(&offered.product) {
             continue;
         }
         let product = offers
@@ -193,8 +218,21 @@ mod tests {
         id: &str,
         settled: &Settled,
     ) -> Option<(&'a str, OfferKind)> {
+        shown_to(rules, id, settled, &CustomerHistory::default())
+    }
+
+    fn shown_to<'a>(
+        rules: &'a OfferRules,
+        id: &str,
+        settled: &Settled,
+        history: &CustomerHistory,
+    ) -> Option<(&'a str, OfferKind)> {
         let rule = rules.offer(id).unwrap();
-        current(rules, rule, settled, false).map(|(r, kind)| (r.id.as_str(), kind))
+        let customer = Customer {
+            id: "cus_1",
+            history,
+        };
+        current(rules, rule, settled, false, customer).map(|(r, kind)| (r.id.as_str(), kind))
     }
 
     #[test]
@@ -240,5 +278,34 @@ mod tests {
         );
         settled.accepted_items.insert("extras.b".into());
         assert_eq!(shown(&rules, "extras", &settled), None);
+    }
+
+    #[test]
+    fn what_the_customer_already_has_gives_way_to_the_next_offer_of_its_chain() {
+        let rules = OfferRules::parse(RULES).unwrap();
+        let settled = Settled::default();
+        let owns = |products: &[&str]| CustomerHistory::owning(products.iter().copied());
+        assert_eq!(
+            shown_to(&rules, "pro", &settled, &owns(&["prod_pro"])),
+            Some(("pro-cheaper", OfferKind::Upsell))
+        );
+        assert_eq!(
+            shown_to(
+                &rules,
+                "pro",
+                &settled,
+                &owns(&["prod_pro", "prod_pro_discounted", "prod_starter"])
+            ),
+            None
+        );
+        // A cross-sell stays while one of its items is not owned; owning all ends it.
+        assert_eq!(
+            shown_to(&rules, "extras", &settled, &owns(&["a"])),
+            Some(("extras", OfferKind::CrossSell))
+        );
+        assert_eq!(
+            shown_to(&rules, "extras", &settled, &owns(&["a", "b"])),
+            None
+        );
     }
 }

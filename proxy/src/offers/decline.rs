@@ -1,7 +1,8 @@
 //! "No thanks": the offer is not shown again for this purchase, and the next offer of its
 //! chain (a downsell) takes its place, if the merchant set one.
 
-use super::builder::{self, Purchase};
+use super::builder::{self, Customer, Purchase};
+use super::customer_history::{self, CustomerHistory};
 use super::token::OfferClaims;
 use super::{OfferError, Offers};
 use crate::storage::offer_events::Sighting;
@@ -34,7 +35,16 @@ async fn next_offer(offers: &Offers, claims: &OfferClaims) -> Result<Option<Offe
     if settled.accepted_count >= offers.rules.max_accepted_offers {
         return Ok(None);
     }
-    let Some((rule, kind)) = builder::current(&offers.rules, declined, &settled, true) else {
+    if declined.downsell.is_none() {
+        return Ok(None);
+    }
+    let history = history(offers, &claims.sub).await;
+    let customer = Customer {
+        id: &claims.cus,
+        history: &history,
+    };
+    let Some((rule, kind)) = builder::current(&offers.rules, declined, &settled, true, customer)
+    else {
         return Ok(None);
     };
     let expires_at =
@@ -52,7 +62,26 @@ async fn next_offer(offers: &Offers, claims: &OfferClaims) -> Result<Option<Offe
         rule,
         kind,
         &settled,
+        &history,
         OffsetDateTime::now_utc(),
     )
     .await
+}
+
+/// What the customer already has, so that the downsell is not something they own. When Dodo
+/// cannot say, the downsell is offered: a decline always gets an answer.
+async fn history(offers: &Offers, payment_id: &str) -> CustomerHistory {
+    let payment = match offers.dodo.payment(payment_id).await {
+        Ok(payment) => payment,
+        Err(error) => {
+            tracing::warn!(%error, payment = %payment_id, "the purchase could not be read for the customer's history");
+            return CustomerHistory::default();
+        }
+    };
+    customer_history::read(&offers.dodo, &payment)
+        .await
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, payment = %payment_id, "the customer's history could not be read");
+            CustomerHistory::of_purchase_only(&payment)
+        })
 }

@@ -1,7 +1,9 @@
 //! The offers for a purchase that has just succeeded: the purchase read from Dodo and checked,
-//! then the offers its products lead to, and the saved cards that can pay them in one click.
+//! then the offers its products lead to that fit it and its customer, and the saved cards that
+//! can pay them in one click.
 
-use super::builder::{self, Purchase};
+use super::builder::{self, Customer, Purchase};
+use super::customer_history::{self, CustomerHistory};
 use super::targeting::{self, PurchaseFacts};
 use super::{OfferError, Offers};
 use crate::clock;
@@ -63,10 +65,32 @@ pub async fn one_click_offers(
         return Ok(OffersResponse::default());
     }
     let purchased = purchased_products(payment);
-    let facts = PurchaseFacts::of(payment);
+    if offers.rules.offers_after(&purchased).next().is_none() {
+        return Ok(OffersResponse::default());
+    }
+
+    // What the customer already has and the cards that can pay are read at the same time.
+    let customer_id = payment.customer.customer_id.clone();
+    let (history, methods) = tokio::join!(
+        customer_history::read(&offers.dodo, payment),
+        offers.dodo.payment_methods(&customer_id),
+    );
+    let history = history.unwrap_or_else(|error| {
+        // Offers still follow; only the purchase's own products are known to be owned, and
+        // no `customer = "new"` or `"returning"` condition holds.
+        tracing::warn!(%error, customer = %customer_id, "the customer's history could not be read");
+        CustomerHistory::of_purchase_only(payment)
+    });
+
+    let facts = PurchaseFacts::of(payment, history.returning());
+    let customer = Customer {
+        id: &customer_id,
+        history: &history,
+    };
     let mut shown = Vec::new();
     for root in targeting::choose(offers.rules.offers_after(&purchased), &facts, now) {
-        if let Some((rule, kind)) = builder::current(&offers.rules, root, settled, false) {
+        if let Some((rule, kind)) = builder::current(&offers.rules, root, settled, false, customer)
+        {
             // Two chains may lead to the same downsell: show it once.
             if !shown.iter().any(|(r, _): &(&OfferRule, _)| r.id == rule.id) {
                 shown.push((rule, kind));
@@ -77,16 +101,11 @@ pub async fn one_click_offers(
         return Ok(OffersResponse::default());
     }
 
-    let customer_id = payment.customer.customer_id.clone();
-    let methods = offers
-        .dodo
-        .payment_methods(&customer_id)
-        .await
-        .map_err(OfferError::Upstream)?;
+    let methods = methods.map_err(OfferError::Upstream)?;
     let payment_methods = usable_methods(&methods, payment.payment_method_id.as_deref(), now);
     let for_purchase = Purchase {
         payment_id: payment.payment_id.clone(),
-        customer_id,
+        customer_id: customer_id.clone(),
         currency: currency_code(&payment.currency),
         expires_at: purchase.expires_at,
         payment_method_id: payment_methods
@@ -96,7 +115,8 @@ pub async fn one_click_offers(
     };
     let mut built = Vec::new();
     for (rule, kind) in shown {
-        if let Some(offer) = builder::build(offers, &for_purchase, rule, kind, settled, now).await?
+        if let Some(offer) =
+            builder::build(offers, &for_purchase, rule, kind, settled, &history, now).await?
         {
             built.push(offer);
         }

@@ -1,11 +1,13 @@
 //! What a customer is offered after a purchase: the purchase checked (succeeded, inside its
 //! offer window), the offers it leads to narrowed to those whose conditions it meets and
-//! ordered by priority (`targeting`), each chain of downsells walked past what was declined, each offered product
+//! ordered by priority (`targeting`), each chain of downsells walked past what was declined or
+//! what the customer already has (`customer_history`, from Dodo), each offered product
 //! priced from Dodo in the variant of its experiment the customer falls in, and each item sealed
 //! in an offer token; a decline recorded, with the next offer of its chain. In strict mode, the
 //! purchase must first be named by the merchant's own purchase token (`purchase_token`).
 
 pub mod builder;
+pub mod customer_history;
 pub mod decline;
 pub mod experiment;
 pub mod lookup;

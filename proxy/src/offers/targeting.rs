@@ -1,10 +1,11 @@
 //! Which of the offers a purchase leads to fit it: the offers file's conditions
-//! (`[offers.when]`: the order's total, the billing country, the currency, a start and an end)
-//! read from the purchase as Dodo reports it, and the offers' priorities. Nothing here calls
-//! Dodo: the purchase has already been read, so targeting adds no round trip to a lookup.
+//! (`[offers.when]`: the order's total, the billing country, the currency, a start and an end,
+//! a new or returning customer) read from the purchase as Dodo reports it and from the
+//! customer's history (`customer_history`), and the offers' priorities. Nothing here calls
+//! Dodo: the lookup has read all of it already.
 
 use crate::dodo::client::currency_code;
-use crate::rules::{Conditions, OfferRule};
+use crate::rules::{Conditions, CustomerKind, OfferRule};
 use dodopayments::models::Payment;
 use time::OffsetDateTime;
 
@@ -17,11 +18,15 @@ pub struct PurchaseFacts {
     pub currency: String,
     /// The billing country (ISO 3166-1 alpha-2, upper case), when Dodo gives one.
     pub country: Option<String>,
+    /// Whether the customer bought before; `None` when unknown, and then neither `new` nor
+    /// `returning` fits.
+    pub returning: Option<bool>,
 }
 
 impl PurchaseFacts {
-    pub fn of(payment: &Payment) -> Self {
+    pub fn of(payment: &Payment, returning: Option<bool>) -> Self {
         PurchaseFacts {
+            returning,
             total: payment.total_amount,
             currency: currency_code(&payment.currency),
             country: serde_json::to_value(&payment.billing.country)
@@ -51,7 +56,12 @@ pub fn fits(conditions: &Conditions, facts: &PurchaseFacts, now: OffsetDateTime)
     let moment = |text: &Option<String>| text.as_deref().and_then(crate::clock::parse_rfc3339);
     let started = moment(&conditions.starts_at).is_none_or(|starts| now >= starts);
     let not_ended = moment(&conditions.ends_at).is_none_or(|ends| now < ends);
-    total_fits && country_fits && currency_fits && started && not_ended
+    let customer_fits = match conditions.customer {
+        None => true,
+        Some(CustomerKind::New) => facts.returning == Some(false),
+        Some(CustomerKind::Returning) => facts.returning == Some(true),
+    };
+    total_fits && country_fits && currency_fits && started && not_ended && customer_fits
 }
 
 /// The offers that fit the purchase, highest priority first (file order among equals).
@@ -81,6 +91,7 @@ mod tests {
             total,
             currency: "USD".into(),
             country: Some("US".into()),
+            returning: Some(false),
         }
     }
 
@@ -152,6 +163,45 @@ priority = 5
         // The bounds are included.
         assert_eq!(chosen(&us_purchase(5000), december).len(), 3);
         assert_eq!(chosen(&us_purchase(20000), december).len(), 3);
+    }
+
+    #[test]
+    fn new_and_returning_customers_are_told_apart_and_unknown_fits_neither() {
+        let rules = rules(
+            r#"
+[[offers]]
+id = "welcome"
+after = ["prod_a"]
+product = "prod_b"
+when = { customer = "new" }
+
+[[offers]]
+id = "welcome-back"
+after = ["prod_a"]
+product = "prod_c"
+when = { customer = "returning" }
+"#,
+        );
+        let now = datetime!(2026-12-15 12:00 UTC);
+        let chosen = |returning| {
+            let facts = PurchaseFacts {
+                returning,
+                ..us_purchase(1000)
+            };
+            choose(rules.offers.iter(), &facts, now)
+                .into_iter()
+                .map(|o| o.id.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(chosen(Some(false)), ["welcome"]);
+        assert_eq!(chosen(Some(true)), ["welcome-back"]);
+        assert!(chosen(None).is_empty());
+        let error = OfferRules::parse(
+            "[[offers]]\nid = \"x\"\nafter = [\"p\"]\nproduct = \"q\"\nwhen = { customer = \"vip\" }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("unknown variant"), "{error}");
     }
 
     #[test]

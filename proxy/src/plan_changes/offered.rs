@@ -5,6 +5,7 @@
 use super::token::{AccountClaims, PlanChangeClaims, ACCOUNT, PLAN_CHANGE};
 use super::{PlanChangeError, PlanChanges};
 use crate::dodo::client::recurring_price;
+use crate::offers::customer_history::CustomerHistory;
 use crate::rules::{Direction, Effective};
 use dodopayments::models::{Payment, Subscription, SubscriptionStatus};
 use time::OffsetDateTime;
@@ -80,8 +81,29 @@ pub async fn offered(
     {
         return Ok(Vec::new());
     }
+    let customer_id = &subscription.customer.customer_id;
+    if state
+        .rules
+        .plan_changes_from(&subscription.product_id)
+        .next()
+        .is_none()
+    {
+        return Ok(Vec::new());
+    }
+    // A plan the customer is already on, in another subscription, is not offered again.
+    let history = match state.dodo.subscriptions_of(customer_id).await {
+        Ok(subscriptions) => CustomerHistory::of_subscriptions(&subscriptions),
+        Err(error) => {
+            tracing::warn!(%error, customer = %customer_id, "the customer's subscriptions could not be read");
+            CustomerHistory::default()
+        }
+    };
     let mut changes = Vec::new();
     for rule in state.rules.plan_changes_from(&subscription.product_id) {
+        if history.is_subscribed_to(&rule.to) {
+            tracing::info!(change = %rule.id, customer = %customer_id, "already on the target plan; change not offered");
+            continue;
+        }
         let (Some(current), Some(target)) =
             (plan(state, &rule.from).await?, plan(state, &rule.to).await?)
         else {

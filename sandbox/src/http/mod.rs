@@ -69,6 +69,7 @@ pub fn build(config: SandboxConfig, public_url: &str) -> anyhow::Result<(Router,
         .route("/refunds/{refund_id}", get(routes::refunds::retrieve))
         .route("/checkouts", post(routes::checkouts::create))
         .route("/checkouts/{session_id}", get(routes::checkouts::retrieve))
+        .route("/subscriptions", get(routes::subscriptions::list))
         .route(
             "/subscriptions/{subscription_id}",
             get(routes::subscriptions::retrieve),

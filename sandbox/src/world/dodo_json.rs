@@ -56,8 +56,21 @@ pub fn payment(store: &Store, payment: &Payment) -> Value {
         .payment_method_id
         .as_ref()
         .and_then(|id| store.payment_methods.get(id));
+    let refunded: i64 = store
+        .refunds
+        .iter()
+        .filter(|r| r.payment_id == payment.payment_id)
+        .map(|r| r.amount)
+        .sum();
+    // Dodo's `PaymentRefundStatus`: given back in part or in full; absent before any refund.
+    let refund_status = match refunded {
+        0 => None,
+        r if r >= payment.total_amount => Some("full"),
+        _ => Some("partial"),
+    };
     json!({
         "payment_id": payment.payment_id,
+        "refund_status": refund_status,
         "business_id": store.business_id,
         "brand_id": store.brand_id,
         "created_at": rfc3339(payment.created_at),

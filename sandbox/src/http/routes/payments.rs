@@ -182,6 +182,10 @@ pub async fn list(
         .map(|p| {
             let mut item = dodo_json::payment(&store, p);
             item["has_license_key"] = Value::Bool(false);
+            // Dodo's list items have no cart: what was bought takes `GET /payments/{id}`.
+            if let Some(fields) = item.as_object_mut() {
+                fields.remove("product_cart");
+            }
             item
         })
         .collect();

@@ -1,15 +1,72 @@
-//! `GET /subscriptions/{id}`, `POST /subscriptions/{id}/change-plan` and its `/preview`.
+//! `GET /subscriptions` (a customer's, for instance), `GET /subscriptions/{id}`,
+//! `POST /subscriptions/{id}/change-plan` and its `/preview`.
 
 use crate::http::error::DodoError;
-use crate::http::routes::json_body;
+use crate::http::routes::{json_body, list_query, ListWindow};
 use crate::http::state::AppState;
 use crate::world::dodo_json;
 use crate::world::plan_change::{self, ChangePlanRequest};
+use crate::world::store::Subscription;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{json, Value};
 use std::sync::Arc;
+
+/// `GET /subscriptions` query: Dodo's filters, and its page-number pagination.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    customer_id: Option<String>,
+    status: Option<String>,
+    created_at_gte: Option<String>,
+    created_at_lte: Option<String>,
+    page_size: Option<usize>,
+    page_number: Option<usize>,
+}
+
+/// `GET /subscriptions`: newest first, `{items: [...]}`, each item as `GET /subscriptions/{id}`
+/// gives it (Dodo's list item has the same fields but the scheduled change).
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    query: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, DodoError> {
+    let query = list_query(query)?;
+    let window = ListWindow::new(
+        query.created_at_gte.as_deref(),
+        query.created_at_lte.as_deref(),
+        query.page_size,
+        query.page_number,
+    )?;
+    let store = state.world.lock()?;
+    let mut subscriptions: Vec<&Subscription> = store
+        .subscriptions
+        .values()
+        .filter(|s| {
+            query
+                .customer_id
+                .as_ref()
+                .is_none_or(|c| *c == s.customer_id)
+        })
+        .filter(|s| {
+            query
+                .status
+                .as_deref()
+                .is_none_or(|status| status == s.status)
+        })
+        .filter(|s| window.contains(s.created_at))
+        .collect();
+    subscriptions.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then(b.subscription_id.cmp(&a.subscription_id))
+    });
+    let items: Vec<Value> = window
+        .page(subscriptions)
+        .map(|s| dodo_json::subscription(&store, s))
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
 
 pub async fn retrieve(
     State(state): State<Arc<AppState>>,
