@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use upsell_proxy::http::admin_token::AdminToken;
+pub use upsell_proxy::http::offers_reload::OffersFile;
 use upsell_proxy::http::rate_limit::Rate;
 use upsell_proxy::offers::purchase_token::PurchaseClaims;
 use upsell_proxy::rules::OfferRules;
@@ -87,6 +88,9 @@ pub struct StackOptions {
     pub admin_token: Option<String>,
     /// Strict mode: offers only with a purchase token (see [`purchase_token`]).
     pub require_purchase_token: bool,
+    /// An offers file the proxy reloads (on SIGHUP, and when it changes); it then starts
+    /// from the file, not from `offers_toml`.
+    pub offers_file: Option<OffersFile>,
 }
 
 impl Default for StackOptions {
@@ -104,6 +108,7 @@ impl Default for StackOptions {
             trust_forwarded_for: false,
             admin_token: Some(ADMIN_TOKEN.into()),
             require_purchase_token: false,
+            offers_file: None,
         }
     }
 }
@@ -159,7 +164,11 @@ impl Stack {
             dodo_api_key: API_KEY.into(),
             webhook_secret: WEBHOOK_SECRET.into(),
             token_keys: TokenKeys::parse(TOKEN_KEYS)?,
-            rules: OfferRules::parse(&options.offers_toml)?,
+            rules: match &options.offers_file {
+                Some(file) => OfferRules::load(&file.path)?,
+                None => OfferRules::parse(&options.offers_toml)?,
+            },
+            offers_file: options.offers_file.clone(),
             database_url: self.database_url.clone(),
             allowed_origins: Vec::new(),
             widget_dir: options.widget_dir,

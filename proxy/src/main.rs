@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use upsell_proxy::analytics::{report, report_table};
 use upsell_proxy::http::admin_token::AdminToken;
+use upsell_proxy::http::offers_reload::{self, OffersFile};
 use upsell_proxy::http::rate_limit::Rate;
 use upsell_proxy::rules::OfferRules;
 use upsell_proxy::storage::Storage;
@@ -122,6 +123,10 @@ async fn main() -> anyhow::Result<()> {
         webhook_secret: args.webhook_secret,
         token_keys: TokenKeys::parse(&args.token_keys)?,
         rules: OfferRules::load(&args.sources.offers)?,
+        offers_file: Some(OffersFile {
+            path: args.sources.offers.clone(),
+            check_every: offers_reload::CHECK_EVERY,
+        }),
         database_url: args.sources.database_url,
         allowed_origins: args.allowed_origins,
         widget_dir: args.widget_dir,

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+use std::sync::{Arc, PoisonError, RwLock};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -383,6 +384,29 @@ impl OfferRule {
 
 fn one() -> u32 {
     1
+}
+
+/// The offers file in force. A reload replaces it whole, and each request works with the
+/// file it started with (`current`), so none sees half of one file and half of another.
+#[derive(Debug, Clone)]
+pub struct LiveRules(Arc<RwLock<Arc<OfferRules>>>);
+
+impl LiveRules {
+    pub fn new(rules: OfferRules) -> Self {
+        LiveRules(Arc::new(RwLock::new(Arc::new(rules))))
+    }
+
+    /// The file in force now.
+    pub fn current(&self) -> Arc<OfferRules> {
+        // A panic while the lock was held cannot leave a half-written `Arc`: the value is
+        // still whole, so a poisoned lock is read through.
+        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Puts `rules` in force for every request that starts from now on.
+    pub fn replace(&self, rules: OfferRules) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(rules);
+    }
 }
 
 impl OfferRules {

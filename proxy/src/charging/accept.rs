@@ -102,7 +102,7 @@ pub async fn accept(
         .storage
         .begin_accept(
             &candidate,
-            charging.max_accepted_offers,
+            charging.rules.current().max_accepted_offers,
             &Sighting::from(claims),
         )
         .await?

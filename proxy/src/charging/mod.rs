@@ -15,6 +15,7 @@ pub mod payment_events;
 pub mod reconcile;
 
 use crate::dodo::DodoApi;
+use crate::rules::LiveRules;
 use crate::storage::Storage;
 use std::time::Duration;
 
@@ -26,8 +27,9 @@ pub struct Charging {
     /// How long a charge whose answer was lost may still appear at Dodo; after it, a charge that
     /// cannot be found never happened.
     pub grace: Duration,
-    /// How many items one purchase may accept (the offers file's `max_accepted_offers`).
-    pub max_accepted_offers: i64,
+    /// The offers file in force: its `max_accepted_offers` is how many items one purchase may
+    /// accept.
+    pub rules: LiveRules,
 }
 
 /// Why an accept (or a standard checkout for an offer) was refused, or could not be answered.

@@ -19,6 +19,9 @@ pub struct Metrics {
     /// What went wrong in customers' browsers, as widgets report it: `kind`
     /// (`part_unavailable`), `part` (`plan_change`, `language`).
     pub widget_errors: IntCounterVec,
+    /// `outcome`: `applied` (a new offers file is in force), `refused` (invalid or unreadable:
+    /// the last good one stays).
+    pub offers_reloads: IntCounterVec,
 }
 
 impl Metrics {
@@ -59,6 +62,14 @@ impl Metrics {
             ),
             &["kind", "part"],
         )?;
+        let offers_reloads = IntCounterVec::new(
+            Opts::new(
+                "offers_reloads_total",
+                "Offers file reloads, by outcome: applied, or refused (the last good file stays)",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(offers_reloads.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(widget_errors.clone()))?;
         registry.register(Box::new(latency.clone()))?;
@@ -71,6 +82,7 @@ impl Metrics {
             charges,
             webhooks,
             widget_errors,
+            offers_reloads,
         })
     }
 

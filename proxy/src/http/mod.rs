@@ -11,6 +11,7 @@ pub mod background;
 pub mod error;
 pub mod metrics;
 pub mod middleware;
+pub mod offers_reload;
 pub mod rate_limit;
 pub mod refusals;
 pub mod routes;
@@ -21,7 +22,7 @@ use crate::charging::Charging;
 use crate::dodo::DodoApi;
 use crate::offers::Offers;
 use crate::plan_changes::PlanChanges;
-use crate::rules::OfferRules;
+use crate::rules::{LiveRules, OfferRules};
 use crate::storage::Storage;
 use crate::tokens::TokenKeys;
 use admin_token::AdminToken;
@@ -75,6 +76,9 @@ pub struct ProxyConfig {
     /// Strict mode: offers only for a payment the merchant's purchase token names, so that a
     /// thank-you page's URL alone opens nothing (see `offers::purchase_token`).
     pub require_purchase_token: bool,
+    /// The offers file `rules` came from: reloaded on SIGHUP and when it changes (see
+    /// `offers_reload`). `None`: the rules stay as given.
+    pub offers_file: Option<offers_reload::OffersFile>,
 }
 
 /// The report as JSON, and as a page for people (both behind the admin token).
@@ -94,13 +98,13 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
     let storage = Storage::open(&config.database_url).await?;
     let webhook_verifier = Webhook::new(&config.webhook_secret)
         .map_err(|e| anyhow::anyhow!("the webhook secret must be whsec_<base64>: {e}"))?;
-    let rules = Arc::new(config.rules);
+    let rules = LiveRules::new(config.rules);
     let keys = Arc::new(config.token_keys);
     let state = Arc::new(AppState {
         offers: Offers {
             dodo: dodo.clone(),
             storage: storage.clone(),
-            rules: Arc::clone(&rules),
+            rules: rules.clone(),
             keys: Arc::clone(&keys),
             require_purchase_token: config.require_purchase_token,
         },
@@ -108,12 +112,12 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
             dodo: dodo.clone(),
             storage: storage.clone(),
             grace: config.reconcile_grace,
-            max_accepted_offers: rules.max_accepted_offers,
+            rules: rules.clone(),
         },
         plan_changes: PlanChanges {
             dodo,
             storage: storage.clone(),
-            rules: Arc::clone(&rules),
+            rules: rules.clone(),
             keys: Arc::clone(&keys),
             grace: config.reconcile_grace,
         },
@@ -133,6 +137,9 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
     // Reconciles what an earlier run left in flight, then keeps watching.
     background::spawn(Arc::clone(&state), config.reconcile_every);
     background::spawn_sweeps(Arc::clone(&state), config.sweep_every);
+    if let Some(file) = config.offers_file.clone() {
+        offers_reload::spawn(Arc::clone(&state), file)?;
+    }
 
     let origins = config
         .allowed_origins

@@ -8,7 +8,7 @@ use super::rate_limit::RateLimits;
 use crate::charging::Charging;
 use crate::offers::Offers;
 use crate::plan_changes::PlanChanges;
-use crate::rules::OfferRules;
+use crate::rules::LiveRules;
 use crate::storage::Storage;
 use crate::tokens::TokenKeys;
 use standardwebhooks::Webhook;
@@ -19,7 +19,7 @@ pub struct AppState {
     pub charging: Charging,
     pub plan_changes: PlanChanges,
     /// The offers file (for the report).
-    pub rules: Arc<OfferRules>,
+    pub rules: LiveRules,
     /// Verifies the tokens requests carry.
     pub keys: Arc<TokenKeys>,
     /// For what the web layer records itself: webhooks already processed, the report.

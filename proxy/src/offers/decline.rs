@@ -27,12 +27,13 @@ pub async fn decline(offers: &Offers, claims: &OfferClaims) -> Result<Option<Off
 /// The downsell that takes the declined offer's place. Everything a token for it seals comes
 /// from the declined offer's token: same purchase, customer, window and payment method.
 async fn next_offer(offers: &Offers, claims: &OfferClaims) -> Result<Option<Offer>, OfferError> {
-    let Some(declined) = offers.rules.offer(&claims.oid) else {
+    let rules = offers.rules.current();
+    let Some(declined) = rules.offer(&claims.oid) else {
         // The offer was removed from the rules since its token was signed.
         return Ok(None);
     };
     let settled = offers.storage.settled(&claims.sub).await?;
-    if settled.accepted_count >= offers.rules.max_accepted_offers {
+    if settled.accepted_count >= rules.max_accepted_offers {
         return Ok(None);
     }
     if declined.downsell.is_none() {
@@ -43,8 +44,7 @@ async fn next_offer(offers: &Offers, claims: &OfferClaims) -> Result<Option<Offe
         id: &claims.cus,
         history: &history,
     };
-    let Some((rule, kind)) = builder::current(&offers.rules, declined, &settled, true, customer)
-    else {
+    let Some((rule, kind)) = builder::current(&rules, declined, &settled, true, customer) else {
         return Ok(None);
     };
     let expires_at =

@@ -43,7 +43,7 @@ pub async fn paid_purchase(offers: &Offers, payment_id: &str) -> Result<PaidPurc
     let now = OffsetDateTime::now_utc();
     let purchased_at =
         clock::parse_rfc3339(&payment.created_at).ok_or(OfferError::UnreadableDate)?;
-    let expires_at = purchased_at + Duration::minutes(offers.rules.offer_window_minutes);
+    let expires_at = purchased_at + Duration::minutes(offers.rules.current().offer_window_minutes);
     if expires_at <= now {
         return Err(OfferError::WindowClosed);
     }
@@ -61,11 +61,12 @@ pub async fn one_click_offers(
     purchase: &PaidPurchase,
 ) -> Result<OffersResponse, OfferError> {
     let (payment, settled, now) = (&purchase.payment, &purchase.settled, purchase.now);
-    if settled.accepted_count >= offers.rules.max_accepted_offers {
+    let rules = offers.rules.current();
+    if settled.accepted_count >= rules.max_accepted_offers {
         return Ok(OffersResponse::default());
     }
     let purchased = purchased_products(payment);
-    if offers.rules.offers_after(&purchased).next().is_none() {
+    if rules.offers_after(&purchased).next().is_none() {
         return Ok(OffersResponse::default());
     }
 
@@ -88,9 +89,8 @@ pub async fn one_click_offers(
         history: &history,
     };
     let mut shown = Vec::new();
-    for root in targeting::choose(offers.rules.offers_after(&purchased), &facts, now) {
-        if let Some((rule, kind)) = builder::current(&offers.rules, root, settled, false, customer)
-        {
+    for root in targeting::choose(rules.offers_after(&purchased), &facts, now) {
+        if let Some((rule, kind)) = builder::current(&rules, root, settled, false, customer) {
             // Two chains may lead to the same downsell: show it once.
             if !shown.iter().any(|(r, _): &(&OfferRule, _)| r.id == rule.id) {
                 shown.push((rule, kind));

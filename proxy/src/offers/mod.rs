@@ -16,7 +16,7 @@ pub mod targeting;
 pub mod token;
 
 use crate::dodo::DodoApi;
-use crate::rules::OfferRules;
+use crate::rules::LiveRules;
 use crate::storage::Storage;
 use crate::tokens::TokenKeys;
 use std::sync::Arc;
@@ -26,7 +26,8 @@ use std::sync::Arc;
 pub struct Offers {
     pub dodo: DodoApi,
     pub storage: Storage,
-    pub rules: Arc<OfferRules>,
+    /// The offers file in force (it may be reloaded while the proxy runs).
+    pub rules: LiveRules,
     pub keys: Arc<TokenKeys>,
     /// Strict mode: offers only for a payment the merchant's purchase token names (see
     /// `purchase_token`).

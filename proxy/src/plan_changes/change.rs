@@ -138,6 +138,7 @@ pub async fn settle(state: &PlanChanges, change: ChangeRecord) -> ChangeRecord {
                 // said to be, whatever the rule.
                 let apply_change = state
                     .rules
+                    .current()
                     .plan_change(&change.rule_id)
                     .is_some_and(|r| r.on_payment_failure == OnPaymentFailure::ApplyChange);
                 let next = if on_hold || apply_change {

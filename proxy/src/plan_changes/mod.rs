@@ -11,7 +11,7 @@ pub mod preview;
 pub mod token;
 
 use crate::dodo::DodoApi;
-use crate::rules::OfferRules;
+use crate::rules::LiveRules;
 use crate::storage::Storage;
 use crate::tokens::{TokenError, TokenKeys};
 use std::sync::Arc;
@@ -22,7 +22,7 @@ use std::time::Duration;
 pub struct PlanChanges {
     pub dodo: DodoApi,
     pub storage: Storage,
-    pub rules: Arc<OfferRules>,
+    pub rules: LiveRules,
     pub keys: Arc<TokenKeys>,
     /// How long a change whose answer was lost may still appear at Dodo.
     pub grace: Duration,

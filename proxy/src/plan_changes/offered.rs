@@ -82,8 +82,8 @@ pub async fn offered(
         return Ok(Vec::new());
     }
     let customer_id = &subscription.customer.customer_id;
-    if state
-        .rules
+    let rules = state.rules.current();
+    if rules
         .plan_changes_from(&subscription.product_id)
         .next()
         .is_none()
@@ -99,7 +99,7 @@ pub async fn offered(
         }
     };
     let mut changes = Vec::new();
-    for rule in state.rules.plan_changes_from(&subscription.product_id) {
+    for rule in rules.plan_changes_from(&subscription.product_id) {
         if history.is_subscribed_to(&rule.to) {
             tracing::info!(change = %rule.id, customer = %customer_id, "already on the target plan; change not offered");
             continue;
@@ -168,6 +168,7 @@ async fn plan(state: &PlanChanges, product_id: &str) -> Result<Option<Plan>, Pla
         interval_count: price.interval_count,
         features: state
             .rules
+            .current()
             .plan(product_id)
             .map(|p| p.features.clone())
             .unwrap_or_default(),

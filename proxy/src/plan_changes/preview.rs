@@ -21,6 +21,7 @@ pub async fn check(
 ) -> Result<(PlanChangeRule, Subscription), PlanChangeError> {
     let rule = state
         .rules
+        .current()
         .plan_change(&claims.rid)
         .filter(|r| r.from == claims.from && r.to == claims.to)
         .cloned()

@@ -33,7 +33,11 @@ pub async fn page(_: Admin, State(state): State<Arc<AppState>>) -> Result<Respon
 }
 
 async fn build(state: &AppState) -> Result<Report, ApiError> {
-    report::build(&state.storage, &state.rules, OffsetDateTime::now_utc())
-        .await
-        .map_err(|e| ApiError::storage(&e))
+    report::build(
+        &state.storage,
+        &state.rules.current(),
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .map_err(|e| ApiError::storage(&e))
 }
