@@ -338,7 +338,7 @@ async fn a_few_purchases_through_the_demo_are_reported_once_each_per_offer_and_v
         verdict["summary"]
             .as_str()
             .unwrap()
-            .starts_with("Not yet significant"),
+            .starts_with("No verdict yet"),
         "{verdict}"
     );
 
@@ -494,4 +494,102 @@ async fn revenue_and_refunds_reach_the_report_when_webhooks_never_arrive() {
         .unwrap();
     assert!(refunded.status().is_success());
     report_when(&stack, |r| revenue(r) == Some(0)).await;
+}
+
+/// The holdout: half the customers (by a stable hash of their id: Grace and Katherine here)
+/// are shown nothing after a purchase; the report compares what purchases came to on each
+/// side, the offers' money less every refund, the purchase's own included; money paid within
+/// the refund window is provisional, and customers are counted once however often they buy.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_holdout_sees_nothing_and_the_report_says_what_offers_add() {
+    let stack = Stack::start(StackOptions {
+        offers_toml: r#"
+holdout_percent = 50
+refund_window_days = 14
+
+[[offers]]
+id = "pro-upgrade"
+after = ["prod_basic_plan"]
+product = "prod_pro_upgrade"
+"#
+        .into(),
+        ..StackOptions::default()
+    })
+    .await
+    .unwrap();
+
+    // Grace is held out: no offer, however often her page asks.
+    let grace = stack.purchase(GRACE, BASIC).await.unwrap();
+    for _ in 0..2 {
+        let offers = stack.offers(&grace).await.unwrap();
+        assert_eq!(offers["offers"], json!([]), "{offers}");
+    }
+    // Ada buys twice, is shown the upgrade after each purchase, and takes it once.
+    let ada = stack.purchase(ADA, BASIC).await.unwrap();
+    let upsell = token_of(&stack.offers(&ada).await.unwrap(), "pro-upgrade");
+    seen_twice(&stack, &upsell).await;
+    let ada_again = stack.purchase(ADA, BASIC).await.unwrap();
+    let again = token_of(&stack.offers(&ada_again).await.unwrap(), "pro-upgrade");
+    seen_twice(&stack, &again).await;
+    let charged = accept(&stack, &upsell, "holdout-ada-0001").await;
+    assert_eq!(charged["status"], "succeeded", "{charged}");
+    // Grace asks for her 30.00 back.
+    stack
+        .http
+        .post(format!("{}/refunds", stack.sandbox_url))
+        .bearer_auth(API_KEY)
+        .json(&json!({ "payment_id": grace, "reason": "changed my mind" }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+
+    let report = report_when(&stack, |report| {
+        let usd = &report["holdout"]["currencies"][0];
+        usd["offers"]["value"] == 5000 && usd["holdout"]["value"] == -3000
+    })
+    .await;
+    let holdout = &report["holdout"];
+    assert_eq!(holdout["share_percent"], 50);
+    let usd = &holdout["currencies"][0];
+    assert_eq!(usd["currency"], "USD");
+    assert_eq!(
+        (&usd["offers"]["purchases"], &usd["offers"]["customers"]),
+        (&json!(2), &json!(1)),
+        "Ada's two purchases, one customer: {usd:#}"
+    );
+    assert_eq!(usd["offers"]["per_purchase"], 2500.0);
+    assert_eq!(usd["offers"]["per_customer"], 5000.0);
+    assert_eq!(
+        (&usd["holdout"]["purchases"], &usd["holdout"]["customers"]),
+        (&json!(1), &json!(1))
+    );
+    // Three purchases are far too few for an answer, and all are within the refund window.
+    assert_eq!(usd["incremental_per_customer"], Value::Null);
+    assert_eq!(usd["provisional_purchases"], 3);
+    assert!(
+        usd["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("No answer yet: each side needs 30 purchases"),
+        "{usd:#}"
+    );
+
+    // The offer's own figures: per purchase and per customer, and the money provisional.
+    assert_eq!(report["refund_window_days"], 14);
+    let only = variant(offer(&report, "pro-upgrade"), "default");
+    assert_eq!(
+        (&only["impressions"], &only["customers"]),
+        (&json!(2), &json!(1))
+    );
+    assert_eq!(
+        (&only["conversions"], &only["converted_customers"]),
+        (&json!(1), &json!(1))
+    );
+    assert_eq!(only["customer_conversion_rate"]["estimate"], 1.0);
+    assert_eq!(
+        only["provisional_revenue"],
+        json!([{ "amount": 5000, "currency": "USD" }])
+    );
 }

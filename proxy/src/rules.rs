@@ -15,6 +15,14 @@ pub struct OfferRules {
     /// a cross-sell counts). Shopify's limit is 3.
     #[serde(default = "default_max_accepted")]
     pub max_accepted_offers: i64,
+    /// The share of customers (in percent, 0 to 50) who are shown no offer at all, so that the
+    /// report can say what showing offers adds: their purchases are the baseline. 0: none.
+    #[serde(default)]
+    pub holdout_percent: u32,
+    /// How many days customers may ask for their money back: money paid more recently is
+    /// marked provisional in the report.
+    #[serde(default = "default_refund_window")]
+    pub refund_window_days: u32,
     #[serde(default)]
     pub offers: Vec<OfferRule>,
     /// The subscription plans a change may go between, with their feature rows.
@@ -144,6 +152,11 @@ fn default_max_accepted() -> i64 {
     3
 }
 
+/// Thirty days: the most common refund window of digital goods.
+fn default_refund_window() -> u32 {
+    30
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OfferRule {
@@ -178,6 +191,11 @@ pub struct OfferRule {
     /// Names the experiment, which decides who sees which variant: a new name reshuffles the
     /// customers. The offer id when absent.
     pub experiment: Option<String>,
+    /// How traffic is split between the variants: `fixed` (by their weights) or `bandit`
+    /// (moved toward the variant that earns more per impression, see
+    /// `offers::allocation`). `fixed` when absent.
+    #[serde(default)]
+    pub allocation: Allocation,
     /// Among the offers one purchase leads to, higher first (file order among equals).
     #[serde(default)]
     pub priority: i32,
@@ -185,6 +203,18 @@ pub struct OfferRule {
     /// when absent. A downsell follows its offer: its own conditions are not read.
     #[serde(default)]
     pub when: Conditions,
+}
+
+/// How an experiment's traffic is split.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Allocation {
+    /// By the variants' weights, for the experiment's whole life.
+    #[default]
+    Fixed,
+    /// By Thompson sampling on revenue per impression, with a floor of exploration for every
+    /// variant; a customer keeps the variant first shown.
+    Bandit,
 }
 
 /// What a purchase must be for an offer to follow it; every condition given must hold. Read
@@ -427,9 +457,22 @@ impl OfferRules {
             (1..=20).contains(&rules.max_accepted_offers),
             "max_accepted_offers must be between 1 and 20"
         );
+        anyhow::ensure!(
+            rules.holdout_percent <= 50,
+            "holdout_percent must be between 0 and 50"
+        );
+        anyhow::ensure!(
+            (1..=365).contains(&rules.refund_window_days),
+            "refund_window_days must be between 1 and 365"
+        );
         let mut ids = HashSet::new();
         for offer in &rules.offers {
             offer.when.check(&offer.id)?;
+            anyhow::ensure!(
+                offer.allocation == Allocation::Fixed || offer.variants.len() >= 2,
+                "offer {:?}: allocation = \"bandit\" needs at least two variants",
+                offer.id
+            );
             anyhow::ensure!(
                 is_identifier(&offer.id),
                 "offer id {:?} must be 1 to 64 letters, digits, '-' or '_'",

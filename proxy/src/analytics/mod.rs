@@ -9,6 +9,7 @@
 //! are made (`offers::experiment`).
 
 pub mod bandit;
+pub mod holdout;
 pub mod impressions;
 pub mod incremental;
 pub mod report;

@@ -1,20 +1,21 @@
-//! The report: per offer and variant, what customers did and what it earned, the conversion
-//! rate with its 95 % interval, each variant against the experiment's control, and each offer
-//! over time. `GET /v1/report`, `upsell-proxy report` and the report page all show this.
+//! The report: per offer and variant, what customers did and what it earned (money paid within
+//! the refund window marked provisional), the conversion rate with its 95 % interval per
+//! purchase and per customer, each variant against the experiment's control with a test that
+//! stays valid however often it is read (`sequential`), what showing offers adds against the
+//! holdout (`holdout`), and each offer over time. `GET /v1/report`, `upsell-proxy report` and
+//! the report page all show this.
 
-use crate::analytics::stats::{self, Interval, ALPHA};
+use crate::analytics::holdout::{self, HoldoutReport};
+use crate::analytics::sequential::{self, MIN_TRIALS};
+use crate::analytics::stats::{self, Interval};
 use crate::clock;
-use crate::rules::{OfferRules, NO_EXPERIMENT};
-use crate::storage::offer_events::Snapshot;
+use crate::rules::{Allocation, OfferRules, NO_EXPERIMENT};
+use crate::storage::offer_events::{RevenueRow, Snapshot};
 use crate::storage::Storage;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use upsell_wire::Money;
-
-/// Fewer impressions than this on either side, and no difference is called significant:
-/// early results swing widely, and a test read every day needs the margin.
-pub const MIN_IMPRESSIONS: i64 = 100;
 
 /// The periods the timeline may use, shortest first; the shortest that keeps it to
 /// `MAX_POINTS` points is chosen.
@@ -27,15 +28,29 @@ pub struct Report {
     pub generated_at: String,
     /// The length of one period of the timelines, in seconds.
     pub period_seconds: i64,
+    /// Money paid within this many days is provisional: it may still be refunded.
+    pub refund_window_days: u32,
+    /// How purchases and customers are counted, in words.
+    pub counting: &'static str,
     /// The offers of the offers file in its order, then any others that have data.
     pub offers: Vec<OfferReport>,
+    /// What showing offers adds against the holdout; `None` without a holdout.
+    pub holdout: Option<HoldoutReport>,
 }
+
+/// What `Report::counting` says.
+pub const COUNTING: &str = "Counts are of purchases: a customer who buys twice and sees an \
+offer twice counts twice. Customers counts each customer once, whatever they bought; its \
+conversion rate is the share of customers who saw the offer and paid for it at least once.";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OfferReport {
     pub offer_id: String,
     /// The experiment's name, when the offer has variants.
     pub experiment: Option<String>,
+    /// How its traffic is split: `fixed` by the weights, or `bandit` (moved toward the variant
+    /// that earns more per impression); `None` without an experiment.
+    pub allocation: Option<&'static str>,
     /// Its variants, the control first; one named `default` when there is no experiment.
     pub variants: Vec<VariantReport>,
     /// The offer (all variants) period by period, oldest first.
@@ -64,22 +79,32 @@ pub struct VariantReport {
     pub conversions: i64,
     /// Conversions per impression, with its 95 % interval; `None` before any impression.
     pub conversion_rate: Option<Interval>,
+    /// Customers who saw the offer (once each, however many purchases).
+    pub customers: i64,
+    /// Customers who paid for the offer at least once.
+    pub converted_customers: i64,
+    /// Converted customers per customer, with its 95 % interval.
+    pub customer_conversion_rate: Option<Interval>,
     /// Confirmed payments minus refunds, per currency, in minor units.
     pub revenue: Vec<Money>,
+    /// The part of `revenue` paid within the refund window: it may still be refunded.
+    pub provisional_revenue: Vec<Money>,
     /// Revenue per impression, per currency, rounded to the minor unit.
     pub revenue_per_impression: Vec<Money>,
     /// Against the control, for the other variants of an experiment.
     pub versus_control: Option<Verdict>,
 }
 
-/// A variant against the control.
+/// A variant against the control, by the mixture sequential probability ratio test: valid at
+/// whatever moment it is read, however often it was read before.
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
-    /// This variant's conversion rate minus the control's, with its 95 % interval.
+    /// This variant's conversion rate minus the control's, with its 95 % confidence sequence
+    /// (it holds the true difference at every read at once, with probability 95 %).
     pub difference: Option<Interval>,
-    /// Two-sided p-value; `None` before both have impressions.
+    /// The always-valid p-value; `None` before both have `MIN_TRIALS` impressions.
     pub p_value: Option<f64>,
-    /// True only with `MIN_IMPRESSIONS` on both sides and `p_value` below 0.05.
+    /// `p_value` below 0.05: the confidence sequence excludes 0.
     pub significant: bool,
     /// The same in words.
     pub summary: String,
@@ -101,8 +126,19 @@ pub async fn build(
     rules: &OfferRules,
     now: OffsetDateTime,
 ) -> Result<Report, sqlx::Error> {
-    let snapshot = storage.snapshot(now.unix_timestamp(), period_for).await?;
+    let snapshot = storage
+        .snapshot(
+            now.unix_timestamp(),
+            provisional_since(rules, now),
+            period_for,
+        )
+        .await?;
     Ok(assemble(rules, &snapshot, now))
+}
+
+/// Money paid after this moment (Unix seconds) is within the refund window.
+fn provisional_since(rules: &OfferRules, now: OffsetDateTime) -> i64 {
+    now.unix_timestamp() - i64::from(rules.refund_window_days) * 86_400
 }
 
 fn period_for(span: Option<(i64, i64)>) -> i64 {
@@ -154,7 +190,12 @@ fn assemble(rules: &OfferRules, facts: &Snapshot, now: OffsetDateTime) -> Report
             if experiment.is_some() {
                 compare_with_control(&mut reports);
             }
+            let allocation = experiment.as_ref().and(rule).map(|r| match r.allocation {
+                Allocation::Fixed => "fixed",
+                Allocation::Bandit => "bandit",
+            });
             OfferReport {
+                allocation,
                 timeline: timeline(facts, &offer_id, period),
                 offer_id,
                 experiment,
@@ -165,7 +206,14 @@ fn assemble(rules: &OfferRules, facts: &Snapshot, now: OffsetDateTime) -> Report
     Report {
         generated_at: clock::rfc3339(now),
         period_seconds: period,
+        refund_window_days: rules.refund_window_days,
+        counting: COUNTING,
         offers,
+        holdout: holdout::compare(
+            &facts.purchases,
+            rules.holdout_percent,
+            provisional_since(rules, now),
+        ),
     }
 }
 
@@ -184,24 +232,33 @@ fn variant_report(
     variant_id: String,
     weight: Option<u32>,
 ) -> VariantReport {
+    // (purchases, customers) with a fact of `kind`.
     let count = |kind: &str| {
         facts
             .counts
             .iter()
             .filter(|c| c.offer_id == offer_id && c.variant_id == variant_id && c.kind == kind)
-            .map(|c| c.purchases)
-            .sum::<i64>()
+            .fold((0i64, 0i64), |(p, c), row| {
+                (p + row.purchases, c + row.customers)
+            })
     };
-    let impressions = count("impression");
-    let conversions = count("paid");
-    let revenue: Vec<Money> = facts
-        .revenue
-        .iter()
-        .filter(|r| r.offer_id == offer_id && r.variant_id == variant_id)
-        .map(|r| Money {
-            amount: r.amount,
-            currency: r.currency.clone(),
-        })
+    let (impressions, customers) = count("impression");
+    let (conversions, converted_customers) = count("paid");
+    let money = |amount: fn(&RevenueRow) -> i64| -> Vec<Money> {
+        facts
+            .revenue
+            .iter()
+            .filter(|r| r.offer_id == offer_id && r.variant_id == variant_id)
+            .map(|r| Money {
+                amount: amount(r),
+                currency: r.currency.clone(),
+            })
+            .collect()
+    };
+    let revenue = money(|r| r.amount);
+    let provisional_revenue: Vec<Money> = money(|r| r.provisional)
+        .into_iter()
+        .filter(|m| m.amount != 0)
         .collect();
     let revenue_per_impression = if impressions > 0 {
         revenue
@@ -216,13 +273,20 @@ fn variant_report(
     };
     VariantReport {
         conversion_rate: stats::wilson(conversions.max(0) as u64, impressions.max(0) as u64),
+        customer_conversion_rate: stats::wilson(
+            converted_customers.max(0) as u64,
+            customers.max(0) as u64,
+        ),
+        customers,
+        converted_customers,
+        provisional_revenue,
         is_control: false,
         weight,
         impressions,
-        accepts: count("accept"),
-        declines: count("decline"),
-        failures: count("failure"),
-        expiries: count("expiry"),
+        accepts: count("accept").0,
+        declines: count("decline").0,
+        failures: count("failure").0,
+        expiries: count("expiry").0,
         conversions,
         revenue,
         revenue_per_impression,
@@ -243,59 +307,64 @@ fn compare_with_control(variants: &mut [VariantReport]) {
 }
 
 fn judge(control: &VariantReport, variant: &VariantReport) -> Verdict {
-    let comparison = stats::compare(
-        (
-            control.conversions.max(0) as u64,
-            control.impressions.max(0) as u64,
-        ),
-        (
-            variant.conversions.max(0) as u64,
-            variant.impressions.max(0) as u64,
-        ),
-    );
+    let counts = |v: &VariantReport| (v.conversions.max(0) as u64, v.impressions.max(0) as u64);
+    let test = sequential::msprt(counts(control), counts(variant));
     let (a, b) = (&control.variant_id, &variant.variant_id);
-    let Some(comparison) = comparison else {
+    let Some(test) = test else {
         return Verdict {
             difference: None,
             p_value: None,
             significant: false,
-            summary: format!("No verdict yet: {a} and {b} both need impressions."),
+            summary: format!(
+                "No verdict yet: {b} has {} and {a} {}; the test starts at {MIN_TRIALS} impressions on each.",
+                impressions(variant.impressions),
+                impressions(control.impressions)
+            ),
         };
     };
-    let p = comparison.p_value;
-    let enough = control.impressions >= MIN_IMPRESSIONS && variant.impressions >= MIN_IMPRESSIONS;
-    let significant = enough && p < ALPHA;
+    let p = test.always_valid_p;
     let rate = |v: &VariantReport| v.conversion_rate.map_or(0.0, |r| r.estimate);
-    let summary = if significant {
+    let summary = if test.significant {
         let direction = if rate(variant) > rate(control) {
             "better"
         } else {
             "worse"
         };
         format!(
-            "Significant: {b} converts {direction} than {a} ({} against {}, p = {}).",
+            "Significant: {b} converts {direction} than {a} ({} against {}, always-valid p {}); safe to act on now, however often the report was read.",
             percent(rate(variant)),
             percent(rate(control)),
             p_value(p)
         )
-    } else if !enough {
-        format!(
-            "Not yet significant: {b} has {} and {a} {}; a verdict needs {MIN_IMPRESSIONS} impressions on each.",
-            impressions(variant.impressions),
-            impressions(control.impressions)
-        )
     } else {
         format!(
-            "Not yet significant (p = {}): the difference may be chance; keep the experiment running.",
-            p_value(p)
+            "Not yet significant (always-valid p {}): the difference, {} points (from {} to {}), may be chance; keep the experiment running.",
+            p_value(p),
+            points(test.difference.estimate),
+            points(test.difference.low),
+            points(test.difference.high)
         )
     };
     Verdict {
-        difference: Some(comparison.difference),
+        difference: Some(test.difference),
         p_value: Some(p),
-        significant,
+        significant: test.significant,
         summary,
     }
+}
+
+/// A difference of rates in percentage points, signed: `+2.5`, `-0.3`.
+fn points(difference: f64) -> String {
+    format!("{:+.1}", difference * 100.0)
+}
+
+/// An amount in minor units that need not be whole (a mean), for people to read: rounded to
+/// the minor unit, with the currency's decimals.
+pub fn minor_text(minor: f64, currency: &str) -> String {
+    money_text(&Money {
+        amount: minor.round() as i64,
+        currency: currency.to_string(),
+    })
 }
 
 /// An amount for people to read: `1400.00 USD`, `2500 JPY`, with the currency's own number of
@@ -350,11 +419,12 @@ pub fn percent(rate: f64) -> String {
     format!("{:.1} %", rate * 100.0)
 }
 
+/// A p-value with its relation: `= 0.024`, `< 0.001`.
 fn p_value(p: f64) -> String {
     if p < 0.001 {
         "< 0.001".into()
     } else {
-        format!("{p:.3}")
+        format!("= {p:.3}")
     }
 }
 
@@ -424,6 +494,8 @@ mod tests {
             variant_id: variant.into(),
             kind: kind.into(),
             purchases,
+            // One purchase each, but for the repeat buyers of `report_with_repeat_buyers`.
+            customers: purchases,
         }
     }
 
@@ -436,8 +508,10 @@ mod tests {
                 variant_id: "best-value".into(),
                 currency: "USD".into(),
                 amount: 12_500,
+                provisional: 2_500,
             }],
             timeline: Vec::new(),
+            purchases: Vec::new(),
             span: Some((0, 600)),
             period: 60,
         };
@@ -447,10 +521,10 @@ mod tests {
     #[test]
     fn each_variant_is_judged_against_the_control() {
         let report = report(vec![
-            count("plain", "impression", 1000),
-            count("plain", "paid", 200),
-            count("best-value", "impression", 1000),
-            count("best-value", "paid", 250),
+            count("plain", "impression", 3000),
+            count("plain", "paid", 600),
+            count("best-value", "impression", 3000),
+            count("best-value", "paid", 750),
             count("best-value", "expiry", 7),
         ]);
         let offer = &report.offers[0];
@@ -463,7 +537,7 @@ mod tests {
         assert_eq!(
             best.revenue_per_impression,
             vec![Money {
-                amount: 13,
+                amount: 4,
                 currency: "USD".into()
             }]
         );
@@ -471,8 +545,16 @@ mod tests {
         assert!(verdict.significant, "{verdict:?}");
         assert_eq!(
             verdict.summary,
-            "Significant: best-value converts better than plain (25.0 % against 20.0 %, p = 0.007)."
+            "Significant: best-value converts better than plain (25.0 % against 20.0 %, always-valid p < 0.001); safe to act on now, however often the report was read."
         );
+        assert_eq!(
+            best.provisional_revenue,
+            vec![Money {
+                amount: 2_500,
+                currency: "USD".into()
+            }]
+        );
+        assert_eq!((best.customers, best.converted_customers), (3000, 750));
         // Every period of the span is there, quiet ones as zero.
         assert_eq!(offer.timeline.len(), 11);
     }
@@ -480,19 +562,31 @@ mod tests {
     #[test]
     fn a_small_or_chance_difference_is_said_to_be_not_yet_significant() {
         let small = report(vec![
-            count("plain", "impression", 40),
-            count("plain", "paid", 2),
-            count("best-value", "impression", 40),
-            count("best-value", "paid", 20),
+            count("plain", "impression", 25),
+            count("plain", "paid", 1),
+            count("best-value", "impression", 25),
+            count("best-value", "paid", 15),
         ]);
         let verdict = small.offers[0].variants[1].versus_control.clone().unwrap();
-        assert!(!verdict.significant && verdict.p_value.unwrap() < 0.001);
+        assert!(!verdict.significant && verdict.p_value.is_none());
+        assert_eq!(
+            verdict.summary,
+            "No verdict yet: best-value has 25 impressions and plain 25 impressions; the test starts at 30 impressions on each."
+        );
+
+        // What the fixed-horizon test called significant (p = 0.007), read as often as a
+        // merchant reads a report, is not yet evidence.
+        let peeked = report(vec![
+            count("plain", "impression", 1000),
+            count("plain", "paid", 200),
+            count("best-value", "impression", 1000),
+            count("best-value", "paid", 250),
+        ]);
+        let verdict = peeked.offers[0].variants[1].versus_control.clone().unwrap();
+        assert!(!verdict.significant);
         assert!(
-            verdict.summary.starts_with(
-                "Not yet significant: best-value has 40 impressions and plain 40 impressions"
-            ),
-            "{}",
-            verdict.summary
+            (verdict.p_value.unwrap() - 0.1414).abs() < 1e-3,
+            "{verdict:?}"
         );
 
         let chance = report(vec![
@@ -505,7 +599,7 @@ mod tests {
         assert!(!verdict.significant);
         assert_eq!(
             verdict.summary,
-            "Not yet significant (p = 0.651): the difference may be chance; keep the experiment running."
+            "Not yet significant (always-valid p = 1.000): the difference, +2.0 points (from -17.9 to +21.9), may be chance; keep the experiment running."
         );
 
         let empty = report(Vec::new());

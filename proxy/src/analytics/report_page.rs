@@ -1,9 +1,16 @@
-//! The report as a page, served by the proxy at `/report` behind the admin token: per offer,
-//! its conversion rate and revenue over time as charts (SVG drawn here by `plotters`, so the
-//! page needs no script and works under a strict CSP), and the table of its variants with their
-//! verdicts. The same numbers as `GET /v1/report`.
+//! The report as a page, served by the proxy at `/report` behind the admin token: whether
+//! offers add money against the holdout, one small table per currency; then per offer, its
+//! conversion rate and revenue over time as charts (SVG drawn here by `plotters`, so the page
+//! needs no script and works under a strict CSP), and the table of its variants (per purchase
+//! and per customer, revenue still inside the refund window marked provisional) with their
+//! verdicts. The same numbers as `GET /v1/report`, and the same words as `report_table`.
 
-use crate::analytics::report::{amounts_text, decimals, percent, OfferReport, Report};
+use crate::analytics::holdout::{ArmFigures, CurrencyComparison, HoldoutReport};
+use crate::analytics::report::{amounts_text, decimals, minor_text, percent, OfferReport, Report};
+use crate::analytics::report_table::{
+    held_out_explained, not_known_yet, provisional_explained, verdicts_explained, VALUE_EXPLAINED,
+};
+use crate::analytics::stats::Interval;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use plotters::prelude::*;
 use std::collections::BTreeSet;
@@ -28,6 +35,9 @@ th:first-child, td:first-child { text-align: left; }
 thead th { font-weight: 600; color: #374151; }
 .verdict { margin: 12px 0 0; padding: 8px 12px; border-radius: 8px; background: #f3f4f6; }
 .verdict.significant { background: #dcfce7; color: #14532d; }
+.verdict.loss { background: #fee2e2; color: #7f1d1d; }
+.provisional { color: #92400e; }
+caption { text-align: left; font-weight: 600; margin: 12px 0 4px; }
 .empty { color: #4b5563; }
 ";
 
@@ -56,11 +66,22 @@ pub fn render(report: &Report) -> String {
                         "Made " (time_label(&report.generated_at, 0)) " UTC. The charts have a bar per "
                         (period_words(report.period_seconds)) " (UTC)."
                     }
+                    p.meta {
+                        span data-explains="counting" { (report.counting) } " "
+                        span.provisional data-explains="provisional" {
+                            (provisional_explained(report.refund_window_days))
+                        }
+                    }
+                    // The answer to the first question a merchant has, before the detail of
+                    // each offer.
+                    @if let Some(holdout) = &report.holdout {
+                        (holdout_section(holdout))
+                    }
                     @if report.offers.is_empty() {
                         p.empty { "The offers file has no offers yet." }
                     }
                     @for offer in &report.offers {
-                        (offer_section(offer, report.period_seconds))
+                        (offer_section(offer, report.period_seconds, report.refund_window_days))
                     }
                 }
             }
@@ -69,7 +90,7 @@ pub fn render(report: &Report) -> String {
     .into_string()
 }
 
-fn offer_section(offer: &OfferReport, period: i64) -> Markup {
+fn offer_section(offer: &OfferReport, period: i64, refund_window_days: u32) -> Markup {
     let heading = format!("offer-{}", offer.offer_id);
     let labels: Vec<String> = offer
         .timeline
@@ -98,7 +119,8 @@ fn offer_section(offer: &OfferReport, period: i64) -> Markup {
             @if let Some(experiment) = &offer.experiment {
                 p {
                     "Experiment " strong { (experiment) } ": "
-                    (offer.variants.len()) " variants, the first is the control."
+                    (offer.variants.len()) " variants, the first is the control. "
+                    (verdicts_explained())
                 }
             }
             @if offer.timeline.is_empty() {
@@ -129,6 +151,9 @@ fn offer_section(offer: &OfferReport, period: i64) -> Markup {
                         th scope="col" { "Expiries" }
                         th scope="col" { "Conversions" }
                         th scope="col" { "Conversion rate" }
+                        th scope="col" { "Customers" }
+                        th scope="col" { "Paying customers" }
+                        th scope="col" { "Customer conversion" }
                         th scope="col" { "Revenue" }
                     }
                 }
@@ -150,14 +175,21 @@ fn offer_section(offer: &OfferReport, period: i64) -> Markup {
                             td data-field="failures" { (v.failures) }
                             td data-field="expiries" { (v.expiries) }
                             td data-field="conversions" { (v.conversions) }
-                            td data-field="conversion_rate" {
-                                @if let Some(r) = v.conversion_rate {
-                                    (percent(r.estimate))
-                                    span.note { "95 % CI " (percent(r.low)) " to " (percent(r.high)) }
-                                } @else { "-" }
-                            }
+                            td data-field="conversion_rate" { (rate(v.conversion_rate)) }
+                            td data-field="customers" { (v.customers) }
+                            td data-field="converted_customers" { (v.converted_customers) }
+                            td data-field="customer_conversion_rate" { (rate(v.customer_conversion_rate)) }
                             td {
+                                // The revenue alone in its field, so it reads (for people and the
+                                // e2e test) as one amount; its provisional part in a note beside it.
                                 span data-field="revenue" { (amounts_text(&v.revenue)) }
+                                @if !v.provisional_revenue.is_empty() {
+                                    span.note.provisional {
+                                        "of which "
+                                        span data-field="provisional_revenue" { (amounts_text(&v.provisional_revenue)) }
+                                        " provisional"
+                                    }
+                                }
                                 @if !v.revenue_per_impression.is_empty() {
                                     span.note {
                                         span data-field="revenue_per_impression" { (amounts_text(&v.revenue_per_impression)) }
@@ -170,12 +202,106 @@ fn offer_section(offer: &OfferReport, period: i64) -> Markup {
                 }
             }
             }
+            @if offer.variants.iter().any(|v| !v.provisional_revenue.is_empty()) {
+                p.note.provisional { (provisional_explained(refund_window_days)) }
+            }
             @for v in &offer.variants {
                 @if let Some(verdict) = &v.versus_control {
                     p.verdict.significant[verdict.significant] data-variant=(v.variant_id) { (verdict.summary) }
                 }
             }
         }
+    }
+}
+
+/// A rate with its 95 % interval below it, or `-` before there is anything to divide by.
+fn rate(rate: Option<Interval>) -> Markup {
+    html! {
+        @if let Some(r) = rate {
+            (percent(r.estimate))
+            span.note { "95 % CI " (percent(r.low)) " to " (percent(r.high)) }
+        } @else { "-" }
+    }
+}
+
+/// "Do offers add money?": per currency, the customers shown offers against those held out,
+/// and what offers add with its always-valid interval, then the answer in words.
+fn holdout_section(holdout: &HoldoutReport) -> Markup {
+    html! {
+        section data-holdout aria-labelledby="holdout" {
+            h2 id="holdout" { "Do offers add money?" }
+            p { (held_out_explained(holdout.share_percent)) " " (VALUE_EXPLAINED) }
+            @if holdout.currencies.is_empty() {
+                p.empty { "No purchases yet." }
+            }
+            @for c in &holdout.currencies {
+                (currency_table(c))
+            }
+        }
+    }
+}
+
+fn currency_table(c: &CurrencyComparison) -> Markup {
+    let currency = c.currency.as_str();
+    let amount = |minor: Option<f64>| minor.map_or("-".into(), |m| minor_text(m, currency));
+    let side = |arm: &str, name: &str, figures: &ArmFigures| {
+        html! {
+            tr data-arm=(arm) {
+                th scope="row" { (name) }
+                td data-field="purchases" { (figures.purchases) }
+                td data-field="customers" { (figures.customers) }
+                td data-field="per_purchase" { (amount(figures.per_purchase)) }
+                td data-field="per_customer" { (amount(figures.per_customer)) }
+            }
+        }
+    };
+    let added = |interval: Option<Interval>, sides: (u64, u64), unit: &str| {
+        html! {
+            @if let Some(i) = interval {
+                (minor_text(i.estimate, currency))
+                span.note {
+                    "95 % interval " (minor_text(i.low, currency)) " to " (minor_text(i.high, currency))
+                }
+            } @else {
+                span.note { (not_known_yet(sides, unit)) }
+            }
+        }
+    };
+    // The answer's colour follows its interval: above 0 offers add money, below 0 they lose it.
+    let interval = c.incremental_per_customer.or(c.incremental_per_purchase);
+    let gains = interval.is_some_and(|i| i.low > 0.0);
+    let loses = interval.is_some_and(|i| i.high < 0.0);
+    html! {
+        div.table role="region" aria-label={ "Offers against the holdout, " (currency) } tabindex="0" {
+            table data-currency=(currency) {
+                caption { "In " (currency) }
+                thead {
+                    tr {
+                        th scope="col" { "Group" }
+                        th scope="col" { "Purchases" }
+                        th scope="col" { "Customers" }
+                        th scope="col" { "Value per purchase" }
+                        th scope="col" { "Value per customer" }
+                    }
+                }
+                tbody {
+                    (side("offers", "Shown offers", &c.offers))
+                    (side("holdout", "Held out", &c.holdout))
+                    tr data-arm="added" {
+                        th scope="row" { "Added by offers" }
+                        td {}
+                        td {}
+                        td data-field="incremental_per_purchase" {
+                            (added(c.incremental_per_purchase, (c.offers.purchases, c.holdout.purchases), "purchases"))
+                        }
+                        td data-field="incremental_per_customer" {
+                            (added(c.incremental_per_customer, (c.offers.customers, c.holdout.customers), "customers"))
+                        }
+                    }
+                }
+            }
+        }
+        p.verdict.significant[gains].loss[loses] data-currency=(currency) { (c.summary) }
     }
 }
 
@@ -296,5 +422,137 @@ fn period_words(seconds: i64) -> String {
         604_800 => "week".into(),
         s if s % 3600 == 0 => format!("{} hours", s / 3600),
         s => format!("{} minutes", s / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytics::report_table::tests::{holdout_report, report, usd};
+
+    // maud writes no whitespace between tags, so the tests read the markup as it is.
+
+    #[test]
+    fn variants_show_customers_and_mark_provisional_revenue() {
+        let html = render(&report(None));
+        assert!(
+            html.contains("<th scope=\"col\">Customer conversion</th>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td data-field=\"customers\">80</td><td data-field=\"converted_customers\">11</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "<td data-field=\"customer_conversion_rate\">13.8 %<span class=\"note\">95 % CI "
+            ),
+            "{html}"
+        );
+        // The revenue stays one number; its provisional part is beside it, with why.
+        assert!(
+            html.contains("<span data-field=\"revenue\">600.00 USD</span><span class=\"note provisional\">of which <span data-field=\"provisional_revenue\">35.00 USD</span> provisional</span>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<p class=\"note provisional\">Money paid in the last 30 days is provisional: it may still be refunded.</p>"),
+            "{html}"
+        );
+        // Only `badge` has provisional money.
+        assert_eq!(
+            html.matches("data-field=\"provisional_revenue\"").count(),
+            1
+        );
+        assert!(
+            html.contains("<span data-explains=\"counting\">Counts are of purchases:"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<span class=\"provisional\" data-explains=\"provisional\">Money paid in the last 30 days is provisional: it may still be refunded.</span>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn verdicts_are_said_to_stay_valid_however_often_the_page_is_read() {
+        let html = render(&report(None));
+        assert!(
+            html.contains("the first is the control. Verdicts use an always-valid test: they stay valid however often the report is read, so a significant one can be acted on at once. The test starts at 30 impressions on each variant."),
+            "{html}"
+        );
+        assert!(
+            html.contains("<p class=\"verdict\" data-variant=\"badge\">Not yet significant (always-valid p = 0.651).</p>"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("fixed horizon") && !html.contains("fixed-horizon"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn the_holdout_has_its_section_when_there_is_one() {
+        assert!(!render(&report(None)).contains("Do offers add money?"));
+        let html = render(&report(Some(holdout_report())));
+        let section = html.find("<section data-holdout aria-labelledby=\"holdout\"><h2 id=\"holdout\">Do offers add money?</h2>").expect(&html);
+        // Before the offers: the first question a merchant has.
+        assert!(section < html.find("data-offer=\"pro\"").unwrap(), "{html}");
+        assert!(
+            html.contains("<p>10 % of customers are held out: they are shown no offer. Value is"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<table data-currency=\"USD\"><caption>In USD</caption>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<tr data-arm=\"offers\"><th scope=\"row\">Shown offers</th><td data-field=\"purchases\">400</td><td data-field=\"customers\">200</td><td data-field=\"per_purchase\">10.00 USD</td><td data-field=\"per_customer\">20.00 USD</td></tr>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<tr data-arm=\"holdout\"><th scope=\"row\">Held out</th><td data-field=\"purchases\">50</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td data-field=\"incremental_per_customer\">23.75 USD<span class=\"note\">95 % interval 10.00 USD to 37.50 USD</span></td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td data-field=\"incremental_per_purchase\">13.00 USD<span class=\"note\">95 % interval 5.12 USD to 20.88 USD</span></td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<p class=\"verdict significant\" data-currency=\"USD\">Offers add money: 23.75 USD per customer"),
+            "{html}"
+        );
+        // JPY has no answer yet, and says why.
+        assert!(
+            html.contains("<td data-field=\"incremental_per_customer\"><span class=\"note\">not known yet: each side needs 30 customers</span></td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<p class=\"verdict\" data-currency=\"JPY\">No answer yet:"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn offers_that_lose_money_are_marked_so_and_text_is_escaped() {
+        let mut holdout = holdout_report();
+        let usd_side = &mut holdout.currencies[0];
+        usd_side.incremental_per_customer = Some(Interval {
+            estimate: -500.0,
+            low: -900.0,
+            high: -100.0,
+        });
+        usd_side.summary = "Offers lose money <script>".into();
+        let mut report = report(Some(holdout));
+        report.offers[0].variants[1].revenue = vec![usd(9000)];
+        let html = render(&report);
+        assert!(
+            html.contains("<p class=\"verdict loss\" data-currency=\"USD\">Offers lose money &lt;script&gt;</p>"),
+            "{html}"
+        );
+        assert!(!html.contains("<script>"), "{html}");
     }
 }

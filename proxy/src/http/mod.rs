@@ -107,6 +107,7 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
             rules: rules.clone(),
             keys: Arc::clone(&keys),
             require_purchase_token: config.require_purchase_token,
+            allocator: Arc::default(),
         },
         charging: Charging {
             dodo: dodo.clone(),

@@ -8,8 +8,9 @@ use super::token::OfferClaims;
 use super::{OfferError, Offers};
 use crate::clock;
 use crate::dodo::client::one_time_price;
-use crate::rules::{OfferRule, OfferRules, OfferedProduct};
+use crate::rules::{OfferRule, OfferRules, OfferedProduct, VariantRule};
 use crate::storage::Settled;
+use std::collections::HashMap;
 use time::OffsetDateTime;
 use upsell_wire::{Money, Offer, OfferItem, OfferKind, QuantityRange};
 
@@ -26,12 +27,24 @@ pub struct Purchase {
     pub payment_method_id: String,
 }
 
-/// Who the offers are for: the customer (whose id picks their variant of an experiment) and
-/// what they already have.
+/// Who the offers are for: the customer (whose id picks their variant of an experiment), what
+/// they already have, and the variants they were given of bandit experiments.
 #[derive(Debug, Clone, Copy)]
 pub struct Customer<'a> {
     pub id: &'a str,
     pub history: &'a CustomerHistory,
+    /// Offer id to variant id, for offers with `allocation = "bandit"` (`allocation::assign`).
+    pub assigned: &'a HashMap<String, String>,
+}
+
+impl Customer<'_> {
+    /// The variant of `rule` this customer sees; `None` when it has no experiment.
+    pub fn variant<'r>(&self, rule: &'r OfferRule) -> Option<&'r VariantRule> {
+        self.assigned
+            .get(&rule.id)
+            .and_then(|id| rule.variants.iter().find(|v| v.id == *id))
+            .or_else(|| experiment::variant_for(rule, self.id))
+    }
 }
 
 /// The offer to show in place of `rule`: `rule` itself, or once it was declined, the first
@@ -65,7 +78,7 @@ pub fn current<'a>(
         if items.iter().all(taken) {
             return None;
         }
-        let variant = experiment::variant_for(rule, customer.id);
+        let variant = customer.variant(rule);
         let already_has = |item: &OfferedProduct| customer.history.owns(&item.product);
         if rule
             .products_of(variant)
@@ -98,15 +111,17 @@ pub async fn build(
     rule: &OfferRule,
     kind: OfferKind,
     settled: &Settled,
-    history: &CustomerHistory,
+    customer: Customer<'_>,
     now: OffsetDateTime,
 ) -> Result<Option<Offer>, OfferError> {
     // In an experiment, the customer's variant: its product, copy and badge replace the
     // offer's, and every token seals it, so each answer is filed under it.
-    let variant = experiment::variant_for(rule, &purchase.customer_id);
+    let variant = customer.variant(rule);
     let mut items = Vec::new();
     for offered in rule.products_of(variant) {
-        if settled.accepted_items.contains(&offered.item_id) || history.owns(&offered.product) {
+        if settled.accepted_items.contains(&offered.item_id)
+            || customer.history.owns(&offered.product)
+        {
             continue;
         }
         let product = offers
@@ -228,9 +243,11 @@ mod tests {
         history: &CustomerHistory,
     ) -> Option<(&'a str, OfferKind)> {
         let rule = rules.offer(id).unwrap();
+        let assigned = HashMap::new();
         let customer = Customer {
             id: "cus_1",
             history,
+            assigned: &assigned,
         };
         current(rules, rule, settled, false, customer).map(|(r, kind)| (r.id.as_str(), kind))
     }

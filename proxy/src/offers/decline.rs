@@ -1,6 +1,7 @@
 //! "No thanks": the offer is not shown again for this purchase, and the next offer of its
 //! chain (a downsell) takes its place, if the merchant set one.
 
+use super::allocation;
 use super::builder::{self, Customer, Purchase};
 use super::customer_history::{self, CustomerHistory};
 use super::token::OfferClaims;
@@ -40,9 +41,12 @@ async fn next_offer(offers: &Offers, claims: &OfferClaims) -> Result<Option<Offe
         return Ok(None);
     }
     let history = history(offers, &claims.sub).await;
+    let assigned =
+        allocation::assign(offers, &rules, std::iter::once(declined), &claims.cus).await?;
     let customer = Customer {
         id: &claims.cus,
         history: &history,
+        assigned: &assigned,
     };
     let Some((rule, kind)) = builder::current(&rules, declined, &settled, true, customer) else {
         return Ok(None);
@@ -62,7 +66,7 @@ async fn next_offer(offers: &Offers, claims: &OfferClaims) -> Result<Option<Offe
         rule,
         kind,
         &settled,
-        &history,
+        customer,
         OffsetDateTime::now_utc(),
     )
     .await

@@ -2,13 +2,16 @@
 //! then the offers its products lead to that fit it and its customer, and the saved cards that
 //! can pay them in one click.
 
+use super::allocation;
 use super::builder::{self, Customer, Purchase};
 use super::customer_history::{self, CustomerHistory};
+use super::holdout;
 use super::targeting::{self, PurchaseFacts};
 use super::{OfferError, Offers};
 use crate::clock;
 use crate::dodo::client::{card_is_current, currency_code, SavedMethod};
 use crate::rules::OfferRule;
+use crate::storage::offered_purchases::{Arm, OfferedPurchase};
 use crate::storage::Settled;
 use dodopayments::models::{IntentStatus, Payment};
 use time::{Duration, OffsetDateTime};
@@ -20,6 +23,8 @@ pub struct PaidPurchase {
     pub payment: Payment,
     /// What the customer already did with its offers.
     pub settled: Settled,
+    /// When it was made.
+    pub purchased_at: OffsetDateTime,
     /// The end of its offer window.
     pub expires_at: OffsetDateTime,
     pub now: OffsetDateTime,
@@ -50,6 +55,7 @@ pub async fn paid_purchase(offers: &Offers, payment_id: &str) -> Result<PaidPurc
     Ok(PaidPurchase {
         payment,
         settled: settled?,
+        purchased_at,
         expires_at,
         now,
     })
@@ -84,12 +90,15 @@ pub async fn one_click_offers(
     });
 
     let facts = PurchaseFacts::of(payment, history.returning());
+    let roots = targeting::choose(rules.offers_after(&purchased), &facts, now);
+    let assigned = allocation::assign(offers, &rules, roots.iter().copied(), &customer_id).await?;
     let customer = Customer {
         id: &customer_id,
         history: &history,
+        assigned: &assigned,
     };
     let mut shown = Vec::new();
-    for root in targeting::choose(rules.offers_after(&purchased), &facts, now) {
+    for root in roots {
         if let Some((rule, kind)) = builder::current(&rules, root, settled, false, customer) {
             // Two chains may lead to the same downsell: show it once.
             if !shown.iter().any(|(r, _): &(&OfferRule, _)| r.id == rule.id) {
@@ -98,6 +107,22 @@ pub async fn one_click_offers(
         }
     }
     if shown.is_empty() {
+        return Ok(OffersResponse::default());
+    }
+    // Offers fit this purchase: it is filed in its side of the holdout, whichever it is, so
+    // that the report compares like with like. A held-out customer is shown nothing.
+    let arm = holdout::arm(&rules, &customer_id);
+    let filed = OfferedPurchase {
+        payment_id: payment.payment_id.clone(),
+        customer_id: customer_id.clone(),
+        arm,
+        currency: currency_code(&payment.currency),
+        total: payment.total_amount,
+        purchased_at: purchase.purchased_at.unix_timestamp(),
+    };
+    let filing = offers.storage.record_offered_purchase(&filed);
+    if arm == Arm::Holdout {
+        filing.await?;
         return Ok(OffersResponse::default());
     }
 
@@ -113,14 +138,20 @@ pub async fn one_click_offers(
             .map(|m| m.payment_method_id.clone())
             .unwrap_or_default(),
     };
-    let mut built = Vec::new();
-    for (rule, kind) in shown {
-        if let Some(offer) =
-            builder::build(offers, &for_purchase, rule, kind, settled, &history, now).await?
-        {
-            built.push(offer);
+    // The filing is written while the offers are priced and sealed.
+    let (filed, built) = tokio::join!(filing, async {
+        let mut built = Vec::new();
+        for (rule, kind) in shown {
+            if let Some(offer) =
+                builder::build(offers, &for_purchase, rule, kind, settled, customer, now).await?
+            {
+                built.push(offer);
+            }
         }
-    }
+        Ok::<_, OfferError>(built)
+    });
+    filed?;
+    let built = built?;
     Ok(OffersResponse {
         offers: built,
         payment_methods,

@@ -6,10 +6,12 @@
 //! in an offer token; a decline recorded, with the next offer of its chain. In strict mode, the
 //! purchase must first be named by the merchant's own purchase token (`purchase_token`).
 
+pub mod allocation;
 pub mod builder;
 pub mod customer_history;
 pub mod decline;
 pub mod experiment;
+pub mod holdout;
 pub mod lookup;
 pub mod purchase_token;
 pub mod targeting;
@@ -19,6 +21,7 @@ use crate::dodo::DodoApi;
 use crate::rules::LiveRules;
 use crate::storage::Storage;
 use crate::tokens::TokenKeys;
+use allocation::Allocator;
 use std::sync::Arc;
 
 /// What the offers concern works with.
@@ -32,6 +35,8 @@ pub struct Offers {
     /// Strict mode: offers only for a payment the merchant's purchase token names (see
     /// `purchase_token`).
     pub require_purchase_token: bool,
+    /// The traffic shares of experiments with `allocation = "bandit"`.
+    pub allocator: Arc<Allocator>,
 }
 
 /// Why no offers could be given.

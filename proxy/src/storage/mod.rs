@@ -8,7 +8,9 @@
 
 pub mod accepts;
 pub mod offer_events;
+pub mod offered_purchases;
 pub mod plan_changes;
+pub mod variant_assignments;
 pub mod webhook_deliveries;
 
 pub use accepts::{Accept, AcceptState, BeginAccept, Failure, Settled};

@@ -4,6 +4,7 @@
 //! the key taken and changes nothing. The facts live in the proxy's database, so they survive
 //! restarts and are shared by every instance.
 
+use super::offered_purchases::{purchase_values, PurchaseValue};
 use super::Storage;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
@@ -30,6 +31,8 @@ pub struct KindCount {
     pub kind: String,
     /// Purchases with at least one such fact.
     pub purchases: i64,
+    /// Customers with at least one such fact: a customer who bought twice counts once.
+    pub customers: i64,
 }
 
 /// Money per offer, variant and currency: payments confirmed minus refunds.
@@ -39,6 +42,8 @@ pub struct RevenueRow {
     pub variant_id: String,
     pub currency: String,
     pub amount: i64,
+    /// The part of `amount` paid within the refund window: it may still be refunded.
+    pub provisional: i64,
 }
 
 /// One offer's facts in one period of time.
@@ -133,14 +138,16 @@ impl<'a> Fact<'a> {
 }
 
 /// Every amount of revenue, as rows `(offer_id, variant_id, original_payment_id, kind,
-/// currency, amount, occurred_at)`: each payment confirmed for an offer (`paid`), and each
-/// refund of one (`refund`, negative, at the time of the refund; `amount` NULL was all of it).
-const MONEY: &str = "SELECT offer_id, variant_id, original_payment_id, kind, currency, amount, \
-     occurred_at FROM offer_events WHERE kind = 'paid' \
+/// currency, amount, occurred_at, paid_at)`: each payment confirmed for an offer (`paid`), and
+/// each refund of one (`refund`, negative, at the time of the refund; `amount` NULL was all of
+/// it). `paid_at` is when the payment refunded or not was confirmed: money paid within the
+/// refund window is provisional.
+pub(super) const MONEY: &str = "SELECT offer_id, variant_id, original_payment_id, kind, currency, \
+     amount, occurred_at, occurred_at AS paid_at FROM offer_events WHERE kind = 'paid' \
      UNION ALL \
      SELECT paid.offer_id, paid.variant_id, paid.original_payment_id, 'refund' AS kind, \
      paid.currency, -COALESCE(refunds.amount, paid.amount) AS amount, \
-     refunds.refunded_at AS occurred_at \
+     refunds.refunded_at AS occurred_at, paid.occurred_at AS paid_at \
      FROM refunds JOIN offer_events paid \
        ON paid.kind = 'paid' AND paid.charge_payment_id = refunds.payment_id";
 
@@ -282,9 +289,11 @@ impl Storage {
     /// Everything the report reads, from one moment of the database: its queries see the
     /// same facts, though webhooks and impressions keep arriving while they run. The
     /// timeline's period comes from the span of the facts (`period_for`).
+    /// Money paid after `provisional_since` (Unix seconds) is within the refund window.
     pub async fn snapshot(
         &self,
         now: i64,
+        provisional_since: i64,
         period_for: impl FnOnce(Option<(i64, i64)>) -> i64,
     ) -> Result<Snapshot, sqlx::Error> {
         let mut transaction = self.pool.begin().await?;
@@ -299,8 +308,9 @@ impl Storage {
         let period = period_for(span);
         let snapshot = Snapshot {
             counts: kind_counts(&mut transaction, now).await?,
-            revenue: revenue(&mut transaction).await?,
+            revenue: revenue(&mut transaction, provisional_since).await?,
             timeline: timeline(&mut transaction, period).await?,
+            purchases: purchase_values(&mut transaction).await?,
             span,
             period,
         };
@@ -315,6 +325,8 @@ pub struct Snapshot {
     pub counts: Vec<KindCount>,
     pub revenue: Vec<RevenueRow>,
     pub timeline: Vec<TimelineRow>,
+    /// The purchases offers fit, each in its arm, with what it came to.
+    pub purchases: Vec<PurchaseValue>,
     /// The first and last time anything happened (Unix seconds), if anything did.
     pub span: Option<(i64, i64)>,
     /// The length of one period of the timeline, in seconds.
@@ -327,16 +339,19 @@ pub struct Snapshot {
 /// seconds).
 async fn kind_counts(db: &mut AnyConnection, now: i64) -> Result<Vec<KindCount>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT offer_id, variant_id, kind, COUNT(DISTINCT original_payment_id) AS purchases \
+        "SELECT offer_id, variant_id, kind, COUNT(DISTINCT original_payment_id) AS purchases, \
+         COUNT(DISTINCT customer_id) AS customers \
          FROM offer_events GROUP BY offer_id, variant_id, kind \
          UNION ALL \
          SELECT fact.offer_id, fact.variant_id, 'failure' AS kind, \
-         COUNT(DISTINCT fact.original_payment_id) AS purchases \
+         COUNT(DISTINCT fact.original_payment_id) AS purchases, \
+         COUNT(DISTINCT fact.customer_id) AS customers \
          FROM offer_events fact JOIN accepts ON accepts.accept_id = fact.accept_id \
          WHERE fact.kind = 'accept' AND accepts.state = 'failed' \
          GROUP BY fact.offer_id, fact.variant_id \
          UNION ALL \
-         SELECT seen.offer_id, seen.variant_id, 'expiry' AS kind, COUNT(*) AS purchases \
+         SELECT seen.offer_id, seen.variant_id, 'expiry' AS kind, COUNT(*) AS purchases, \
+         COUNT(DISTINCT seen.customer_id) AS customers \
          FROM offer_events seen \
          WHERE seen.kind = 'impression' AND seen.expires_at <= $1 AND NOT EXISTS ( \
            SELECT 1 FROM offer_events answer \
@@ -354,18 +369,25 @@ async fn kind_counts(db: &mut AnyConnection, now: i64) -> Result<Vec<KindCount>,
                 variant_id: row.try_get("variant_id")?,
                 kind: row.try_get("kind")?,
                 purchases: row.try_get("purchases")?,
+                customers: row.try_get("customers")?,
             })
         })
         .collect()
 }
 
-/// Per offer, variant and currency: payments confirmed minus refunds.
-async fn revenue(db: &mut AnyConnection) -> Result<Vec<RevenueRow>, sqlx::Error> {
+/// Per offer, variant and currency: payments confirmed minus refunds, and the part of it paid
+/// after `provisional_since`.
+async fn revenue(
+    db: &mut AnyConnection,
+    provisional_since: i64,
+) -> Result<Vec<RevenueRow>, sqlx::Error> {
     // PostgreSQL sums BIGINT as NUMERIC: cast back, the amounts are minor units.
     let rows = sqlx::query(&format!(
-        "SELECT offer_id, variant_id, currency, CAST(SUM(amount) AS BIGINT) AS amount \
+        "SELECT offer_id, variant_id, currency, CAST(SUM(amount) AS BIGINT) AS amount, \
+         CAST(SUM(CASE WHEN paid_at > $1 THEN amount ELSE 0 END) AS BIGINT) AS provisional \
          FROM ({MONEY}) money GROUP BY offer_id, variant_id, currency"
     ))
+    .bind(provisional_since)
     .fetch_all(&mut *db)
     .await?;
     rows.iter()
@@ -375,6 +397,7 @@ async fn revenue(db: &mut AnyConnection) -> Result<Vec<RevenueRow>, sqlx::Error>
                 variant_id: row.try_get("variant_id")?,
                 currency: row.try_get("currency")?,
                 amount: row.try_get("amount")?,
+                provisional: row.try_get("provisional")?,
             })
         })
         .collect()
@@ -467,7 +490,7 @@ mod tests {
 
     async fn revenue_of(storage: &Storage, variant: &str) -> i64 {
         storage
-            .snapshot(0, |_| 60)
+            .snapshot(0, 0, |_| 60)
             .await
             .unwrap()
             .revenue
@@ -551,7 +574,7 @@ mod tests {
                 .unwrap();
         }
         let storage = Storage::open(&url).await.unwrap();
-        let rows = storage.snapshot(0, |_| 60).await.unwrap().counts;
+        let rows = storage.snapshot(0, 0, |_| 60).await.unwrap().counts;
         assert_eq!(counts(&rows, "plain", "impression"), 2, "Ada, Cy");
         assert_eq!(counts(&rows, "plain", "accept"), 2);
         assert_eq!(counts(&rows, "plain", "paid"), 1);
@@ -567,7 +590,7 @@ mod tests {
         assert_eq!(revenue_of(&storage, "plain").await, 3800);
         assert_eq!(revenue_of(&storage, "badge").await, 3500);
         // The refund is in the timeline too, as money taken back.
-        let timeline = storage.snapshot(0, |_| 60).await.unwrap().timeline;
+        let timeline = storage.snapshot(0, 0, |_| 60).await.unwrap().timeline;
         let money: i64 = timeline.iter().filter_map(|r| r.amount).sum();
         assert_eq!(money, 3800 + 3500);
         assert!(timeline
@@ -575,7 +598,7 @@ mod tests {
             .any(|r| r.kind == "refund" && r.amount == Some(-1200)));
 
         // Once its window has closed, an offer seen and never answered has expired.
-        let rows = storage.snapshot(2_000, |_| 60).await.unwrap().counts;
+        let rows = storage.snapshot(2_000, 0, |_| 60).await.unwrap().counts;
         assert_eq!(
             counts(&rows, "plain", "expiry") + counts(&rows, "badge", "expiry"),
             0
@@ -584,9 +607,9 @@ mod tests {
             .record_impression(&seen("pay_e", "cus_e", "badge"))
             .await
             .unwrap();
-        let rows = storage.snapshot(999, |_| 60).await.unwrap().counts;
+        let rows = storage.snapshot(999, 0, |_| 60).await.unwrap().counts;
         assert_eq!(counts(&rows, "badge", "expiry"), 0, "still open");
-        let rows = storage.snapshot(1_000, |_| 60).await.unwrap().counts;
+        let rows = storage.snapshot(1_000, 0, |_| 60).await.unwrap().counts;
         assert_eq!(counts(&rows, "badge", "expiry"), 1);
         drop(storage);
         for suffix in ["", "-wal", "-shm"] {

@@ -5,8 +5,9 @@
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::offers::{lookup, purchase_token};
+use crate::offers::{holdout, lookup, purchase_token};
 use crate::plan_changes::offered;
+use crate::storage::offered_purchases::Arm;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
@@ -35,15 +36,29 @@ pub async fn list(
         .map(str::trim);
     purchase_token::check(&state.offers, token, &query.payment_id)?;
     let purchase = lookup::paid_purchase(&state.offers, &query.payment_id).await?;
-    // After a subscription purchase, the new subscriber may also change plan.
-    let plan_changes = offered::after_purchase(
-        &state.plan_changes,
-        &purchase.payment,
-        purchase.expires_at,
-        purchase.now,
-    )
-    .await;
-    let mut response = lookup::one_click_offers(&state.offers, &purchase).await?;
+    // After a subscription purchase, the new subscriber may also change plan, unless they are
+    // held out (they are shown nothing after a purchase). Both are read at the same time.
+    let held_out = holdout::arm(
+        &state.offers.rules.current(),
+        &purchase.payment.customer.customer_id,
+    ) == Arm::Holdout;
+    let plan_changes = async {
+        if held_out {
+            return Vec::new();
+        }
+        offered::after_purchase(
+            &state.plan_changes,
+            &purchase.payment,
+            purchase.expires_at,
+            purchase.now,
+        )
+        .await
+    };
+    let (plan_changes, response) = tokio::join!(
+        plan_changes,
+        lookup::one_click_offers(&state.offers, &purchase)
+    );
+    let mut response = response?;
     response.plan_changes = plan_changes;
     Ok(Json(response))
 }
