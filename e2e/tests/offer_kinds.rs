@@ -612,3 +612,27 @@ when = { customer = "new" }
         [pair("pro", "upsell")]
     );
 }
+
+/// The offers `cargo xtask bench` measures lookups with (every condition in use, a holdout, an
+/// owned product, a bandit): Ada's purchase gets what the file's comments say.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_benchs_targeted_offers_give_ada_what_they_say() {
+    let stack = Stack::start(StackOptions {
+        offers_toml: include_str!("../../bench/targeted-offers.toml").into(),
+        ..StackOptions::default()
+    })
+    .await
+    .unwrap();
+    let payment = stack
+        .purchase("cus_demo_ada", "prod_basic_plan")
+        .await
+        .unwrap();
+    let offers = stack.offers(&payment).await.unwrap();
+    let shown: Vec<&str> = offers["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["offer_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, ["pro-upgrade", "icons-instead"], "{offers}");
+}

@@ -77,6 +77,8 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         .arg(root.join("sandbox/seed/demo.toml"))
         .arg("--offers")
         .arg(root.join("proxy/offers.toml"))
+        .arg("--targeted-offers")
+        .arg(root.join("bench/targeted-offers.toml"))
         .arg("--site")
         .arg(&site)
         .arg("--work-dir")

@@ -120,6 +120,11 @@ fn offer_section(offer: &OfferReport, period: i64, refund_window_days: u32) -> M
                 p {
                     "Experiment " strong { (experiment) } ": "
                     (offer.variants.len()) " variants, the first is the control. "
+                    @if offer.allocation == Some("bandit") {
+                        "Its traffic moves toward the variant that earns more per impression \
+                         (a bandit), with at least 10 % for each; a customer keeps the variant \
+                         first shown. "
+                    }
                     (verdicts_explained())
                 }
             }

@@ -54,6 +54,9 @@ pub fn render(report: &Report) -> String {
                 ", experiment {experiment} (control: {})",
                 offer.variants.first().map_or("", |v| v.variant_id.as_str())
             );
+            if offer.allocation == Some("bandit") {
+                out.push_str(", traffic moved to the variant that earns more (bandit)");
+            }
         }
         out.push('\n');
         let rows: Vec<Vec<String>> = offer.variants.iter().map(row).collect();

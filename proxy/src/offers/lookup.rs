@@ -10,11 +10,13 @@ use super::targeting::{self, PurchaseFacts};
 use super::{OfferError, Offers};
 use crate::clock;
 use crate::dodo::client::{card_is_current, currency_code, SavedMethod};
-use crate::rules::OfferRule;
+use crate::rules::{OfferRule, OfferRules};
 use crate::storage::offered_purchases::{Arm, OfferedPurchase};
 use crate::storage::Settled;
 use dodopayments::models::{IntentStatus, Payment};
+use std::collections::BTreeSet;
 use time::{Duration, OffsetDateTime};
+use tokio::task::JoinSet;
 use upsell_wire::{OffersResponse, PaymentMethod};
 
 /// A purchase offers may follow: it succeeded, and its offer window is open.
@@ -76,11 +78,14 @@ pub async fn one_click_offers(
         return Ok(OffersResponse::default());
     }
 
-    // What the customer already has and the cards that can pay are read at the same time.
+    // What the customer already has, the cards that can pay, and the products the offers may
+    // show are read at the same time.
     let customer_id = payment.customer.customer_id.clone();
-    let (history, methods) = tokio::join!(
+    let candidates: Vec<&OfferRule> = rules.offers_after(&purchased).collect();
+    let (history, methods, ()) = tokio::join!(
         customer_history::read(&offers.dodo, payment),
         offers.dodo.payment_methods(&customer_id),
+        warm_products(offers, &rules, &candidates),
     );
     let history = history.unwrap_or_else(|error| {
         // Offers still follow; only the purchase's own products are known to be owned, and
@@ -120,7 +125,13 @@ pub async fn one_click_offers(
         total: payment.total_amount,
         purchased_at: purchase.purchased_at.unix_timestamp(),
     };
-    let filing = offers.storage.record_offered_purchase(&filed);
+    // Written once: a reload of the page finds it filed (read with the purchase, at the start).
+    let filing = async {
+        if settled.filed {
+            return Ok(());
+        }
+        offers.storage.record_offered_purchase(&filed).await
+    };
     if arm == Arm::Holdout {
         filing.await?;
         return Ok(OffersResponse::default());
@@ -157,6 +168,32 @@ pub async fn one_click_offers(
         payment_methods,
         plan_changes: Vec::new(),
     })
+}
+
+/// Reads every product the chains from `roots` may show into the product cache at once (those
+/// it holds cost nothing), so that pricing the offers waits on no round trip of its own, even
+/// when the cache has just expired. A product that cannot be read is left to the pricing,
+/// which says why.
+async fn warm_products(offers: &Offers, rules: &OfferRules, roots: &[&OfferRule]) {
+    let mut products = BTreeSet::new();
+    for root in roots {
+        let mut rule = Some(*root);
+        // Chains are checked to end when the rules are loaded; the bound is a second guard.
+        for _ in 0..=rules.offers.len() {
+            let Some(current) = rule else { break };
+            products.extend(current.products().into_iter().map(|p| p.product));
+            products.extend(current.variants.iter().filter_map(|v| v.product.clone()));
+            rule = current.downsell.as_deref().and_then(|id| rules.offer(id));
+        }
+    }
+    let mut reads = JoinSet::new();
+    for product in products {
+        let dodo = offers.dodo.clone();
+        reads.spawn(async move {
+            let _ = dodo.product(&product).await;
+        });
+    }
+    while reads.join_next().await.is_some() {}
 }
 
 fn purchased_products(payment: &Payment) -> Vec<String> {

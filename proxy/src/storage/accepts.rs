@@ -119,6 +119,9 @@ pub struct Settled {
     pub declined_offers: HashSet<String>,
     /// Accepts that count towards `max_accepted_offers`: all but those whose charge failed.
     pub accepted_count: i64,
+    /// The purchase is already filed in its side of the holdout (`offered_purchases`): a later
+    /// lookup need not write it again.
+    pub filed: bool,
 }
 
 /// The result of trying to record an accept.
@@ -310,8 +313,10 @@ impl Storage {
             "SELECT offer_id, CASE WHEN state = 'failed' THEN 'failed' ELSE 'counts' END AS how \
              FROM accepts WHERE original_payment_id = $1 \
              UNION ALL SELECT item_id, 'checkout' AS how FROM fallback_checkouts WHERE original_payment_id = $2 \
-             UNION ALL SELECT offer_id, 'declined' AS how FROM declines WHERE original_payment_id = $3",
+             UNION ALL SELECT offer_id, 'declined' AS how FROM declines WHERE original_payment_id = $3 \
+             UNION ALL SELECT payment_id, 'filed' AS how FROM offered_purchases WHERE payment_id = $4",
         )
+        .bind(original_payment_id)
         .bind(original_payment_id)
         .bind(original_payment_id)
         .bind(original_payment_id)
@@ -333,6 +338,7 @@ impl Storage {
                 "failed" | "checkout" => {
                     settled.accepted_items.insert(id);
                 }
+                "filed" => settled.filed = true,
                 other => {
                     return Err(sqlx::Error::Decode(
                         format!("unknown settlement {other:?}").into(),

@@ -30,6 +30,9 @@ struct Args {
     /// The proxy's offers file.
     #[arg(long)]
     offers: PathBuf,
+    /// The offers file the lookups are measured with: every targeting condition in use.
+    #[arg(long)]
+    targeted_offers: PathBuf,
     /// The widget's build with the plain peer page beside it.
     #[arg(long)]
     site: PathBuf,
@@ -94,8 +97,20 @@ async fn main() -> anyhow::Result<()> {
         time_to_offer(&args, &sandbox, &proxy.url).await?;
     }
     if wanted("lookups") {
-        offer_lookups(&args, &http, &sandbox, &proxy.url).await?;
-        let (_, peak) = proxy.memory_kib()?;
+        // A proxy of its own, with every targeting condition in use (its webhooks, which the
+        // lookups do not need, go to the first proxy).
+        let targeted = servers::start_proxy(
+            &Setup {
+                offers: args.targeted_offers.clone(),
+                ..setup.clone()
+            },
+            servers::proxy_port()?,
+            &sandbox_server.url,
+            &servers::sqlite_database(&setup.work_dir)?,
+        )
+        .await?;
+        offer_lookups(&args, &http, &sandbox, &targeted.url).await?;
+        let (_, peak) = targeted.memory_kib()?;
         row(
             "proxy resident memory, peak after the offer lookups",
             format!("{:.1} MiB", peak as f64 / 1024.0),
@@ -201,8 +216,11 @@ async fn time_to_offer(
     Ok(())
 }
 
-/// Offer lookups through the proxy, and the upstream calls it must make for each (the purchase's
-/// payment, then its customer's cards) sent straight to the sandbox: the floor.
+/// Offer lookups through the proxy with every targeting condition in use, and the upstream
+/// calls it must make for each sent straight to the sandbox, in the same order and with the
+/// same parallelism: the floor. The calls: the purchase's payment; then at once the
+/// customer's cards, their subscriptions, and their succeeded payments followed by each
+/// earlier one-time payment (for its products).
 async fn offer_lookups(
     args: &Args,
     http: &reqwest::Client,
@@ -228,23 +246,9 @@ async fn offer_lookups(
         };
         let floor = {
             let http = http.clone();
-            let payment = format!("{}/payments/{payment_id}", sandbox.url);
-            let cards = format!("{}/customers/cus_demo_ada/payment-methods", sandbox.url);
-            move |_| {
-                let (http, payment, cards) = (http.clone(), payment.clone(), cards.clone());
-                async move {
-                    for url in [payment, cards] {
-                        http.get(url)
-                            .bearer_auth(servers::API_KEY)
-                            .send()
-                            .await?
-                            .error_for_status()?
-                            .bytes()
-                            .await?;
-                    }
-                    anyhow::Ok(())
-                }
-            }
+            let base = sandbox.url.to_string();
+            let payment_id = payment_id.clone();
+            move |_| floor_calls(http.clone(), base.clone(), payment_id.clone())
         };
         // One client: the time a customer waits on a server with room to spare. Then
         // `concurrency` clients: throughput, and latency once the 2 cores are the limit.
@@ -257,6 +261,52 @@ async fn offer_lookups(
         }
     }
     servers::set_upstream_latency(sandbox, 0).await
+}
+
+/// What a lookup must ask Dodo, straight to the sandbox (see `offer_lookups`).
+async fn floor_calls(
+    http: reqwest::Client,
+    base: String,
+    payment_id: String,
+) -> anyhow::Result<()> {
+    let get = |path: String| {
+        let request = http
+            .get(format!("{base}{path}"))
+            .bearer_auth(servers::API_KEY)
+            .send();
+        async move {
+            let body = request.await?.error_for_status()?.bytes().await?;
+            anyhow::Ok(body)
+        }
+    };
+    get(format!("/payments/{payment_id}")).await?;
+    let cards = get("/customers/cus_demo_ada/payment-methods".into());
+    let subscriptions =
+        get("/subscriptions?customer_id=cus_demo_ada&page_size=100&page_number=0".into());
+    let history = async {
+        let list =
+            get("/payments?customer_id=cus_demo_ada&status=succeeded&page_size=100".into()).await?;
+        let list: serde_json::Value = serde_json::from_slice(&list)?;
+        let earlier: Vec<String> = list["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["payment_id"] != payment_id.as_str() && p["subscription_id"].is_null())
+            .filter(|p| p["refund_status"] != "full")
+            .take(20)
+            .filter_map(|p| p["payment_id"].as_str().map(String::from))
+            .collect();
+        let mut reads = tokio::task::JoinSet::new();
+        for id in earlier {
+            reads.spawn(get(format!("/payments/{id}")));
+        }
+        while let Some(read) = reads.join_next().await {
+            read??;
+        }
+        anyhow::Ok(())
+    };
+    tokio::try_join!(cards, subscriptions, history)?;
+    Ok(())
 }
 
 fn lookup_rows(

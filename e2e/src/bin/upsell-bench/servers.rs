@@ -14,6 +14,7 @@ const WEBHOOK_SECRET: &str = "whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQtZm9yLXRoZS1zYW5k
 const TOKEN_KEYS: &str = "bench=bench-token-key-0123456789abcdef0123456789";
 
 /// Where the bench finds what it starts.
+#[derive(Clone)]
 pub struct Setup {
     /// `target/release`, with `dodo-sandbox` and `upsell-proxy` built.
     pub bin_dir: PathBuf,

@@ -10,13 +10,14 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 /// Dodo's routes the proxy calls, as the sandbox's fault rules name them.
-const ROUTES: [&str; 9] = [
+const ROUTES: [&str; 10] = [
     "POST /checkouts",
     "GET /checkouts/{session_id}",
     "GET /payments/{payment_id}",
     "GET /payments",
     "GET /products/{product_id}",
     "GET /customers/{customer_id}/payment-methods",
+    "GET /subscriptions",
     "GET /subscriptions/{subscription_id}",
     "POST /subscriptions/{subscription_id}/change-plan",
     "POST /subscriptions/{subscription_id}/change-plan/preview",
