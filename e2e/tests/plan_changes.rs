@@ -427,3 +427,80 @@ async fn a_plan_the_customer_is_already_on_is_not_offered() {
     assert_eq!(listed("sub_basic", "cus_ok").await, 1);
     assert_eq!(listed("sub_two_basic", "cus_two_plans").await, 0);
 }
+
+/// Plan changes in the report like offers: per rule, subscriptions shown it (once each however
+/// often listed), changes confirmed, what became of them, and the money net of refunds.
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_changes_are_counted_in_the_report_like_offers() {
+    let stack = billing_stack(
+        "from = \"prod_basic\"\nto = \"prod_pro\"\ndirection = \"upgrade\"\nproration = \"prorated_immediately\"",
+    )
+    .await;
+    advance_days(&stack, 15).await;
+    // Listed twice to the same subscriber: shown once. The upgrade succeeds ($25).
+    let _ = change_token(&stack, "sub_basic", "cus_ok").await;
+    let (_, done) = change_and_check(&stack, "sub_basic", "cus_ok").await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    // The declined card's: failed.
+    let token = change_token(&stack, "sub_broke", "cus_broke").await;
+    let due = preview(&stack, &token).await["amount_due_now"]["amount"]
+        .as_i64()
+        .unwrap();
+    let (status, body) = confirm(&stack, &token, "key-plan-change-0002", due).await;
+    assert_eq!(status, 200, "{body}");
+    let failed = settled(&stack, body["change_ref"].as_str().unwrap()).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    // $5 of the upgrade refunded.
+    let payment = plan_change_charges(&stack, "sub_basic")
+        .await
+        .iter()
+        .find(|c| c["status"] == "succeeded")
+        .and_then(|c| c["payment_id"].as_str().map(String::from))
+        .unwrap();
+    stack
+        .http
+        .post(format!("{}/refunds", stack.sandbox_url))
+        .bearer_auth(upsell_e2e::API_KEY)
+        .json(&json!({ "payment_id": payment, "items": [{ "item_id": "prod_pro", "amount": 500 }], "reason": "goodwill" }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+
+    let mut change = Value::Null;
+    for _ in 0..100 {
+        let report = stack.report().await.unwrap();
+        change = report["plan_changes"][0].clone();
+        if change["revenue"] == json!([{ "amount": 2000, "currency": "USD" }]) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(change["change_id"], "change", "{change}");
+    assert_eq!(
+        (
+            &change["shown"],
+            &change["confirmed"],
+            &change["succeeded"],
+            &change["failed"],
+            &change["on_hold"],
+            &change["in_flight"]
+        ),
+        (
+            &json!(2),
+            &json!(2),
+            &json!(1),
+            &json!(1),
+            &json!(0),
+            &json!(0)
+        ),
+        "{change}"
+    );
+    assert_eq!(
+        change["revenue"],
+        json!([{ "amount": 2000, "currency": "USD" }]),
+        "$25 less the $5 refunded: {change}"
+    );
+    assert_eq!(change["provisional_revenue"], change["revenue"]);
+}

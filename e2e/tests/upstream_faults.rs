@@ -171,6 +171,93 @@ async fn a_purchase_accepts_at_most_its_limit_of_offers() {
     );
 }
 
+/// An item paid through the standard-checkout fallback counts toward `max_accepted_offers`
+/// like a one-click accept: with a limit of one, a second item can then be taken neither in one
+/// click nor through another checkout.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_item_paid_through_a_standard_checkout_counts_toward_the_limit() {
+    let offers = r#"
+        max_accepted_offers = 1
+        [[offers]]
+        id = "pro-upgrade"
+        after = ["prod_basic_plan"]
+        product = "prod_pro_upgrade"
+        [[offers]]
+        id = "templates"
+        after = ["prod_basic_plan"]
+        product = "prod_template_pack"
+    "#;
+    let stack = Stack::start(StackOptions {
+        offers_toml: offers.into(),
+        ..StackOptions::default()
+    })
+    .await
+    .unwrap();
+    let payment = stack.purchase(ADA, BASIC).await.unwrap();
+    let listed = stack.offers(&payment).await.unwrap();
+    let token = |i: usize| {
+        listed["offers"][i]["items"][0]["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (first, second) = (token(0), token(1));
+
+    // The first item through a standard checkout, paid on Dodo's page.
+    let (status, body) = stack
+        .post(
+            "/v1/offers/checkout",
+            json!({ "token": first, "quantity": 1 }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let checkout_url = body["checkout_url"].as_str().unwrap().to_string();
+    let paid = stack
+        .http
+        .post(format!("{checkout_url}/pay"))
+        .send()
+        .await
+        .unwrap();
+    assert!(paid.status().is_success() || paid.status().is_redirection());
+
+    // Once Dodo's webhook has told the proxy (the lookup then offers nothing more), the second
+    // item is refused both ways.
+    let mut counted = false;
+    for _ in 0..100 {
+        let offers = stack.offers(&payment).await.unwrap();
+        if offers["offers"].as_array().unwrap().is_empty() {
+            counted = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(counted, "the paid checkout never counted");
+    let (status, body) = stack.accept(&second, "key-after-checkout-1").await.unwrap();
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("offer_limit_reached")),
+        "{body}"
+    );
+    let (status, body) = stack
+        .post(
+            "/v1/offers/checkout",
+            json!({ "token": second, "quantity": 1 }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("offer_limit_reached")),
+        "{body}"
+    );
+    assert!(stack.ledger().await.unwrap()["charges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["product_cart"][0]["product_id"] != "prod_template_pack"));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_for_one_customer_cannot_charge_another_customers_card() {
     let stack = Stack::start(StackOptions::default()).await.unwrap();

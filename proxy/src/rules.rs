@@ -711,6 +711,32 @@ fn is_identifier(s: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Dodo's four proration modes are accepted; the "fifth" some guides name
+    /// (`prorated_immediately_keep_cycle`) is in none of Dodo's SDKs or its OpenAPI, so a file
+    /// asking for it is refused at start rather than refused by Dodo at a customer's click.
+    #[test]
+    fn only_dodos_proration_modes_are_accepted() {
+        let file = |mode: &str| {
+            format!(
+                "[[plans]]\nproduct = \"a\"\n[[plans]]\nproduct = \"b\"\n[[plan_changes]]\n\
+                 id = \"up\"\nfrom = \"a\"\nto = \"b\"\ndirection = \"upgrade\"\nproration = \"{mode}\"\n"
+            )
+        };
+        for mode in [
+            "prorated_immediately",
+            "full_immediately",
+            "difference_immediately",
+            "do_not_bill",
+        ] {
+            let rules = OfferRules::parse(&file(mode)).unwrap();
+            assert_eq!(rules.plan_changes[0].proration().as_str(), mode);
+        }
+        let error = OfferRules::parse(&file("prorated_immediately_keep_cycle"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown variant"), "{error}");
+    }
+
     #[test]
     fn the_shipped_offers_file_is_valid() {
         let rules = OfferRules::parse(include_str!("../offers.toml")).unwrap();

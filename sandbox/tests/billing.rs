@@ -419,6 +419,30 @@ async fn plan_changes_dodo_refuses_are_refused_with_its_codes() {
         (status, error["code"].as_str()),
         (422, Some("MISSING_ADDON_IDS"))
     );
+    // The "fifth mode" some guides name: in none of Dodo's SDKs (dodopayments-python of
+    // August 2026 and the Rust crate 1.127 know four modes; the TypeScript SDK of September
+    // 2025 and the OpenAPI of September 2025, three), so refused as Dodo refuses any mode it
+    // does not know, on the preview and on the change alike: nothing changes.
+    for path in [
+        "/subscriptions/sub_basic/change-plan/preview",
+        "/subscriptions/sub_basic/change-plan",
+    ] {
+        let (status, error) = sandbox
+            .post(
+                path,
+                json!({ "product_id": "prod_pro", "proration_billing_mode": "prorated_immediately_keep_cycle", "quantity": 1 }),
+            )
+            .await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (422, Some("INVALID_REQUEST_BODY")),
+            "{path}: {error}"
+        );
+    }
+    assert_eq!(
+        sandbox.subscription("sub_basic").await["product_id"],
+        "prod_basic"
+    );
     let (status, error) = sandbox
         .post("/subscriptions/sub_nope/change-plan", body("prod_pro"))
         .await;

@@ -353,6 +353,13 @@ fn describe(graph: &Graph, circle: &[String]) -> String {
 mod tests {
     use super::*;
 
+    /// The workspace as it stands: what `cargo xtask test` checks, also run by `cargo test`.
+    #[test]
+    fn the_workspace_has_no_import_circles() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        check(&root).unwrap();
+    }
+
     fn path(p: &str) -> Vec<String> {
         p.split("::").map(String::from).collect()
     }

@@ -137,7 +137,7 @@ fn summary(
     per_customer: Option<Interval>,
     provisional: u64,
 ) -> String {
-    let amount = |minor: f64| crate::analytics::report::minor_text(minor, currency);
+    let amount = |minor: f64| super::amounts::minor_text(minor, currency);
     let verdict = match per_customer {
         None => format!(
             "No answer yet: each side needs {MIN_SEQUENCE} purchases ({} shown offers, {} held out).",

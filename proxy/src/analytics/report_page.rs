@@ -5,8 +5,10 @@
 //! and per customer, revenue still inside the refund window marked provisional) with their
 //! verdicts. The same numbers as `GET /v1/report`, and the same words as `report_table`.
 
+use crate::analytics::amounts::{amounts_text, decimals, minor_text, percent};
 use crate::analytics::holdout::{ArmFigures, CurrencyComparison, HoldoutReport};
-use crate::analytics::report::{amounts_text, decimals, minor_text, percent, OfferReport, Report};
+use crate::analytics::plan_change_report::PlanChangeReport;
+use crate::analytics::report::{OfferReport, Report};
 use crate::analytics::report_table::{
     held_out_explained, not_known_yet, provisional_explained, verdicts_explained, VALUE_EXPLAINED,
 };
@@ -82,6 +84,9 @@ pub fn render(report: &Report) -> String {
                     }
                     @for offer in &report.offers {
                         (offer_section(offer, report.period_seconds, report.refund_window_days))
+                    }
+                    @if !report.plan_changes.is_empty() {
+                        (plan_changes_section(&report.plan_changes))
                     }
                 }
             }
@@ -231,6 +236,59 @@ fn rate(rate: Option<Interval>) -> Markup {
 
 /// "Do offers add money?": per currency, the customers shown offers against those held out,
 /// and what offers add with its always-valid interval, then the answer in words.
+/// Plan changes like offers: per rule, shown, confirmed, what became of them, their money.
+fn plan_changes_section(changes: &[PlanChangeReport]) -> Markup {
+    html! {
+        section data-plan-changes aria-labelledby="plan-changes" {
+            h2 id="plan-changes" { "Plan changes" }
+            p {
+                "Shown counts each subscription once; the rest counts changes the subscriber \
+                 confirmed. Revenue is what succeeded changes took, less refunds."
+            }
+            div.table role="region" aria-label="Plan changes" tabindex="0" {
+                table {
+                    caption { "Per plan change" }
+                    thead {
+                        tr {
+                            th scope="col" { "Change" }
+                            th scope="col" { "Shown" }
+                            th scope="col" { "Confirmed" }
+                            th scope="col" { "Succeeded" }
+                            th scope="col" { "Scheduled" }
+                            th scope="col" { "Failed" }
+                            th scope="col" { "On hold" }
+                            th scope="col" { "In flight" }
+                            th scope="col" { "Revenue" }
+                        }
+                    }
+                    tbody {
+                        @for change in changes {
+                            tr data-change=(change.change_id) {
+                                th scope="row" { (change.change_id) }
+                                td data-field="shown" { (change.shown) }
+                                td data-field="confirmed" { (change.confirmed) }
+                                td data-field="succeeded" { (change.succeeded) }
+                                td data-field="scheduled" { (change.scheduled) }
+                                td data-field="failed" { (change.failed) }
+                                td data-field="on_hold" { (change.on_hold) }
+                                td data-field="in_flight" { (change.in_flight) }
+                                td data-field="revenue" {
+                                    (amounts_text(&change.revenue))
+                                    @if !change.provisional_revenue.is_empty() {
+                                        span.note.provisional {
+                                            "of which " (amounts_text(&change.provisional_revenue)) " provisional"
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn holdout_section(holdout: &HoldoutReport) -> Markup {
     html! {
         section data-holdout aria-labelledby="holdout" {

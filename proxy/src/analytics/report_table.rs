@@ -3,17 +3,29 @@
 //! words; then whether offers add money against the holdout, one small table per currency; then
 //! how things are counted and which money is still provisional.
 
+use crate::analytics::amounts::{amounts_text, minor_text, money_text, percent};
 use crate::analytics::holdout::{ArmFigures, CurrencyComparison, HoldoutReport};
 use crate::analytics::incremental::MIN_SEQUENCE;
-use crate::analytics::report::{
-    amounts_text, minor_text, money_text, percent, Report, VariantReport,
-};
+use crate::analytics::report::{Report, VariantReport};
 use crate::analytics::sequential::MIN_TRIALS;
 use crate::analytics::stats::Interval;
 use std::fmt::Write;
 use upsell_wire::Money;
 
 /// A column's header and whether its cells are text (left-aligned) rather than counts.
+/// The plan changes' table: (header, text aligned left).
+const PLAN_CHANGE_COLUMNS: [(&str, bool); 9] = [
+    ("change", true),
+    ("shown", false),
+    ("confirmed", false),
+    ("succeeded", false),
+    ("scheduled", false),
+    ("failed", false),
+    ("on hold", false),
+    ("in flight", false),
+    ("revenue", true),
+];
+
 const VARIANT_COLUMNS: [(&str, bool); 14] = [
     ("variant", true),
     ("weight", false),
@@ -69,6 +81,27 @@ pub fn render(report: &Report) -> String {
     }
     if let Some(holdout) = &report.holdout {
         out.push_str(&holdout_text(holdout));
+    }
+    if !report.plan_changes.is_empty() {
+        out.push_str("\nPlan changes\n");
+        let rows: Vec<Vec<String>> = report
+            .plan_changes
+            .iter()
+            .map(|change| {
+                vec![
+                    change.change_id.clone(),
+                    change.shown.to_string(),
+                    change.confirmed.to_string(),
+                    change.succeeded.to_string(),
+                    change.scheduled.to_string(),
+                    change.failed.to_string(),
+                    change.on_hold.to_string(),
+                    change.in_flight.to_string(),
+                    revenue_text(&change.revenue, &change.provisional_revenue),
+                ]
+            })
+            .collect();
+        out.push_str(&columns(&PLAN_CHANGE_COLUMNS, &rows));
     }
     out.push('\n');
     if report.offers.iter().any(|o| o.experiment.is_some()) {
@@ -362,6 +395,7 @@ pub(crate) mod tests {
                 timeline: Vec::new(),
             }],
             holdout,
+            plan_changes: Vec::new(),
         }
     }
 

@@ -2,7 +2,8 @@
 //! can, or the one-click charge failed. The customer pays on Dodo's hosted page, so nothing is
 //! charged here and the offer token is not used up. One checkout per token: a second click gets
 //! the first one's page, never a second one to pay; and none once the item is accepted, unless
-//! its charge failed.
+//! its charge failed, or once the purchase has accepted as many items as it may (an item paid
+//! through a standard checkout counts like a one-click accept).
 
 use super::accept::check_quantity;
 use super::{AcceptError, Charging};
@@ -35,6 +36,11 @@ pub async fn open(
         .await?;
     if accepted.is_some_and(|a| a.state != AcceptState::Failed) {
         return Err(AcceptError::AlreadyAccepted);
+    }
+    // The purchase's limit holds for checkouts as for one click: an item paid here counts.
+    let settled = charging.storage.settled(&claims.sub).await?;
+    if settled.accepted_count >= charging.rules.current().max_accepted_offers {
+        return Err(AcceptError::LimitReached);
     }
     let mut meta = Metadata::new();
     meta.insert(metadata::OFFER_ID.into(), json!(claims.iid));

@@ -3,15 +3,15 @@
 //! - `fixed` (the default): by the variants' weights, a hash of the customer id
 //!   (`experiment::pick`); nothing stored.
 //! - `bandit`: moved toward the variant that earns more per impression, by Thompson sampling
-//!   (`analytics::bandit`), with `EXPLORATION_FLOOR` of the traffic for every variant so that
+//!   (`thompson`), with `EXPLORATION_FLOOR` of the traffic for every variant so that
 //!   a slow start never starves one. The shares are recomputed from what each variant has
 //!   earned at most every `REFRESH`, and a customer keeps the variant first given to them
 //!   (`variant_assignments`), whatever the shares become.
 //!
 //! The holdout is decided before any of this (`holdout`), and is untouched by it.
 
+use super::thompson::{self, Arm};
 use super::{experiment, OfferError, Offers};
-use crate::analytics::bandit::{self, Arm};
 use crate::rules::{Allocation, OfferRule, OfferRules};
 use crate::storage::variant_assignments::VariantTally;
 use crate::storage::Storage;
@@ -60,8 +60,8 @@ impl Allocator {
         let minute = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() / 60);
-        let shares = bandit::thompson_shares(&arms, EXPLORATION_FLOOR, DRAWS, minute);
-        let weights = bandit::weights(&shares);
+        let shares = thompson::thompson_shares(&arms, EXPLORATION_FLOOR, DRAWS, minute);
+        let weights = thompson::weights(&shares);
         tracing::info!(experiment, ?weights, "bandit shares computed");
         self.computed
             .lock()

@@ -15,6 +15,7 @@ pub mod holdout;
 pub mod lookup;
 pub mod purchase_token;
 pub mod targeting;
+pub mod thompson;
 pub mod token;
 
 use crate::dodo::DodoApi;

@@ -122,6 +122,14 @@ pub async fn offered(
             jti: uuid::Uuid::new_v4().to_string(),
         };
         let token = state.keys.sign(&claims).map_err(PlanChangeError::Signing)?;
+        // Counted once per subscription and rule, for the report.
+        if let Err(error) = state
+            .storage
+            .record_plan_change_shown(&subscription.subscription_id, &rule.id, customer_id)
+            .await
+        {
+            tracing::warn!(%error, change = %rule.id, "cannot count the plan change shown");
+        }
         changes.push(PlanChange {
             change_id: rule.id.clone(),
             token,

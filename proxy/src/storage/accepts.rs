@@ -117,7 +117,8 @@ pub struct Settled {
     pub accepted_items: HashSet<String>,
     /// Offer ids the customer said "No thanks" to.
     pub declined_offers: HashSet<String>,
-    /// Accepts that count towards `max_accepted_offers`: all but those whose charge failed.
+    /// What counts towards `max_accepted_offers`: every accept but those whose charge failed,
+    /// and every item paid through a standard checkout.
     pub accepted_count: i64,
     /// The purchase is already filed in its side of the holdout (`offered_purchases`): a later
     /// lookup need not write it again.
@@ -162,7 +163,9 @@ impl Storage {
              customer_id, product_id, payment_method_id, quantity, amount, currency, state, \
              created_at, updated_at) \
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13 \
-             WHERE (SELECT COUNT(*) FROM accepts WHERE original_payment_id = $14 AND state <> 'failed') < $15 \
+             WHERE (SELECT COUNT(*) FROM accepts WHERE original_payment_id = $14 AND state <> 'failed') \
+             + (SELECT COUNT(DISTINCT charge_payment_id) FROM offer_events \
+                WHERE original_payment_id = $16 AND kind = 'paid' AND accept_id IS NULL) < $15 \
              ON CONFLICT DO NOTHING",
         )
         .bind(&accept.accept_id)
@@ -180,6 +183,7 @@ impl Storage {
         .bind(&now)
         .bind(&accept.original_payment_id)
         .bind(max_accepted)
+        .bind(&accept.original_payment_id)
         .execute(&mut *transaction)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -314,8 +318,11 @@ impl Storage {
              FROM accepts WHERE original_payment_id = $1 \
              UNION ALL SELECT item_id, 'checkout' AS how FROM fallback_checkouts WHERE original_payment_id = $2 \
              UNION ALL SELECT offer_id, 'declined' AS how FROM declines WHERE original_payment_id = $3 \
-             UNION ALL SELECT payment_id, 'filed' AS how FROM offered_purchases WHERE payment_id = $4",
+             UNION ALL SELECT payment_id, 'filed' AS how FROM offered_purchases WHERE payment_id = $4 \
+             UNION ALL SELECT DISTINCT charge_payment_id, 'paid_checkout' AS how FROM offer_events \
+               WHERE original_payment_id = $5 AND kind = 'paid' AND accept_id IS NULL",
         )
+        .bind(original_payment_id)
         .bind(original_payment_id)
         .bind(original_payment_id)
         .bind(original_payment_id)
@@ -339,6 +346,8 @@ impl Storage {
                     settled.accepted_items.insert(id);
                 }
                 "filed" => settled.filed = true,
+                // An item paid through a standard checkout counts like a one-click accept.
+                "paid_checkout" => settled.accepted_count += 1,
                 other => {
                     return Err(sqlx::Error::Decode(
                         format!("unknown settlement {other:?}").into(),

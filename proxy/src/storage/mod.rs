@@ -7,8 +7,10 @@
 //! The SQL is written once for both: `$N` placeholders, `BIGINT`, `ON CONFLICT DO NOTHING`.
 
 pub mod accepts;
+pub mod money;
 pub mod offer_events;
 pub mod offered_purchases;
+pub mod plan_change_figures;
 pub mod plan_changes;
 pub mod variant_assignments;
 pub mod webhook_deliveries;

@@ -4,7 +4,9 @@
 //! the key taken and changes nothing. The facts live in the proxy's database, so they survive
 //! restarts and are shared by every instance.
 
+use super::money::MONEY;
 use super::offered_purchases::{purchase_values, PurchaseValue};
+use super::plan_change_figures::{confirmed_changes, shown_counts, ConfirmedChange, ShownCount};
 use super::Storage;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
@@ -136,20 +138,6 @@ impl<'a> Fact<'a> {
         .bind(now())
     }
 }
-
-/// Every amount of revenue, as rows `(offer_id, variant_id, original_payment_id, kind,
-/// currency, amount, occurred_at, paid_at)`: each payment confirmed for an offer (`paid`), and
-/// each refund of one (`refund`, negative, at the time of the refund; `amount` NULL was all of
-/// it). `paid_at` is when the payment refunded or not was confirmed: money paid within the
-/// refund window is provisional.
-pub(super) const MONEY: &str = "SELECT offer_id, variant_id, original_payment_id, kind, currency, \
-     amount, occurred_at, occurred_at AS paid_at FROM offer_events WHERE kind = 'paid' \
-     UNION ALL \
-     SELECT paid.offer_id, paid.variant_id, paid.original_payment_id, 'refund' AS kind, \
-     paid.currency, -COALESCE(refunds.amount, paid.amount) AS amount, \
-     refunds.refunded_at AS occurred_at, paid.occurred_at AS paid_at \
-     FROM refunds JOIN offer_events paid \
-       ON paid.kind = 'paid' AND paid.charge_payment_id = refunds.payment_id";
 
 /// A payment Dodo confirmed by webhook, as the report counts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -311,6 +299,8 @@ impl Storage {
             revenue: revenue(&mut transaction, provisional_since).await?,
             timeline: timeline(&mut transaction, period).await?,
             purchases: purchase_values(&mut transaction).await?,
+            plan_changes_shown: shown_counts(&mut transaction).await?,
+            plan_changes: confirmed_changes(&mut transaction).await?,
             span,
             period,
         };
@@ -327,6 +317,10 @@ pub struct Snapshot {
     pub timeline: Vec<TimelineRow>,
     /// The purchases offers fit, each in its arm, with what it came to.
     pub purchases: Vec<PurchaseValue>,
+    /// Subscriptions shown each plan change rule.
+    pub plan_changes_shown: Vec<ShownCount>,
+    /// Every confirmed plan change.
+    pub plan_changes: Vec<ConfirmedChange>,
     /// The first and last time anything happened (Unix seconds), if anything did.
     pub span: Option<(i64, i64)>,
     /// The length of one period of the timeline, in seconds.

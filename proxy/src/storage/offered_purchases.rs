@@ -2,7 +2,7 @@
 //! nothing), and what each came to: the money its offers took, minus refunds of it and of the
 //! purchase itself. The report compares the two arms with these (`analytics::holdout`).
 
-use super::offer_events::MONEY;
+use super::money::MONEY;
 use super::Storage;
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;

@@ -1,7 +1,7 @@
 //! Who was first shown which variant of an experiment with automatic allocation (see its
 //! migration), and what each variant of an offer has earned so far, which the allocation reads.
 
-use super::offer_events::MONEY;
+use super::money::MONEY;
 use super::Storage;
 use sqlx::Row;
 use time::OffsetDateTime;
