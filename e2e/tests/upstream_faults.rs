@@ -117,8 +117,8 @@ async fn reads_are_retried_so_a_passing_5xx_does_not_lose_an_offer() {
     assert_eq!(offers["offers"][0]["offer_id"], OFFER);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_purchase_accepts_at_most_its_limit_of_offers() {
+/// Two offers after a Basic plan purchase, of which one may be accepted.
+async fn two_offers_one_accept() -> Stack {
     let offers = r#"
         max_accepted_offers = 1
         [[offers]]
@@ -130,12 +130,17 @@ async fn a_purchase_accepts_at_most_its_limit_of_offers() {
         after = ["prod_basic_plan"]
         product = "prod_template_pack"
     "#;
-    let stack = Stack::start(StackOptions {
+    Stack::start(StackOptions {
         offers_toml: offers.into(),
         ..StackOptions::default()
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_purchase_accepts_at_most_its_limit_of_offers() {
+    let stack = two_offers_one_accept().await;
     let payment = stack.purchase(ADA, BASIC).await.unwrap();
     let listed = stack.offers(&payment).await.unwrap();
     let tokens: Vec<String> = listed["offers"]
@@ -176,23 +181,7 @@ async fn a_purchase_accepts_at_most_its_limit_of_offers() {
 /// click nor through another checkout.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_item_paid_through_a_standard_checkout_counts_toward_the_limit() {
-    let offers = r#"
-        max_accepted_offers = 1
-        [[offers]]
-        id = "pro-upgrade"
-        after = ["prod_basic_plan"]
-        product = "prod_pro_upgrade"
-        [[offers]]
-        id = "templates"
-        after = ["prod_basic_plan"]
-        product = "prod_template_pack"
-    "#;
-    let stack = Stack::start(StackOptions {
-        offers_toml: offers.into(),
-        ..StackOptions::default()
-    })
-    .await
-    .unwrap();
+    let stack = two_offers_one_accept().await;
     let payment = stack.purchase(ADA, BASIC).await.unwrap();
     let listed = stack.offers(&payment).await.unwrap();
     let token = |i: usize| {

@@ -60,8 +60,15 @@ impl ListWindow {
         self.after.is_none_or(|t| created_at >= t) && self.before.is_none_or(|t| created_at <= t)
     }
 
-    /// The asked-for page of `items` (already in the list's order).
-    pub fn page<T>(&self, items: Vec<T>) -> impl Iterator<Item = T> {
+    /// The asked-for page of `items` in the window, in Dodo's order: newest first, then by id
+    /// (`key` gives both).
+    pub fn newest_first<'a, T: 'a>(
+        &self,
+        items: impl Iterator<Item = &'a T>,
+        key: impl Fn(&T) -> (time::OffsetDateTime, &str),
+    ) -> impl Iterator<Item = &'a T> {
+        let mut items: Vec<&T> = items.filter(|item| self.contains(key(item).0)).collect();
+        items.sort_by(|a, b| key(b).cmp(&key(a)));
         items
             .into_iter()
             .skip(self.page_number * self.page_size)

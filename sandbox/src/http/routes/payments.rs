@@ -159,7 +159,7 @@ pub async fn list(
         query.page_number,
     )?;
     let store = state.world.lock()?;
-    let mut payments: Vec<&Payment> = store
+    let payments = store
         .payments
         .values()
         .filter(|p| {
@@ -169,16 +169,11 @@ pub async fn list(
                 .is_none_or(|c| *c == p.customer_id)
         })
         .filter(|p| query.subscription_id.is_none() || query.subscription_id == p.subscription_id)
-        .filter(|p| query.status.as_deref().is_none_or(|s| s == p.status))
-        .filter(|p| window.contains(p.created_at))
-        .collect();
-    payments.sort_by(|a, b| {
-        b.created_at
-            .cmp(&a.created_at)
-            .then(b.payment_id.cmp(&a.payment_id))
-    });
+        .filter(|p| query.status.as_deref().is_none_or(|s| s == p.status));
     let items: Vec<Value> = window
-        .page(payments)
+        .newest_first(payments, |p: &Payment| {
+            (p.created_at, p.payment_id.as_str())
+        })
         .map(|p| {
             let mut item = dodo_json::payment(&store, p);
             item["has_license_key"] = Value::Bool(false);

@@ -166,7 +166,7 @@ pub async fn list(
         query.page_number,
     )?;
     let store = state.world.lock()?;
-    let mut refunds: Vec<&Refund> = store
+    let refunds = store
         .refunds
         .iter()
         .filter(|r| {
@@ -176,16 +176,9 @@ pub async fn list(
                 .is_none_or(|c| *c == r.customer_id)
         })
         // Every refund here has succeeded.
-        .filter(|_| query.status.as_deref().is_none_or(|s| s == "succeeded"))
-        .filter(|r| window.contains(r.created_at))
-        .collect();
-    refunds.sort_by(|a, b| {
-        b.created_at
-            .cmp(&a.created_at)
-            .then(b.refund_id.cmp(&a.refund_id))
-    });
+        .filter(|_| query.status.as_deref().is_none_or(|s| s == "succeeded"));
     let items: Vec<Value> = window
-        .page(refunds)
+        .newest_first(refunds, |r: &Refund| (r.created_at, r.refund_id.as_str()))
         .map(|r| dodo_json::refund(&store, r))
         .collect();
     Ok(Json(json!({ "items": items })))

@@ -39,7 +39,7 @@ pub async fn list(
         query.page_number,
     )?;
     let store = state.world.lock()?;
-    let mut subscriptions: Vec<&Subscription> = store
+    let subscriptions = store
         .subscriptions
         .values()
         .filter(|s| {
@@ -53,16 +53,11 @@ pub async fn list(
                 .status
                 .as_deref()
                 .is_none_or(|status| status == s.status)
-        })
-        .filter(|s| window.contains(s.created_at))
-        .collect();
-    subscriptions.sort_by(|a, b| {
-        b.created_at
-            .cmp(&a.created_at)
-            .then(b.subscription_id.cmp(&a.subscription_id))
-    });
+        });
     let items: Vec<Value> = window
-        .page(subscriptions)
+        .newest_first(subscriptions, |s: &Subscription| {
+            (s.created_at, s.subscription_id.as_str())
+        })
         .map(|s| dodo_json::subscription(&store, s))
         .collect();
     Ok(Json(json!({ "items": items })))
