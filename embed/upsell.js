@@ -53,15 +53,22 @@ function startParts(names) {
   }
 }
 
+// The customer's language, as `src/embed.rs` reads it: the element's `locale`, the page's
+// `lang`, the browser's.
+function localeOf(element) {
+  return (
+    element.getAttribute("locale")?.trim() ||
+    document.documentElement.getAttribute("lang")?.trim() ||
+    navigator.language ||
+    "en"
+  );
+}
+
 // Starts the parts `element` will need as soon as it is mounted: its language, and on an
 // account page the plan changes.
 function prefetchParts(element) {
   const attribute = (name) => element.getAttribute(name)?.trim() || undefined;
-  const locale =
-    attribute("locale") ??
-    (document.documentElement.getAttribute("lang")?.trim() || undefined) ??
-    navigator.language ??
-    "en";
+  const locale = localeOf(element);
   startParts([languageParts[locale.split(/[-_]/)[0].toLowerCase()]]);
   if (attribute("account-token")) startParts(["plan_change"]);
 }
@@ -103,22 +110,24 @@ function pagePayment() {
 
 // The widget's first request, as `src/api.rs` sends it: an account page's plan changes, or the
 // offers of the purchase in the element's `payment-id` (default: the page's, see
-// `pagePayment`), with its `purchase-token` if it has one (strict mode). `key` names what was
-// asked, so that an answer is used only for the question it answers.
+// `pagePayment`), with its `purchase-token` if it has one (strict mode), in the customer's
+// language (for the merchant's words). `key` names what was asked, so that an answer is used
+// only for the question it answers.
 function firstRequest(element) {
   const attribute = (name) => element.getAttribute(name)?.trim() || undefined;
   const endpoint = (attribute("endpoint") ?? "").replace(/\/+$/, "");
   const bearer = (token) => ({ headers: { authorization: `Bearer ${token}` } });
+  const locale = `locale=${encodeURIComponent(localeOf(element))}`;
   const token = attribute("account-token");
   if (token) {
-    const url = `${endpoint}/v1/plan-changes`;
+    const url = `${endpoint}/v1/plan-changes?${locale}`;
     return { key: `${url} ${token}`, url, init: bearer(token) };
   }
   // The page's link is cleaned whichever the widget follows: it is the key either way.
   const fromPage = pagePayment();
   const payment = attribute("payment-id") ?? fromPage;
   if (!payment) return undefined;
-  const url = `${endpoint}/v1/offers?payment_id=${encodeURIComponent(payment)}`;
+  const url = `${endpoint}/v1/offers?payment_id=${encodeURIComponent(payment)}&${locale}`;
   const purchaseToken = attribute("purchase-token");
   const init = purchaseToken ? bearer(purchaseToken) : undefined;
   return { key: `${url} ${purchaseToken ?? ""}`, url, init };

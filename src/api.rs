@@ -55,15 +55,16 @@ pub fn array_items(value: &JsValue) -> Vec<JsValue> {
         .unwrap_or_default()
 }
 
-/// Offers for a purchase; with the merchant's purchase token for it when the page has one
-/// (a proxy in strict mode offers nothing without it).
+/// Offers for a purchase, with the merchant's words in `locale`; with the merchant's purchase
+/// token for it when the page has one (a proxy in strict mode offers nothing without it).
 pub async fn fetch_offers(
     endpoint: &str,
     payment_id: &str,
     purchase_token: Option<&str>,
+    locale: &str,
 ) -> Result<OffersAnswer, ApiFailure> {
     let url = format!("{}{}", base(endpoint), paths::OFFERS);
-    let mut request = Request::get(&url).query([("payment_id", payment_id)]);
+    let mut request = Request::get(&url).query([("payment_id", payment_id), ("locale", locale)]);
     // In a header, like the account token, so that it stays out of access logs.
     if let Some(token) = purchase_token {
         request = request.header("authorization", &format!("Bearer {token}"));
@@ -134,14 +135,17 @@ pub async fn checkout(
     post(endpoint, paths::CHECKOUT, request).await
 }
 
-/// The plan changes open to the subscriber an account token names (the account page).
+/// The plan changes open to the subscriber an account token names (the account page), with
+/// the merchant's feature rows in `locale`.
 pub async fn fetch_plan_changes(
     endpoint: &str,
     account_token: &str,
+    locale: &str,
 ) -> Result<PlanChangesAnswer, ApiFailure> {
     let url = format!("{}{}", base(endpoint), paths::PLAN_CHANGES);
     // In a header, so the token stays out of access logs.
     let response = Request::get(&url)
+        .query([("locale", locale)])
         .header("authorization", &format!("Bearer {account_token}"))
         .send()
         .await

@@ -1028,6 +1028,7 @@ async fn on_an_account_page_the_signed_token_opens_the_plan_changes() {
         "GET /v1/plan-changes",
         vec![ok(&PlanChangesResponse {
             plan_changes: vec![plan_change(PlanDirection::Upgrade)],
+            scheduled: None,
         })],
     )]);
     let widget = Widget::mount_with(&[

@@ -76,6 +76,8 @@ pub struct StackOptions {
     pub upstream_timeout: Duration,
     /// How long a lost charge may still show up at Dodo.
     pub reconcile_grace: Duration,
+    /// How long a plan change may wait for its 3-D Secure.
+    pub plan_change_action_timeout: Duration,
     /// How often the proxy reconciles accepts in flight in the background.
     pub reconcile_every: Duration,
     /// How often the proxy sweeps Dodo's recent payments and refunds for missed webhooks.
@@ -101,6 +103,7 @@ impl Default for StackOptions {
             seed: dodo_sandbox::DEMO_SEED,
             upstream_timeout: Duration::from_secs(2),
             reconcile_grace: Duration::from_secs(3),
+            plan_change_action_timeout: Duration::from_secs(7200),
             reconcile_every: Duration::from_millis(200),
             sweep_every: Duration::from_secs(1),
             rate_per_client: Rate::per_minute(100_000),
@@ -174,6 +177,7 @@ impl Stack {
             widget_dir: options.widget_dir,
             upstream_timeout: options.upstream_timeout,
             reconcile_grace: options.reconcile_grace,
+            plan_change_action_timeout: options.plan_change_action_timeout,
             reconcile_every: options.reconcile_every,
             sweep_every: options.sweep_every,
             rate_per_client: options.rate_per_client,

@@ -403,6 +403,14 @@ async fn two_widgets_on_a_page_with_a_hostile_stylesheet_and_a_strict_csp_look_a
     open_page(&stack, &browser, "/hostile.html", &payment).await;
     until_text(&browser, "#first", "Add to my order").await;
     until_text(&browser, "#second", "Zu meiner Bestellung hinzufügen").await;
+    // The merchant's words in the customer's language too (the demo's offers file gives the
+    // upgrade's title and description in German): no English offer inside a German widget.
+    until_text(&browser, "#second", "Upgrade auf Pro").await;
+    let english = widget_text(&browser, "#first").await;
+    assert!(
+        english.contains("Pro plan upgrade") && !english.contains("Upgrade auf Pro"),
+        "{english}"
+    );
     let first = in_widget(&browser, "#first", look, vec![]).await;
     assert_eq!(first, plain, "the page's CSS does not reach the widget");
     let theme = in_widget(
@@ -626,6 +634,23 @@ async fn a_new_subscriber_upgrades_after_seeing_the_exact_charge() {
     until_text(&browser, WIDGET, "Confirm charge of $50.00").await;
     let text = widget_text(&browser, WIDGET).await;
     assert!(text.contains("Due now"), "{text}");
+    // "Due now $50.00" is shown once, in the breakdown; the status line that announces it to
+    // screen readers says it too, but takes no room on screen.
+    let status = in_widget(
+        &browser,
+        WIDGET,
+        "const s = root.querySelector(\"[data-offer='team-to-business'] .dodo-upsell__status\"); \
+         const r = s.getBoundingClientRect(); \
+         return [s.textContent, s.getAttribute('role'), r.width, r.height];",
+        vec![],
+    )
+    .await;
+    assert_eq!(status[0], "Due now $50.00", "{status}");
+    assert_eq!(status[1], "status", "{status}");
+    assert!(
+        status[2].as_f64().unwrap() <= 1.0 && status[3].as_f64().unwrap() <= 1.0,
+        "the status takes no room on screen: {status}"
+    );
     save_screenshot(&browser, "plan-confirm").await;
     assert_accessible(&browser, "plan change preview").await;
 

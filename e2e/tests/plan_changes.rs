@@ -107,6 +107,16 @@ async fn confirm(stack: &Stack, token: &str, key: &str, amount: i64) -> (u16, Va
 
 /// Polls a change until it is no longer processing.
 async fn settled(stack: &Stack, change_ref: &str) -> Value {
+    poll_change(stack, change_ref, |status| status != "processing").await
+}
+
+/// Polls a change until its status is `status`.
+async fn until_status(stack: &Stack, change_ref: &str, status: &str) -> Value {
+    poll_change(stack, change_ref, |s| s == status).await
+}
+
+/// `GET /v1/plan-changes/{change_ref}` until `done` says so of its status (10 s at most).
+async fn poll_change(stack: &Stack, change_ref: &str, done: impl Fn(&str) -> bool) -> Value {
     for _ in 0..200 {
         let body: Value = stack
             .http
@@ -117,12 +127,12 @@ async fn settled(stack: &Stack, change_ref: &str) -> Value {
             .json()
             .await
             .unwrap();
-        if body["status"] != "processing" {
+        if done(body["status"].as_str().unwrap_or_default()) {
             return body;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("plan change {change_ref} never settled");
+    panic!("plan change {change_ref} never got there");
 }
 
 /// The sandbox's plan change charges of a subscription.
@@ -503,4 +513,342 @@ async fn plan_changes_are_counted_in_the_report_like_offers() {
         "$25 less the $5 refunded: {change}"
     );
     assert_eq!(change["provisional_revenue"], change["revenue"]);
+}
+
+/// A stack whose plan changes wait at most `action_timeout` for 3-D Secure.
+async fn upgrade_stack_waiting(action_timeout: std::time::Duration) -> Stack {
+    Stack::start(StackOptions {
+        seed: dodo_sandbox::BILLING_SEED,
+        offers_toml: format!(
+            "{PLANS}\n[[plan_changes]]\nid = \"change\"\nfrom = \"prod_basic\"\nto = \"prod_pro\"\n\
+             direction = \"upgrade\"\n"
+        ),
+        plan_change_action_timeout: action_timeout,
+        ..StackOptions::default()
+    })
+    .await
+    .expect("stack starts")
+}
+
+/// Confirms the one change open to `sub_3ds`, whose card asks for 3-D Secure; returns its
+/// reference, what it showed as due, and the page the customer is sent to.
+async fn change_waiting_for_3ds(stack: &Stack, key: &str) -> (String, i64, String) {
+    let token = change_token(stack, "sub_3ds", "cus_3ds").await;
+    let due = preview(stack, &token).await["amount_due_now"]["amount"]
+        .as_i64()
+        .unwrap();
+    let (status, body) = confirm(stack, &token, key, due).await;
+    assert_eq!(status, 200, "{body}");
+    let change_ref = body["change_ref"].as_str().unwrap().to_string();
+    let waiting = settled(stack, &change_ref).await;
+    assert_eq!(waiting["status"], "requires_action", "{waiting}");
+    let page = waiting["action_url"].as_str().unwrap().to_string();
+    (change_ref, due, page)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_3ds_page_that_expires_at_dodo_fails_the_change_and_frees_the_subscription() {
+    let stack = upgrade_stack_waiting(std::time::Duration::from_secs(7200)).await;
+    let (first, _, page) = change_waiting_for_3ds(&stack, "key-3ds-expires-01").await;
+    // Dodo's page for the customer expires (the sandbox's, after an hour of its clock):
+    // `payment.cancelled`, and the change with it.
+    let response = stack
+        .http
+        .post(format!("{}/_sandbox/clock/advance", stack.sandbox_url))
+        .json(&json!({ "seconds": 3601 }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let failed = until_status(&stack, &first, "failed").await;
+    assert_eq!(failed["action_url"], Value::Null, "{failed}");
+    assert_eq!(subscription_product(&stack, "sub_3ds").await, "prod_basic");
+    // The subscription is free: the change is offered again, and made.
+    let (second, _, second_page) = change_waiting_for_3ds(&stack, "key-3ds-expires-02").await;
+    assert_ne!(second, first);
+    assert_ne!(second_page, page);
+    assert!(plan_change_charges(&stack, "sub_3ds")
+        .await
+        .iter()
+        .all(|c| c["status"] != "succeeded"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_waiting_past_the_action_timeout_is_settled_and_a_late_outcome_still_counts() {
+    let stack = upgrade_stack_waiting(std::time::Duration::from_secs(2)).await;
+    let (first, due, page) = change_waiting_for_3ds(&stack, "key-3ds-timeout-01").await;
+    // Past the bound, with Dodo still waiting for the customer: failed, nothing charged.
+    let failed = until_status(&stack, &first, "failed").await;
+    assert_eq!(
+        failed["failure_code"], "authentication_timed_out",
+        "{failed}"
+    );
+    assert_eq!(subscription_product(&stack, "sub_3ds").await, "prod_basic");
+
+    // A new change is offered; while Dodo still holds the old payment open it refuses the
+    // new one, and the customer is told another change is under way: nothing recorded, nothing
+    // charged.
+    let token = change_token(&stack, "sub_3ds", "cus_3ds").await;
+    let (status, body) = confirm(&stack, &token, "key-3ds-timeout-02", due).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("change_in_progress")),
+        "{body}"
+    );
+
+    // The customer comes back to the first page and confirms: Dodo's outcome wins.
+    let response = stack
+        .http
+        .post(format!("{page}/complete"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let done = until_status(&stack, &first, "succeeded").await;
+    assert_eq!(done["failure_code"], Value::Null, "{done}");
+    assert_eq!(subscription_product(&stack, "sub_3ds").await, "prod_pro");
+    let charged: Vec<i64> = plan_change_charges(&stack, "sub_3ds")
+        .await
+        .iter()
+        .filter(|c| c["status"] == "succeeded")
+        .map(|c| c["total_amount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(charged, vec![due], "charged once, what was shown");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_features_come_in_the_customers_language() {
+    let stack = Stack::start(StackOptions {
+        seed: dodo_sandbox::BILLING_SEED,
+        offers_toml: r#"
+[[plans]]
+product = "prod_basic"
+features = ["10 projects", "Email support"]
+[plans.locales.pt-BR]
+features = ["10 projetos", "Suporte por e-mail"]
+[[plans]]
+product = "prod_pro"
+features = ["Unlimited projects", "Email support", "Team sharing"]
+[plans.locales.pt-BR]
+features = ["Projetos ilimitados", "Suporte por e-mail", "Compartilhamento em equipe"]
+[[plan_changes]]
+id = "change"
+from = "prod_basic"
+to = "prod_pro"
+direction = "upgrade"
+"#
+        .into(),
+        ..StackOptions::default()
+    })
+    .await
+    .expect("stack starts");
+    let listed = |locale: &'static str| plan_changes_in(&stack, locale);
+    let (status, brazil) = listed("pt-BR").await;
+    assert_eq!(status, 200, "{brazil}");
+    let change = &brazil["plan_changes"][0];
+    assert_eq!(
+        change["current"]["features"],
+        json!(["10 projetos", "Suporte por e-mail"])
+    );
+    assert_eq!(
+        change["target"]["features"][2],
+        "Compartilhamento em equipe"
+    );
+    let (_, germany) = listed("de-DE").await;
+    assert_eq!(
+        germany["plan_changes"][0]["current"]["features"],
+        json!(["10 projects", "Email support"])
+    );
+    // A tag that is no language tag reads as none: the default rows, not an error.
+    let (status, body) = listed("pt BR").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["plan_changes"][0]["current"]["features"],
+        json!(["10 projects", "Email support"])
+    );
+}
+
+/// `GET /v1/plan-changes?locale=…` for `sub_basic`.
+async fn plan_changes_in(stack: &Stack, locale: &str) -> (u16, Value) {
+    let response = stack
+        .http
+        .get(format!("{}/v1/plan-changes", stack.proxy_url))
+        .query(&[("locale", locale)])
+        .bearer_auth(account_token("sub_basic", "cus_ok"))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// `POST /v1/plan-changes/withdraw`.
+async fn withdraw(stack: &Stack, token: &str, key: &str) -> (u16, Value) {
+    stack
+        .post(
+            "/v1/plan-changes/withdraw",
+            json!({ "token": token, "idempotency_key": key }),
+        )
+        .await
+        .unwrap()
+}
+
+/// How many times the sandbox was asked to withdraw a scheduled change: a fault rule that only
+/// counts (no latency, no error), read back with its uses left.
+async fn count_withdrawals_from(
+    stack: &Stack,
+    uses: u32,
+) -> impl std::future::Future<Output = u32> + '_ {
+    stack
+        .set_faults(
+            json!([{ "route": "DELETE /subscriptions/{subscription_id}/change-plan/scheduled",
+                             "times": uses }]),
+        )
+        .await
+        .unwrap();
+    async move {
+        let rules: Value = stack
+            .http
+            .get(format!("{}/_sandbox/faults", stack.sandbox_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        uses - rules[0]["times"].as_u64().unwrap() as u32
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_downgrade_is_undone_once_from_the_account_page() {
+    let stack = billing_stack(
+        "from = \"prod_pro\"\nto = \"prod_starter\"\ndirection = \"downgrade\"\n\
+         effective_at = \"next_billing_date\"",
+    )
+    .await;
+    advance_days(&stack, 15).await;
+    let (_, done) = change_and_check(&stack, "sub_pro", "cus_pro").await;
+    assert_eq!(done["status"], "scheduled", "{done}");
+
+    // The account page shows the scheduled change with a token to undo it, and no other change.
+    let listed: Value = list_plan_changes(&stack, "sub_pro", "cus_pro")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["plan_changes"], json!([]), "{listed}");
+    let scheduled = &listed["scheduled"];
+    assert_eq!(scheduled["change_id"], "change");
+    assert_eq!(scheduled["target"]["features"], json!(["3 projects"]));
+    assert!(scheduled["effective_date"]
+        .as_str()
+        .unwrap()
+        .starts_with("2026-01-31"));
+    let token = scheduled["token"].as_str().unwrap().to_string();
+
+    // Tokens of another kind undo nothing; a malformed key neither.
+    let (status, body) = withdraw(
+        &stack,
+        &account_token("sub_pro", "cus_pro"),
+        "key-withdraw-0000",
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_token")),
+        "{body}"
+    );
+    let (status, body) = withdraw(&stack, &token, "bad key").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(list_plan_changes(&stack, "sub_pro", "cus_pro")
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["scheduled"]
+        .is_object());
+
+    // Eight at once with one key, then a replay with another: one answer, Dodo asked once.
+    let asked = count_withdrawals_from(&stack, 100).await;
+    let mut requests = Vec::new();
+    for _ in 0..8 {
+        let http = stack.http.clone();
+        let url = format!("{}/v1/plan-changes/withdraw", stack.proxy_url);
+        let body = json!({ "token": token, "idempotency_key": "key-withdraw-0001" });
+        requests.push(tokio::spawn(async move {
+            let response = http.post(url).json(&body).send().await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }));
+    }
+    for request in requests {
+        let (status, body) = request.await.unwrap();
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (200, Some("withdrawn")),
+            "{body}"
+        );
+    }
+    let (status, body) = withdraw(&stack, &token, "key-withdraw-0002").await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("withdrawn")),
+        "{body}"
+    );
+    assert_eq!(asked.await, 1, "Dodo was asked once");
+
+    // The subscription keeps its plan: the downgrade is offered again, and the renewal is Pro's.
+    let listed: Value = list_plan_changes(&stack, "sub_pro", "cus_pro")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["scheduled"], Value::Null, "{listed}");
+    assert_eq!(listed["plan_changes"][0]["change_id"], "change");
+    // The report no longer counts it as scheduled: it was undone.
+    let report = stack.report().await.unwrap();
+    let change = &report["plan_changes"][0];
+    assert_eq!(
+        (change["scheduled"].as_i64(), change["withdrawn"].as_i64()),
+        (Some(0), Some(1)),
+        "{change}"
+    );
+    advance_days(&stack, 16).await;
+    assert_eq!(subscription_product(&stack, "sub_pro").await, "prod_pro");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_that_took_effect_is_not_undone_by_an_old_token() {
+    let stack = billing_stack(
+        "from = \"prod_pro\"\nto = \"prod_starter\"\ndirection = \"downgrade\"\n\
+         effective_at = \"next_billing_date\"",
+    )
+    .await;
+    advance_days(&stack, 15).await;
+    change_and_check(&stack, "sub_pro", "cus_pro").await;
+    let listed: Value = list_plan_changes(&stack, "sub_pro", "cus_pro")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = listed["scheduled"]["token"].as_str().unwrap().to_string();
+    // The billing date passes: the change takes effect before the customer clicks.
+    advance_days(&stack, 16).await;
+    assert_eq!(
+        subscription_product(&stack, "sub_pro").await,
+        "prod_starter"
+    );
+    let asked = count_withdrawals_from(&stack, 100).await;
+    let (status, body) = withdraw(&stack, &token, "key-withdraw-late-01").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("plan_already_changed")),
+        "{body}"
+    );
+    assert_eq!(asked.await, 0, "nothing was asked of Dodo");
+    assert_eq!(
+        subscription_product(&stack, "sub_pro").await,
+        "prod_starter"
+    );
 }

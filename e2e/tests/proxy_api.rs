@@ -30,6 +30,7 @@ fn ada_claims(payment: &str, iat: i64, exp: i64, jti: &str) -> OfferClaims {
         exp,
         jti: jti.into(),
         var: String::new(),
+        loc: String::new(),
     }
 }
 
@@ -545,4 +546,100 @@ async fn expired_and_foreign_tokens_are_refused_over_http_and_charge_nothing() {
         1,
         "the offer is still open"
     );
+}
+
+/// An offer and its downsell with the merchant's words in Brazilian Portuguese.
+const OFFERS_IN_PORTUGUESE: &str = r#"
+[[offers]]
+id = "pro"
+after = ["prod_basic_plan"]
+product = "prod_pro_upgrade"
+badge = "Staff pick"
+downsell = "pro-lite"
+[offers.locales.pt-BR]
+title = "Adicione o Pro"
+badge = "Escolha da equipe"
+
+[[offers]]
+id = "pro-lite"
+product = "prod_pro_upgrade_offer"
+[offers.locales.pt-BR]
+description = "Só hoje, com desconto."
+"#;
+
+async fn offers_in(stack: &Stack, payment_id: &str, locale: &str) -> (u16, Value) {
+    let response = stack
+        .http
+        .get(format!("{}/v1/offers", stack.proxy_url))
+        .query(&[("payment_id", payment_id), ("locale", locale)])
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_merchants_words_come_in_the_customers_language_down_the_chain() {
+    let stack = Stack::start(StackOptions {
+        offers_toml: OFFERS_IN_PORTUGUESE.into(),
+        ..StackOptions::default()
+    })
+    .await
+    .expect("stack starts");
+    let payment = stack.purchase(ADA, BASIC).await.unwrap();
+
+    let (status, brazil) = offers_in(&stack, &payment, "pt-BR").await;
+    assert_eq!(status, 200, "{brazil}");
+    let offer = &brazil["offers"][0];
+    assert_eq!(offer["badge"], "Escolha da equipe");
+    assert_eq!(offer["items"][0]["title"], "Adicione o Pro");
+    assert!(
+        offer["items"][0]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Everything in Basic"),
+        "what pt-BR leaves out is the default (the product's own): {offer}"
+    );
+    // Portugal reads Brazil's words rather than English; France the default.
+    let (_, portugal) = offers_in(&stack, &payment, "pt-PT").await;
+    assert_eq!(portugal["offers"][0]["items"][0]["title"], "Adicione o Pro");
+    let (_, france) = offers_in(&stack, &payment, "fr-FR").await;
+    assert_eq!(france["offers"][0]["badge"], "Staff pick");
+    assert_eq!(france["offers"][0]["items"][0]["title"], "Pro plan upgrade");
+    let unnamed = offers(&stack, &payment).await;
+    assert_eq!(unnamed.offers[0].items[0].title, "Pro plan upgrade");
+
+    // Declined in Portuguese, the downsell comes in Portuguese: the token carries the language.
+    let (status, body) = post(
+        &stack,
+        "/v1/offers/decline",
+        json!({ "token": offer["items"][0]["token"] }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["next"]["offer_id"], "pro-lite");
+    assert_eq!(
+        body["next"]["items"][0]["description"],
+        "Só hoje, com desconto."
+    );
+
+    // A page whose `lang` is no language tag still shows its offers (now the downsell), in
+    // the default words.
+    for bad in [
+        "pt-BR<script>",
+        "portuguese",
+        "a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-q-r-s",
+    ] {
+        let (status, body) = offers_in(&stack, &payment, bad).await;
+        assert_eq!(status, 200, "{bad}: {body}");
+        let item = &body["offers"][0]["items"][0];
+        assert_eq!(body["offers"][0]["offer_id"], "pro-lite", "{bad}: {body}");
+        assert!(
+            item["description"]
+                .as_str()
+                .unwrap()
+                .starts_with("Everything in Basic"),
+            "{bad}: {body}"
+        );
+    }
 }

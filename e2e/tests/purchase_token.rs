@@ -100,6 +100,7 @@ async fn strict_mode_offers_nothing_without_a_valid_purchase_token_for_that_paym
             exp: now() + 600,
             jti: "j-strict".into(),
             var: String::new(),
+            loc: String::new(),
         })
         .unwrap();
 

@@ -52,6 +52,16 @@ struct Args {
     /// taken as never made. Must exceed the upstream timeout.
     #[arg(long, env = "UPSELL_RECONCILE_GRACE_SECS", default_value_t = 60)]
     reconcile_grace_secs: u64,
+    /// Seconds a plan change may wait for its customer's 3-D Secure. After it the proxy
+    /// settles the change from Dodo's state (failed, unless Dodo has settled it), so that a
+    /// new change may be offered; a late outcome from Dodo still counts. Longer than the life
+    /// of Dodo's payment link, so that Dodo's own expiry usually settles it first.
+    #[arg(
+        long,
+        env = "UPSELL_PLAN_CHANGE_ACTION_TIMEOUT_SECS",
+        default_value_t = 7200
+    )]
+    plan_change_action_timeout_secs: u64,
     /// Seconds between two sweeps of Dodo's recent payments and refunds for what webhooks
     /// missed (revenue and refunds in the report).
     #[arg(long, env = "UPSELL_SWEEP_EVERY_SECS", default_value_t = 300)]
@@ -132,6 +142,7 @@ async fn main() -> anyhow::Result<()> {
         widget_dir: args.widget_dir,
         upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
         reconcile_grace: Duration::from_secs(args.reconcile_grace_secs),
+        plan_change_action_timeout: Duration::from_secs(args.plan_change_action_timeout_secs),
         reconcile_every: Duration::from_secs(5),
         sweep_every: Duration::from_secs(args.sweep_every_secs.max(1)),
         rate_per_client: Rate {

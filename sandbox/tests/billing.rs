@@ -387,6 +387,134 @@ async fn a_plan_change_that_needs_3ds_waits_for_the_customer() {
 }
 
 #[tokio::test]
+async fn a_3ds_page_never_used_expires_and_frees_the_subscription_for_another_change() {
+    let sandbox = Sandbox::billing().await;
+    sandbox.advance_days(15).await;
+    let dodo = sandbox.dodo();
+    let mut params = change("prod_pro", "prorated_immediately");
+    params.on_payment_failure = Some("prevent_change".into());
+    let first = dodo
+        .subscriptions()
+        .change_plan()
+        .subscription_id("sub_3ds")
+        .body(params.clone())
+        .send()
+        .await
+        .unwrap();
+    let link = first.payment_link.expect("a page for the customer");
+    let expires_on = first.expires_on.expect("the page says when it expires");
+    let (_, clock) = sandbox.get("/_sandbox/clock").await;
+    let at = |text: &str| {
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    assert_eq!(
+        at(&expires_on) - at(clock["now"].as_str().unwrap()),
+        time::Duration::hours(1)
+    );
+    // While the page is open, Dodo refuses a second change.
+    let (status, body) = sandbox
+        .post(
+            "/subscriptions/sub_3ds/change-plan",
+            json!({ "product_id": "prod_pro", "proration_billing_mode": "prorated_immediately", "quantity": 1 }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("PREVIOUS_PAYMENT_PENDING")),
+        "{body}"
+    );
+
+    let (status, _) = sandbox
+        .post("/_sandbox/clock/advance", json!({ "seconds": 3601 }))
+        .await;
+    assert_eq!(status, 200);
+    let payment = sandbox.charges_of("sub_3ds").await.last().cloned().unwrap();
+    assert_eq!(payment["status"], "cancelled", "{payment}");
+    assert_eq!(
+        sandbox.subscription("sub_3ds").await["product_id"],
+        "prod_basic",
+        "the change waited on the page, and went with it"
+    );
+    let hooks = sandbox.webhooks(1).await;
+    assert!(
+        hooks.iter().any(|h| h.event_type() == "payment.cancelled"),
+        "{:?}",
+        hooks.iter().map(|h| h.event_type()).collect::<Vec<_>>()
+    );
+    let page = sandbox.http.get(&link).send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("cancelled"));
+    let done = sandbox
+        .http
+        .post(format!("{link}/complete"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        done.status().is_client_error(),
+        "an expired page confirms nothing"
+    );
+
+    // The subscription takes a new change.
+    let second = dodo
+        .subscriptions()
+        .change_plan()
+        .subscription_id("sub_3ds")
+        .body(params)
+        .send()
+        .await
+        .unwrap();
+    assert!(second.payment_link.is_some_and(|l| l != link));
+}
+
+#[tokio::test]
+async fn a_scheduled_change_can_be_withdrawn_before_it_takes_effect() {
+    let sandbox = Sandbox::billing().await;
+    sandbox.advance_days(15).await;
+    let mut params = change("prod_starter", "prorated_immediately");
+    params.effective_at = Some("next_billing_date".into());
+    sandbox
+        .dodo()
+        .subscriptions()
+        .change_plan()
+        .subscription_id("sub_pro")
+        .body(params)
+        .send()
+        .await
+        .unwrap();
+    let scheduled = sandbox.get("/subscriptions/sub_pro").await.1;
+    assert_eq!(scheduled["scheduled_change"]["product_id"], "prod_starter");
+    let hooks_before = sandbox.webhooks(1).await.len();
+
+    // The official SDK's call, as the proxy makes it.
+    let cancel = || {
+        sandbox
+            .dodo()
+            .subscriptions()
+            .cancel_change_plan()
+            .subscription_id("sub_pro")
+            .send()
+    };
+    cancel().await.unwrap();
+    let kept = sandbox.get("/subscriptions/sub_pro").await.1;
+    assert_eq!(kept["scheduled_change"], Value::Null);
+    assert_eq!(kept["product_id"], "prod_pro");
+    let hooks = sandbox.webhooks(hooks_before + 1).await;
+    assert_eq!(hooks.last().unwrap().event_type(), "subscription.updated");
+    // Nothing left to withdraw: Dodo's 404.
+    match cancel().await {
+        Err(dodopayments::Error::Api { status, message }) => {
+            assert_eq!(status, 404);
+            assert!(message.contains("NOT_FOUND"), "{message}");
+        }
+        other => panic!("expected a 404, got {other:?}"),
+    }
+    // The renewal is the plan's own.
+    sandbox.advance_days(16).await;
+    let renewed = sandbox.subscription("sub_pro").await;
+    assert_eq!(renewed["product_id"], "prod_pro");
+}
+
+#[tokio::test]
 async fn plan_changes_dodo_refuses_are_refused_with_its_codes() {
     let sandbox = Sandbox::billing().await;
     let body = |product: &str| json!({ "product_id": product, "proration_billing_mode": "prorated_immediately", "quantity": 1 });

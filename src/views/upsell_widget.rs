@@ -26,29 +26,34 @@ pub fn UpsellWidget(
         let payment_id = context.payment_id.clone();
         let account_token = context.account_token.clone();
         let purchase_token = context.purchase_token.clone();
+        let locale = context.locale.clone();
         let first_answer = context.first_answer;
         move || {
             let endpoint = endpoint.clone();
             let payment_id = payment_id.clone();
             let account_token = account_token.clone();
             let purchase_token = purchase_token.clone();
+            let locale = locale.clone();
             let first_answer = first_answer.try_update_value(Option::take).flatten();
             async move {
                 match (account_token, first_answer) {
                     (Some(_), Some(answer)) => api::read_first_answer::<PlanChangesAnswer>(answer)
                         .await
                         .map(|r| (Vec::new(), array_items(&r.plan_changes), Vec::new())),
-                    (Some(token), None) => api::fetch_plan_changes(&endpoint, &token)
+                    (Some(token), None) => api::fetch_plan_changes(&endpoint, &token, &locale)
                         .await
                         .map(|r| (Vec::new(), array_items(&r.plan_changes), Vec::new())),
                     (None, Some(answer)) => api::read_first_answer::<OffersAnswer>(answer)
                         .await
                         .map(|r| (r.offers, array_items(&r.plan_changes), r.payment_methods)),
-                    (None, None) => {
-                        api::fetch_offers(&endpoint, &payment_id, purchase_token.as_deref())
-                            .await
-                            .map(|r| (r.offers, array_items(&r.plan_changes), r.payment_methods))
-                    }
+                    (None, None) => api::fetch_offers(
+                        &endpoint,
+                        &payment_id,
+                        purchase_token.as_deref(),
+                        &locale,
+                    )
+                    .await
+                    .map(|r| (r.offers, array_items(&r.plan_changes), r.payment_methods)),
                 }
             }
         }

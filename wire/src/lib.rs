@@ -31,6 +31,9 @@ pub mod paths {
     pub const PLAN_CHANGE_CONFIRM: &str = "/v1/plan-changes/confirm";
     /// `GET /v1/plan-changes/{change_id}` → [`super::PlanChangeResult`].
     pub const PLAN_CHANGE_STATUS: &str = "/v1/plan-changes";
+    /// `POST` [`super::WithdrawRequest`] → [`super::WithdrawResult`]: undoes the change
+    /// scheduled for the next billing date.
+    pub const PLAN_CHANGE_WITHDRAW: &str = "/v1/plan-changes/withdraw";
     /// `POST` [`super::WidgetErrorReport`] → [`super::WidgetErrorCounted`]: something went wrong
     /// in the customer's browser that the merchant should know of (counted in the metrics).
     pub const WIDGET_ERRORS: &str = "/v1/widget/errors";
@@ -179,6 +182,53 @@ pub struct PlanChange {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanChangesResponse {
     pub plan_changes: Vec<PlanChange>,
+    /// The change already scheduled for the next billing date, which the subscriber may still
+    /// undo (on the account page only; no other change is offered meanwhile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<ScheduledPlanChange>,
+}
+
+/// A change scheduled for the next billing date, sealed in a token that authorises undoing
+/// exactly it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledPlanChange {
+    /// The rule's id in the offers file.
+    pub change_id: String,
+    /// Server-signed, single-use token that authorises withdrawing this change.
+    pub token: String,
+    /// The plan the subscriber is on, and keeps if they undo the change.
+    pub current: Plan,
+    /// The plan the change moves to.
+    pub target: Plan,
+    /// When the change takes effect, and the current plan renews if it is undone (RFC 3339).
+    pub effective_date: String,
+}
+
+/// `POST /v1/plan-changes/withdraw` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawRequest {
+    /// The scheduled change's token exactly as received.
+    pub token: String,
+    /// Generated once per withdrawal; a retry sends the same key.
+    pub idempotency_key: String,
+}
+
+/// What became of a withdrawal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawStatus {
+    /// The scheduled change is undone: the subscription stays on its plan.
+    Withdrawn,
+    /// Not undone (`failure_code` says why); the change stays scheduled.
+    Failed,
+}
+
+/// `POST /v1/plan-changes/withdraw` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawResult {
+    pub status: WithdrawStatus,
+    /// Why it failed, as a stable code the widget translates.
+    pub failure_code: Option<String>,
 }
 
 /// A request whose only content is a token the proxy signed, sent back exactly as received.
@@ -253,7 +303,10 @@ pub struct PlanChangeResult {
     pub amount: Money,
     /// When the new plan takes (or took) effect (RFC 3339).
     pub effective_date: Option<String>,
-    /// Why the payment failed, as a stable code the widget translates.
+    /// Why the payment failed, as a stable code the widget translates: one of Dodo's error
+    /// codes in lower case (`previous_payment_pending`: another payment of the subscription
+    /// still waits for 3-D Secure), `not_charged`, or `authentication_timed_out` (the customer
+    /// never finished 3-D Secure within the proxy's bound; Dodo may still settle it late).
     pub failure_code: Option<String>,
     /// Where the customer confirms the payment, or updates their payment method when on hold.
     pub action_url: Option<String>,

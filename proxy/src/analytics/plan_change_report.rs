@@ -19,8 +19,10 @@ pub struct PlanChangeReport {
     pub confirmed: i64,
     /// Made, and paid for when there was anything to pay.
     pub succeeded: i64,
-    /// Set for the next billing date.
+    /// Set for the next billing date (and not undone).
     pub scheduled: i64,
+    /// Scheduled, then undone by the subscriber before it took effect.
+    pub withdrawn: i64,
     /// Not made: the payment failed (`prevent_change`), or the change never reached Dodo.
     pub failed: i64,
     /// Made, but the subscription waits on hold until it is paid (`apply_change`).
@@ -85,6 +87,7 @@ pub fn reports(
                 confirmed: mine.len() as i64,
                 succeeded: count(&["succeeded"]),
                 scheduled: count(&["scheduled"]),
+                withdrawn: count(&["withdrawn"]),
                 failed: count(&["failed"]),
                 on_hold: count(&["on_hold"]),
                 in_flight: count(&["pending", "submitted", "processing", "requires_action"]),

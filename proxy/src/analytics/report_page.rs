@@ -245,7 +245,7 @@ fn plan_changes_section(changes: &[PlanChangeReport]) -> Markup {
                 "Shown counts each subscription once; the rest counts changes the subscriber \
                  confirmed. Revenue is what succeeded changes took, less refunds."
             }
-            div.table role="region" aria-label="Plan changes" tabindex="0" {
+            div.table role="region" aria-label="Figures per plan change" tabindex="0" {
                 table {
                     caption { "Per plan change" }
                     thead {
@@ -255,6 +255,7 @@ fn plan_changes_section(changes: &[PlanChangeReport]) -> Markup {
                             th scope="col" { "Confirmed" }
                             th scope="col" { "Succeeded" }
                             th scope="col" { "Scheduled" }
+                            th scope="col" { "Withdrawn" }
                             th scope="col" { "Failed" }
                             th scope="col" { "On hold" }
                             th scope="col" { "In flight" }
@@ -269,6 +270,7 @@ fn plan_changes_section(changes: &[PlanChangeReport]) -> Markup {
                                 td data-field="confirmed" { (change.confirmed) }
                                 td data-field="succeeded" { (change.succeeded) }
                                 td data-field="scheduled" { (change.scheduled) }
+                                td data-field="withdrawn" { (change.withdrawn) }
                                 td data-field="failed" { (change.failed) }
                                 td data-field="on_hold" { (change.on_hold) }
                                 td data-field="in_flight" { (change.in_flight) }

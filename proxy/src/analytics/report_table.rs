@@ -14,12 +14,13 @@ use upsell_wire::Money;
 
 /// A column's header and whether its cells are text (left-aligned) rather than counts.
 /// The plan changes' table: (header, text aligned left).
-const PLAN_CHANGE_COLUMNS: [(&str, bool); 9] = [
+const PLAN_CHANGE_COLUMNS: [(&str, bool); 10] = [
     ("change", true),
     ("shown", false),
     ("confirmed", false),
     ("succeeded", false),
     ("scheduled", false),
+    ("withdrawn", false),
     ("failed", false),
     ("on hold", false),
     ("in flight", false),
@@ -94,6 +95,7 @@ pub fn render(report: &Report) -> String {
                     change.confirmed.to_string(),
                     change.succeeded.to_string(),
                     change.scheduled.to_string(),
+                    change.withdrawn.to_string(),
                     change.failed.to_string(),
                     change.on_hold.to_string(),
                     change.in_flight.to_string(),

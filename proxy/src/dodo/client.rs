@@ -173,6 +173,17 @@ impl DodoApi {
             .await
     }
 
+    /// Withdraws the change scheduled for the subscription's next billing date. Moves no
+    /// money; sent once all the same (its outcome is read from the subscription).
+    pub async fn cancel_change_plan(&self, subscription_id: &str) -> Result<(), Error> {
+        self.charges
+            .subscriptions()
+            .cancel_change_plan()
+            .subscription_id(subscription_id)
+            .send()
+            .await
+    }
+
     pub async fn checkout_status(&self, session_id: &str) -> Result<CheckoutSessionStatus, Error> {
         self.reads
             .checkout_sessions()

@@ -22,7 +22,11 @@ pub fn spawn(state: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<(
                 }
                 Err(error) => tracing::error!(%error, "cannot list open accepts"),
             }
-            match state.storage.all_open_plan_changes().await {
+            // A change that timed out waiting for 3-D Secure is still looked at for a day: Dodo
+            // may settle its payment late (its page expires long before).
+            let since =
+                crate::clock::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::days(1));
+            match state.storage.all_open_plan_changes(&since).await {
                 Ok(open) => {
                     for change in open {
                         settle(&state.plan_changes, change).await;

@@ -8,6 +8,7 @@
 pub mod admin_auth;
 pub mod admin_token;
 pub mod background;
+pub mod customer_locale;
 pub mod error;
 pub mod metrics;
 pub mod middleware;
@@ -61,6 +62,8 @@ pub struct ProxyConfig {
     /// How long a charge whose answer was lost may still appear at Dodo; after it, a charge
     /// that cannot be found never happened. Longer than `upstream_timeout`.
     pub reconcile_grace: Duration,
+    /// How long a plan change waits for its customer's 3-D Secure (see `PlanChanges`).
+    pub plan_change_action_timeout: Duration,
     /// How often accepts in flight are reconciled (also once at start-up).
     pub reconcile_every: Duration,
     /// How often Dodo's recent payments and refunds are swept for what webhooks missed.
@@ -121,6 +124,7 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
             rules: rules.clone(),
             keys: Arc::clone(&keys),
             grace: config.reconcile_grace,
+            action_timeout: config.plan_change_action_timeout,
         },
         rules,
         keys,
@@ -168,6 +172,10 @@ pub async fn router(config: ProxyConfig) -> anyhow::Result<Router> {
         .route(
             paths::PLAN_CHANGE_CONFIRM,
             post(routes::plan_changes::confirm),
+        )
+        .route(
+            paths::PLAN_CHANGE_WITHDRAW,
+            post(routes::plan_changes::withdraw),
         )
         .route(
             &format!("{}/{{change_ref}}", paths::PLAN_CHANGE_STATUS),

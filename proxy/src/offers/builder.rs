@@ -35,6 +35,8 @@ pub struct Customer<'a> {
     pub history: &'a CustomerHistory,
     /// Offer id to variant id, for offers with `allocation = "bandit"` (`allocation::assign`).
     pub assigned: &'a HashMap<String, String>,
+    /// The customer's language (BCP 47, from the widget), for the merchant's words.
+    pub locale: Option<&'a str>,
 }
 
 impl Customer<'_> {
@@ -117,6 +119,7 @@ pub async fn build(
     // In an experiment, the customer's variant: its product, copy and badge replace the
     // offer's, and every token seals it, so each answer is filed under it.
     let variant = customer.variant(rule);
+    let text = rule.text(variant, customer.locale);
     let mut items = Vec::new();
     for offered in rule.products_of(variant) {
         if settled.accepted_items.contains(&offered.item_id)
@@ -152,6 +155,7 @@ pub async fn build(
             exp: purchase.expires_at.unix_timestamp(),
             jti: uuid::Uuid::new_v4().to_string(),
             var: variant.map(|v| v.id.clone()).unwrap_or_default(),
+            loc: customer.locale.unwrap_or_default().to_string(),
         };
         let token = offers.keys.sign(&claims).map_err(OfferError::Signing)?;
         let list_price = (price.list_amount > price.unit_amount).then(|| Money {
@@ -161,12 +165,14 @@ pub async fn build(
         items.push(OfferItem {
             item_id: offered.item_id,
             token,
-            title: variant
-                .and_then(|v| v.title.clone())
+            title: text
+                .title
+                .clone()
                 .or_else(|| product.name.clone())
                 .unwrap_or_else(|| offered.product.clone()),
-            description: variant
-                .and_then(|v| v.description.clone())
+            description: text
+                .description
+                .clone()
                 .or_else(|| product.description.clone()),
             image: product.image.clone(),
             price: Money {
@@ -186,12 +192,7 @@ pub async fn build(
     Ok(Some(Offer {
         offer_id: rule.id.clone(),
         kind,
-        badge: match variant.and_then(|v| v.badge.as_deref()) {
-            // `badge = ""` in a variant takes the offer's badge away.
-            Some("") => None,
-            Some(badge) => Some(badge.to_string()),
-            None => rule.badge.clone(),
-        },
+        badge: text.badge,
         items,
         expires_at: clock::rfc3339(purchase.expires_at),
         expires_in_seconds: (purchase.expires_at - now).whole_seconds().max(0),
@@ -248,6 +249,7 @@ mod tests {
             id: "cus_1",
             history,
             assigned: &assigned,
+            locale: None,
         };
         current(rules, rule, settled, false, customer).map(|(r, kind)| (r.id.as_str(), kind))
     }

@@ -47,6 +47,8 @@ async fn next_offer(offers: &Offers, claims: &OfferClaims) -> Result<Option<Offe
         id: &claims.cus,
         history: &history,
         assigned: &assigned,
+        // The downsell speaks the declined offer's language.
+        locale: Some(claims.loc.as_str()).filter(|l| !l.is_empty()),
     };
     let Some((rule, kind)) = builder::current(&rules, declined, &settled, true, customer) else {
         return Ok(None);

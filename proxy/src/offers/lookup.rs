@@ -67,6 +67,7 @@ pub async fn paid_purchase(offers: &Offers, payment_id: &str) -> Result<PaidPurc
 pub async fn one_click_offers(
     offers: &Offers,
     purchase: &PaidPurchase,
+    locale: Option<&str>,
 ) -> Result<OffersResponse, OfferError> {
     let (payment, settled, now) = (&purchase.payment, &purchase.settled, purchase.now);
     let rules = offers.rules.current();
@@ -101,6 +102,7 @@ pub async fn one_click_offers(
         id: &customer_id,
         history: &history,
         assigned: &assigned,
+        locale,
     };
     let mut shown = Vec::new();
     for root in roots {

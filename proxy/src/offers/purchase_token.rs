@@ -111,6 +111,7 @@ mod tests {
                 exp: now() + 60,
                 jti: "j".into(),
                 var: String::new(),
+                loc: String::new(),
             })
             .unwrap();
         assert!(keys.verify::<PurchaseClaims>(&offer).is_err());

@@ -41,6 +41,10 @@ pub struct OfferClaims {
     /// no experiment (and in tokens signed before experiments existed).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub var: String,
+    /// The customer's language the offer was shown in, so that its downsell speaks it too;
+    /// empty when the widget named none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub loc: String,
 }
 
 impl OfferClaims {
@@ -93,6 +97,7 @@ mod tests {
             exp: now + exp_in,
             jti: "j1".into(),
             var: String::new(),
+            loc: String::new(),
         }
     }
 

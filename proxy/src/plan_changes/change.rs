@@ -9,7 +9,7 @@ use super::PlanChanges;
 use crate::clock;
 use crate::dodo::metadata;
 use crate::rules::{OnPaymentFailure, PlanChangeRule};
-use crate::storage::plan_changes::{ChangeRecord, ChangeState};
+use crate::storage::plan_changes::{ChangeRecord, ChangeState, AUTHENTICATION_TIMED_OUT};
 use dodopayments::models::{IntentStatus, Metadata, Subscription, SubscriptionStatus};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -76,9 +76,14 @@ pub async fn submit(
 /// its subscription. A change whose answer from Dodo was lost (`submitted`: a timeout, or a
 /// proxy that stopped mid-call) is found by its payment's metadata, or by the subscription
 /// having moved; never sent again. Once nothing has shown for the grace period, nothing
-/// happened.
+/// happened. A change still waiting for its customer's 3-D Secure after the action timeout is
+/// failed, unless Dodo says otherwise, then, or later.
 pub async fn settle(state: &PlanChanges, change: ChangeRecord) -> ChangeRecord {
+    let timed_out = change.state == ChangeState::Failed
+        && change.failure_code.as_deref() == Some(AUTHENTICATION_TIMED_OUT);
     let change = match change.state {
+        // Its payment may still succeed or fail at Dodo: that outcome is the true one.
+        ChangeState::Failed if timed_out && change.payment_id.is_some() => change,
         ChangeState::Submitted | ChangeState::Processing if change.payment_id.is_none() => {
             find_lost_payment(state, change).await
         }
@@ -121,6 +126,14 @@ pub async fn settle(state: &PlanChanges, change: ChangeRecord) -> ChangeRecord {
             }
         };
         match payment.status.as_deref() {
+            // A late outcome of a change that timed out replaces its failure only if it moved
+            // money or the plan (a subscription on hold for another reason, a renewal, says
+            // nothing of this change).
+            Some(
+                IntentStatus::RequiresCustomerAction
+                | IntentStatus::Failed
+                | IntentStatus::Cancelled,
+            ) if timed_out && !(on_hold && on_target) => return change,
             Some(IntentStatus::Succeeded) if on_target => (
                 ChangeState::Succeeded,
                 Some(clock::rfc3339(OffsetDateTime::now_utc())),
@@ -147,6 +160,20 @@ pub async fn settle(state: &PlanChanges, change: ChangeRecord) -> ChangeRecord {
                     ChangeState::Failed
                 };
                 (next, None, Some(code), None)
+            }
+            // The customer never finished 3-D Secure, and Dodo still waits: the subscription
+            // is no longer held for it (Dodo may still refuse a new change while its payment
+            // is open, and says so).
+            Some(IntentStatus::RequiresCustomerAction)
+                if clock::silent_for(&change.created_at, state.action_timeout) =>
+            {
+                tracing::info!(change = %change.change_ref, "3-D Secure never completed; the change is failed");
+                (
+                    ChangeState::Failed,
+                    None,
+                    Some(AUTHENTICATION_TIMED_OUT.to_string()),
+                    None,
+                )
             }
             Some(IntentStatus::RequiresCustomerAction) => (
                 ChangeState::RequiresAction,

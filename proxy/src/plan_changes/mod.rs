@@ -7,8 +7,10 @@
 pub mod change;
 pub mod confirm;
 pub mod offered;
+pub mod plans;
 pub mod preview;
 pub mod token;
+pub mod withdraw;
 
 use crate::dodo::DodoApi;
 use crate::rules::LiveRules;
@@ -26,6 +28,10 @@ pub struct PlanChanges {
     pub keys: Arc<TokenKeys>,
     /// How long a change whose answer was lost may still appear at Dodo.
     pub grace: Duration,
+    /// How long a change may wait for its customer's 3-D Secure before the proxy stops
+    /// waiting: the change is then failed (`authentication_timed_out`) unless Dodo has settled
+    /// it, and a new one may be offered; a late outcome from Dodo still counts.
+    pub action_timeout: Duration,
 }
 
 /// Why a plan change was refused, or could not be answered.

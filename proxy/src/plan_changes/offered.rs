@@ -2,14 +2,14 @@
 //! and on the merchant's account page (with an account token). Each is sealed in a plan change
 //! token, with both plans as the comparison shows them.
 
+use super::plans::plan;
 use super::token::{AccountClaims, PlanChangeClaims, ACCOUNT, PLAN_CHANGE};
-use super::{PlanChangeError, PlanChanges};
-use crate::dodo::client::recurring_price;
+use super::{withdraw, PlanChangeError, PlanChanges};
 use crate::offers::customer_history::CustomerHistory;
 use crate::rules::{Direction, Effective};
 use dodopayments::models::{Payment, Subscription, SubscriptionStatus};
 use time::OffsetDateTime;
-use upsell_wire::{EffectiveAt, Money, Plan, PlanChange, PlanDirection};
+use upsell_wire::{EffectiveAt, PlanChange, PlanChangesResponse, PlanDirection};
 
 /// After a subscription purchase, the plan changes the new subscriber may make (until the
 /// purchase's offers expire). None when the purchase is no subscription, or its subscription
@@ -19,13 +19,14 @@ pub async fn after_purchase(
     payment: &Payment,
     expires_at: OffsetDateTime,
     now: OffsetDateTime,
+    locale: Option<&str>,
 ) -> Vec<PlanChange> {
     let Some(subscription_id) = payment.subscription_id.as_deref() else {
         return Vec::new();
     };
     match state.dodo.subscription(subscription_id).await {
         Ok(subscription) if subscription.customer.customer_id == payment.customer.customer_id => {
-            offered(state, &subscription, expires_at, now)
+            offered(state, &subscription, expires_at, now, locale)
                 .await
                 .unwrap_or_else(|error| {
                     tracing::warn!(?error, "plan changes left out");
@@ -40,11 +41,14 @@ pub async fn after_purchase(
     }
 }
 
-/// On an account page: the plan changes open to the subscriber the account token names.
+/// On an account page: the plan changes open to the subscriber the account token names, or the
+/// change already scheduled with a token to undo it, with the merchant's feature rows in the
+/// customer's `locale` where the offers file gives them.
 pub async fn for_account(
     state: &PlanChanges,
     account_token: &str,
-) -> Result<Vec<PlanChange>, PlanChangeError> {
+    locale: Option<&str>,
+) -> Result<PlanChangesResponse, PlanChangeError> {
     let account: AccountClaims = state
         .keys
         .verify(account_token)
@@ -65,7 +69,11 @@ pub async fn for_account(
     }
     let expires_at = OffsetDateTime::from_unix_timestamp(account.exp)
         .map_err(|_| PlanChangeError::InvalidToken)?;
-    offered(state, &subscription, expires_at, OffsetDateTime::now_utc()).await
+    let now = OffsetDateTime::now_utc();
+    Ok(PlanChangesResponse {
+        plan_changes: offered(state, &subscription, expires_at, now, locale).await?,
+        scheduled: withdraw::scheduled(state, &subscription, expires_at, now, locale).await?,
+    })
 }
 
 /// The plan changes open to this subscription, each sealed in a token valid until `expires_at`.
@@ -74,6 +82,7 @@ pub async fn offered(
     subscription: &Subscription,
     expires_at: OffsetDateTime,
     now: OffsetDateTime,
+    locale: Option<&str>,
 ) -> Result<Vec<PlanChange>, PlanChangeError> {
     // An inactive subscription, or one with a change already scheduled, is offered none.
     if !matches!(*subscription.status, SubscriptionStatus::Active)
@@ -104,9 +113,10 @@ pub async fn offered(
             tracing::info!(change = %rule.id, customer = %customer_id, "already on the target plan; change not offered");
             continue;
         }
-        let (Some(current), Some(target)) =
-            (plan(state, &rule.from).await?, plan(state, &rule.to).await?)
-        else {
+        let (Some(current), Some(target)) = (
+            plan(state, &rule.from, locale).await?,
+            plan(state, &rule.to, locale).await?,
+        ) else {
             tracing::warn!(change = %rule.id, "a plan of this change has no recurring price; skipped");
             continue;
         };
@@ -151,34 +161,4 @@ pub fn effective_at(effective: Effective) -> EffectiveAt {
         Effective::Immediately => EffectiveAt::Immediately,
         Effective::NextBillingDate => EffectiveAt::NextBillingDate,
     }
-}
-
-/// A plan as the comparison shows it: Dodo's name and price, the merchant's feature rows.
-async fn plan(state: &PlanChanges, product_id: &str) -> Result<Option<Plan>, PlanChangeError> {
-    let product = state
-        .dodo
-        .product(product_id)
-        .await
-        .map_err(PlanChangeError::Upstream)?;
-    let Some(price) = recurring_price(&product) else {
-        return Ok(None);
-    };
-    Ok(Some(Plan {
-        name: product
-            .name
-            .clone()
-            .unwrap_or_else(|| product_id.to_string()),
-        price: Money {
-            amount: price.amount,
-            currency: price.currency,
-        },
-        interval: price.interval,
-        interval_count: price.interval_count,
-        features: state
-            .rules
-            .current()
-            .plan(product_id)
-            .map(|p| p.features.clone())
-            .unwrap_or_default(),
-    }))
 }

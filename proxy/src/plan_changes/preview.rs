@@ -96,6 +96,14 @@ pub async fn preview(
         )
         .await
         .map_err(|e| match e {
+            // Another payment of the subscription still waits for its customer (a change in
+            // 3-D Secure): the subscription is busy, not this change impossible.
+            dodopayments::Error::Api { status, message }
+                if (400..500).contains(&status) && message.contains("PREVIOUS_PAYMENT_PENDING") =>
+            {
+                tracing::info!(status, "a previous payment of the subscription is pending");
+                PlanChangeError::InProgress
+            }
             dodopayments::Error::Api { status, message } if (400..500).contains(&status) => {
                 tracing::warn!(status, %message, "Dodo refused the plan change preview");
                 PlanChangeError::Refused

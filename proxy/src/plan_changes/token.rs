@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 pub const PLAN_CHANGE: &str = "plan_change";
 /// `typ` of an account token.
 pub const ACCOUNT: &str = "account";
+/// `typ` of a token that undoes a scheduled change.
+pub const WITHDRAW: &str = "withdraw_scheduled";
 
 /// What a plan change token says. Everything that decides money is here or in the rule it
 /// names; Dodo computes the amounts.
@@ -28,6 +30,30 @@ pub struct PlanChangeClaims {
     pub iat: i64,
     pub exp: i64,
     /// Unique token id: one change per token.
+    pub jti: String,
+}
+
+/// What a token that undoes a scheduled change says: exactly which change, so that one
+/// scheduled since (or one that has taken effect) is never undone by it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawClaims {
+    /// Always [`WITHDRAW`].
+    pub typ: String,
+    /// The subscription.
+    pub sub: String,
+    /// Its customer.
+    pub cus: String,
+    /// The plan change rule that scheduled the change.
+    pub rid: String,
+    /// The plan the subscription is on, and stays on.
+    pub from: String,
+    /// The plan the scheduled change moves to.
+    pub to: String,
+    /// When it takes effect (RFC 3339), as Dodo said when the token was signed.
+    pub at: String,
+    pub iat: i64,
+    pub exp: i64,
+    /// Unique token id: one withdrawal per token.
     pub jti: String,
 }
 

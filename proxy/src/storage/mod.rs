@@ -11,6 +11,7 @@ pub mod money;
 pub mod offer_events;
 pub mod offered_purchases;
 pub mod plan_change_figures;
+pub mod plan_change_withdrawals;
 pub mod plan_changes;
 pub mod variant_assignments;
 pub mod webhook_deliveries;

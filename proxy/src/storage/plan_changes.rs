@@ -17,6 +17,8 @@ pub enum ChangeState {
     Failed,
     OnHold,
     RequiresAction,
+    /// Scheduled, then undone by the subscriber before it took effect.
+    Withdrawn,
 }
 
 impl ChangeState {
@@ -30,6 +32,7 @@ impl ChangeState {
             ChangeState::Failed => "failed",
             ChangeState::OnHold => "on_hold",
             ChangeState::RequiresAction => "requires_action",
+            ChangeState::Withdrawn => "withdrawn",
         }
     }
 
@@ -43,6 +46,7 @@ impl ChangeState {
             "failed" => ChangeState::Failed,
             "on_hold" => ChangeState::OnHold,
             "requires_action" => ChangeState::RequiresAction,
+            "withdrawn" => ChangeState::Withdrawn,
             _ => return None,
         })
     }
@@ -56,7 +60,8 @@ impl ChangeState {
             }
             ChangeState::Succeeded => S::Succeeded,
             ChangeState::Scheduled => S::Scheduled,
-            ChangeState::Failed => S::Failed,
+            // The widget's words for a change that did not happen; `failure_code` says why.
+            ChangeState::Failed | ChangeState::Withdrawn => S::Failed,
             ChangeState::OnHold => S::OnHold,
             ChangeState::RequiresAction => S::RequiresAction,
         }
@@ -105,6 +110,15 @@ const READ_COLUMNS: &str = "change_ref, jti, idempotency_key, subscription_id, c
 
 /// States a change can still leave (`0004_one_open_plan_change.sql` lists them too).
 const OPEN: &str = "('pending', 'submitted', 'processing', 'requires_action')";
+
+/// The failure of a change whose customer never finished 3-D Secure within the proxy's bound.
+/// It no longer holds the subscription (a new change may begin), but Dodo may still settle its
+/// payment late, and that outcome is recorded over it: the only failure that may move.
+pub const AUTHENTICATION_TIMED_OUT: &str = "authentication_timed_out";
+
+/// A change failed for [`AUTHENTICATION_TIMED_OUT`] whose payment Dodo may still settle.
+const TIMED_OUT: &str =
+    "(state = 'failed' AND failure_code = 'authentication_timed_out' AND payment_id IS NOT NULL)";
 
 impl Storage {
     /// Records a new plan change in state `pending`, unless one with the same token or key
@@ -191,7 +205,7 @@ impl Storage {
     }
 
     /// Moves a change still in flight to `state`, with what is known of it. Final states never
-    /// move.
+    /// move, but for [`AUTHENTICATION_TIMED_OUT`] to what Dodo says came of it after all.
     pub async fn advance_plan_change(
         &self,
         change_ref: &str,
@@ -204,8 +218,12 @@ impl Storage {
         let result = sqlx::query(&format!(
             "UPDATE plan_changes SET state = $1, payment_id = COALESCE($2, payment_id), \
              effective_date = COALESCE($3, effective_date), \
-             failure_code = COALESCE($4, failure_code), action_url = COALESCE($5, action_url), \
-             updated_at = $6 WHERE change_ref = $7 AND state IN {OPEN}"
+             failure_code = CASE WHEN $1 IN ('failed', 'on_hold') \
+                 THEN COALESCE($4, failure_code) ELSE $4 END, \
+             action_url = COALESCE($5, action_url), \
+             updated_at = $6 WHERE change_ref = $7 AND (state IN {OPEN} \
+                 OR (state = 'failed' AND failure_code = '{AUTHENTICATION_TIMED_OUT}' \
+                     AND $1 IN ('succeeded', 'on_hold', 'failed')))"
         ))
         .bind(state.as_str())
         .bind(payment_id)
@@ -219,28 +237,55 @@ impl Storage {
         Ok(result.rows_affected() == 1)
     }
 
-    /// Every change still in flight, oldest first (for the reconciler).
-    pub async fn all_open_plan_changes(&self) -> Result<Vec<ChangeRecord>, sqlx::Error> {
+    /// Every change still in flight, oldest first (for the reconciler), with those that timed
+    /// out waiting for 3-D Secure since `since` (RFC 3339): Dodo may still settle them.
+    pub async fn all_open_plan_changes(
+        &self,
+        since: &str,
+    ) -> Result<Vec<ChangeRecord>, sqlx::Error> {
         let rows = sqlx::query(&format!(
-            "SELECT {READ_COLUMNS} FROM plan_changes WHERE state IN {OPEN} ORDER BY created_at"
+            "SELECT {READ_COLUMNS} FROM plan_changes WHERE state IN {OPEN} \
+             OR ({TIMED_OUT} AND created_at >= $1) ORDER BY created_at"
         ))
+        .bind(since)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(row_to_change).collect()
     }
 
-    /// Changes of a subscription still in flight (for its webhooks).
+    /// Changes of a subscription still in flight, and those that timed out waiting for 3-D
+    /// Secure (for its webhooks: Dodo may still settle them).
     pub async fn open_plan_changes(
         &self,
         subscription_id: &str,
     ) -> Result<Vec<ChangeRecord>, sqlx::Error> {
         let rows = sqlx::query(&format!(
-            "SELECT {READ_COLUMNS} FROM plan_changes WHERE subscription_id = $1 AND state IN {OPEN}"
+            "SELECT {READ_COLUMNS} FROM plan_changes WHERE subscription_id = $1 \
+             AND (state IN {OPEN} OR {TIMED_OUT})"
         ))
         .bind(subscription_id)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(row_to_change).collect()
+    }
+
+    /// Marks the subscription's change scheduled for `to_product` withdrawn (the subscriber
+    /// undid it at Dodo).
+    pub async fn withdraw_scheduled_plan_change(
+        &self,
+        subscription_id: &str,
+        to_product: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE plan_changes SET state = 'withdrawn', failure_code = 'withdrawn', \
+             updated_at = $1 WHERE subscription_id = $2 AND to_product = $3 AND state = 'scheduled'",
+        )
+        .bind(now())
+        .bind(subscription_id)
+        .bind(to_product)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }
 

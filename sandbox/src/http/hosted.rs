@@ -260,7 +260,7 @@ async fn three_ds_finish(
     state.world.send_events(events);
     Ok(match (outcome, return_url) {
         (Outcome::Succeeded, url) => finished(&payment_id, url),
-        (Outcome::Failed, _) => (
+        (Outcome::Failed | Outcome::Expired, _) => (
             [(header::CACHE_CONTROL, "no-store")],
             page(
                 "Payment not confirmed",

@@ -12,7 +12,7 @@ pub mod state;
 
 use crate::world::seed::Seed;
 use crate::world::World;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{middleware, Router};
 use state::AppState;
 use std::sync::Arc;
@@ -81,6 +81,10 @@ pub fn build(config: SandboxConfig, public_url: &str) -> anyhow::Result<(Router,
         .route(
             "/subscriptions/{subscription_id}/change-plan/preview",
             post(routes::subscriptions::preview),
+        )
+        .route(
+            "/subscriptions/{subscription_id}/change-plan/scheduled",
+            delete(routes::subscriptions::cancel_scheduled),
         )
         // Outermost first: authentication, then faults (a fault never hides a 401).
         .route_layer(middleware::from_fn_with_state(

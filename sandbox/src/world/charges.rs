@@ -10,6 +10,12 @@ use crate::world::store::{new_id, CartLine, Event, Payment, Store};
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
+/// How long a payment's page for the customer (3-D Secure) stays open. Dodo says when a link
+/// expires (`expires_on`) but not after how long; the sandbox's choice, on its own clock. An
+/// unused link expires: its payment is `cancelled` (`payment.cancelled`) and whatever waited on
+/// it (a plan change) is dropped.
+pub const PAYMENT_LINK_TTL: Duration = Duration::hours(1);
+
 /// A charge to make.
 #[derive(Debug, Clone)]
 pub struct NewCharge {
@@ -115,6 +121,7 @@ pub fn charge_card(
         CardBehaviour::RequiresCustomerAction => {
             payment.status = "requires_customer_action";
             payment.payment_link = Some(format!("{}/hosted/3ds/{payment_id}", store.public_url));
+            payment.settles_at = Some(now + PAYMENT_LINK_TTL);
             None
         }
         CardBehaviour::StaysProcessing => {
@@ -171,6 +178,8 @@ pub fn record_covered_payment(
 pub enum Outcome {
     Succeeded,
     Failed,
+    /// The customer never used the payment's link before it expired.
+    Expired,
 }
 
 /// Settles a payment in `requires_customer_action` or `processing`, and what hangs on it.
@@ -200,6 +209,10 @@ pub fn settle_payment(
             payment.error_code = Some("AUTHENTICATION_FAILED");
             payment.error_message = Some("The bank could not confirm this payment.");
             "payment.failed"
+        }
+        Outcome::Expired => {
+            payment.status = "cancelled";
+            "payment.cancelled"
         }
     };
     let payment = payment.clone();
@@ -251,8 +264,8 @@ fn finish_plan_change(
             push_subscription_event(store, "subscription.active", subscription_id, events);
             push_subscription_event(store, "subscription.updated", subscription_id, events);
         }
-        // `prevent_change`: the plan stays as it was.
-        Outcome::Failed => {}
+        // `prevent_change`, or a page never used: the plan stays as it was.
+        Outcome::Failed | Outcome::Expired => {}
     }
 }
 
@@ -276,18 +289,23 @@ pub fn payment_event(store: &Store, event_type: &'static str, payment: &Payment)
     Event { event_type, data }
 }
 
-/// Everything due by `now`: processing payments that settle, scheduled plan changes and
-/// renewals (several, if the clock jumped over several periods).
+/// Everything due by `now`: processing payments that settle, links for the customer that
+/// expire, scheduled plan changes and renewals (several, if the clock jumped over several
+/// periods).
 pub fn process_due(store: &mut Store, now: OffsetDateTime) -> Vec<Event> {
     let mut events = Vec::new();
-    let settling: Vec<String> = store
+    let settling: Vec<(String, Outcome)> = store
         .payments
         .values()
-        .filter(|p| p.status == "processing" && p.settles_at.is_some_and(|t| t <= now))
-        .map(|p| p.payment_id.clone())
+        .filter(|p| p.settles_at.is_some_and(|t| t <= now))
+        .filter_map(|p| match p.status {
+            "processing" => Some((p.payment_id.clone(), Outcome::Succeeded)),
+            "requires_customer_action" => Some((p.payment_id.clone(), Outcome::Expired)),
+            _ => None,
+        })
         .collect();
-    for payment_id in settling {
-        let _ = settle_payment(store, &payment_id, Outcome::Succeeded, now, &mut events);
+    for (payment_id, outcome) in settling {
+        let _ = settle_payment(store, &payment_id, outcome, now, &mut events);
     }
     let mut due: Vec<(OffsetDateTime, String)> = store
         .subscriptions
@@ -367,4 +385,12 @@ fn renew(store: &mut Store, subscription_id: &str, at: OffsetDateTime, events: &
         sub.status = "on_hold";
         push_subscription_event(store, "subscription.on_hold", subscription_id, events);
     }
+}
+
+/// When the page of a payment waiting for its customer stops working (Dodo's `expires_on`).
+pub fn link_expiry(payment: &Payment) -> Option<String> {
+    (payment.status == "requires_customer_action")
+        .then_some(payment.settles_at)
+        .flatten()
+        .map(dodo_json::rfc3339)
 }

@@ -375,7 +375,7 @@ pub fn apply(
     let response = json!({
         "payment_id": payment_id,
         "client_secret": null,
-        "expires_on": null,
+        "expires_on": payment.as_ref().and_then(charges::link_expiry),
         "payment_link": payment.and_then(|p| p.payment_link),
     });
     Ok((response, events))
@@ -413,4 +413,23 @@ pub fn preview(
         "immediate_charge": immediate_charge(store, &quote, &sub.currency),
         "new_plan": dodo_json::subscription(store, &new_plan),
     }))
+}
+
+/// `DELETE /subscriptions/{id}/change-plan/scheduled`: withdraws the change scheduled for the
+/// next billing date; the subscription stays on its plan, and says so (`subscription.updated`).
+/// Nothing scheduled is Dodo's `404`.
+pub fn cancel_scheduled(store: &mut Store, subscription_id: &str) -> Result<Vec<Event>, Refusal> {
+    let sub = store
+        .subscriptions
+        .get_mut(subscription_id)
+        .ok_or_else(|| Refusal::not_found("subscription", subscription_id))?;
+    if sub.scheduled_change.take().is_none() {
+        return Err(Refusal::not_found(
+            "scheduled plan change of subscription",
+            subscription_id,
+        ));
+    }
+    let mut events = Vec::new();
+    charges::push_subscription_event(store, "subscription.updated", subscription_id, &mut events);
+    Ok(events)
 }

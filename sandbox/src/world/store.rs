@@ -64,7 +64,8 @@ pub struct Payment {
     pub charge_type: &'static str,
     /// The page that completes a payment that needs the customer (3-D Secure, hosted checkout).
     pub payment_link: Option<String>,
-    /// When a `processing` payment settles (sandbox clock).
+    /// When a `processing` payment settles, or a `requires_customer_action` payment's link
+    /// expires (sandbox clock).
     pub settles_at: Option<OffsetDateTime>,
 }
 

@@ -1,8 +1,9 @@
-//! `GET /v1/offers?payment_id=pay_…`: the offers for a purchase that has just succeeded (see
+//! `GET /v1/offers?payment_id=pay_…&locale=pt-BR`: the offers for a purchase that has just succeeded (see
 //! `offers::lookup`), and after a subscription purchase the plan changes open to the new
 //! subscriber (see `plan_changes::offered`). In strict mode the merchant's purchase token for
 //! that payment comes as `Authorization: Bearer <token>` (see `offers::purchase_token`).
 
+use crate::http::customer_locale;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::offers::{holdout, lookup, purchase_token};
@@ -19,6 +20,8 @@ use upsell_wire::OffersResponse;
 #[derive(Debug, Deserialize)]
 pub struct OffersQuery {
     payment_id: String,
+    /// The customer's language, for the merchant's words (`http::customer_locale`).
+    locale: Option<String>,
 }
 
 pub async fn list(
@@ -28,6 +31,7 @@ pub async fn list(
 ) -> Result<Json<OffersResponse>, ApiError> {
     let Query(query) = query?;
     check_payment_id(&query.payment_id)?;
+    let locale = customer_locale::checked(query.locale.as_deref());
     // In a header, like the account token, so that it stays out of access logs.
     let token = headers
         .get(header::AUTHORIZATION)
@@ -51,12 +55,13 @@ pub async fn list(
             &purchase.payment,
             purchase.expires_at,
             purchase.now,
+            locale,
         )
         .await
     };
     let (plan_changes, response) = tokio::join!(
         plan_changes,
-        lookup::one_click_offers(&state.offers, &purchase)
+        lookup::one_click_offers(&state.offers, &purchase, locale)
     );
     let mut response = response?;
     response.plan_changes = plan_changes;

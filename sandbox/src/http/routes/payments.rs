@@ -127,7 +127,7 @@ pub async fn create(
             "total_amount": total,
             "payment_link": payment.and_then(|p| p.payment_link.clone()),
             "product_cart": cart,
-            "expires_on": null,
+            "expires_on": payment.and_then(charges::link_expiry),
         })
     };
     state.world.send_events(events);

@@ -9,6 +9,7 @@ use crate::world::plan_change::{self, ChangePlanRequest};
 use crate::world::store::Subscription;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -104,4 +105,18 @@ pub async fn change_plan(
     };
     state.world.send_events(events);
     Ok(Json(response))
+}
+
+/// `DELETE /subscriptions/{id}/change-plan/scheduled`: an empty answer, as Dodo's SDKs expect
+/// (`cancelChangePlan(…) -> void`).
+pub async fn cancel_scheduled(
+    State(state): State<Arc<AppState>>,
+    Path(subscription_id): Path<String>,
+) -> Result<StatusCode, DodoError> {
+    let events = {
+        let mut store = state.world.lock()?;
+        plan_change::cancel_scheduled(&mut store, &subscription_id)?
+    };
+    state.world.send_events(events);
+    Ok(StatusCode::OK)
 }

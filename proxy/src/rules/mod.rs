@@ -1,5 +1,8 @@
 //! The merchant's offers file (TOML): which product to offer after which purchase.
 
+pub mod merchant_text;
+
+use merchant_text::{Locales, OfferText, PlanText};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -42,6 +45,16 @@ pub struct PlanRule {
     /// Feature rows shown in the comparison, in order.
     #[serde(default)]
     pub features: Vec<String>,
+    /// The feature rows in other languages (`[plans.locales.pt-BR] features = […]`).
+    #[serde(default)]
+    pub locales: Locales<PlanText>,
+}
+
+impl PlanRule {
+    /// The feature rows in the customer's language, or the default ones.
+    pub fn features_in(&self, locale: Option<&str>) -> &[String] {
+        merchant_text::pick(&self.locales, locale).map_or(&self.features, |t| &t.features)
+    }
 }
 
 /// Up to a bigger plan, or down to a smaller one.
@@ -181,6 +194,14 @@ pub struct OfferRule {
     /// Social-proof badge: `most_popular`, `best_value`, `limited_offer` (translated by the
     /// widget), or the merchant's own words.
     pub badge: Option<String>,
+    /// Copy shown instead of the product's name (a one-product offer only).
+    pub title: Option<String>,
+    /// Copy shown instead of the product's description (a one-product offer only).
+    pub description: Option<String>,
+    /// The title, description and badge in other languages (`[offers.locales.pt-BR]`); what a
+    /// locale leaves out is the default's.
+    #[serde(default)]
+    pub locales: Locales<OfferText>,
     /// Show the time left until the offer window closes.
     #[serde(default)]
     pub countdown: bool,
@@ -339,6 +360,9 @@ pub struct VariantRule {
     pub title: Option<String>,
     /// Copy shown instead of the product's description.
     pub description: Option<String>,
+    /// This variant's words in other languages (`[offers.variants.locales.pt-BR]`).
+    #[serde(default)]
+    pub locales: Locales<OfferText>,
 }
 
 /// The variant of an offer that has no experiment.
@@ -369,6 +393,36 @@ pub struct OfferedProduct {
 }
 
 impl OfferRule {
+    /// The words a customer reads, in their `locale` when the file gives it: for each of title,
+    /// description and badge, the variant's (in the locale, then its default), else the
+    /// offer's (in the locale, then its default). A title or description left `None` is the
+    /// product's own; a badge `""` takes the offer's away.
+    pub fn text(&self, variant: Option<&VariantRule>, locale: Option<&str>) -> OfferText {
+        let mut layers: Vec<OfferText> = Vec::with_capacity(4);
+        if let Some(variant) = variant {
+            layers.extend(merchant_text::pick(&variant.locales, locale).cloned());
+            layers.push(OfferText {
+                title: variant.title.clone(),
+                description: variant.description.clone(),
+                badge: variant.badge.clone(),
+            });
+        }
+        layers.extend(merchant_text::pick(&self.locales, locale).cloned());
+        layers.push(OfferText {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            badge: self.badge.clone(),
+        });
+        let first = |field: fn(&OfferText) -> &Option<String>| {
+            layers.iter().find_map(|layer| field(layer).clone())
+        };
+        OfferText {
+            title: first(|t| &t.title),
+            description: first(|t| &t.description),
+            badge: first(|t| &t.badge).filter(|b| !b.is_empty()),
+        }
+    }
+
     /// The name of the offer's experiment: its `experiment`, or its id; `None` without
     /// variants.
     pub fn experiment_name(&self) -> Option<&str> {
@@ -515,7 +569,21 @@ impl OfferRules {
                     offer.id
                 );
             }
+            check_offer_text(offer)?;
             check_variants(offer)?;
+        }
+        for plan in &rules.plans {
+            merchant_text::check_tags(&plan.locales)
+                .map_err(|e| anyhow::anyhow!("plan {:?}: {e}", plan.product))?;
+            for (tag, text) in &plan.locales {
+                anyhow::ensure!(
+                    text.features.len() == plan.features.len()
+                        && text.features.iter().all(|f| !f.trim().is_empty()),
+                    "plan {:?}: its features in {tag:?} must be {} rows, like its default ones, none empty",
+                    plan.product,
+                    plan.features.len()
+                );
+            }
         }
         let mut change_ids = HashSet::new();
         for change in &rules.plan_changes {
@@ -542,6 +610,7 @@ impl OfferRules {
                     plan
                 );
             }
+            check_plan_locales(&rules, change)?;
             for addon in change.addons.iter().flatten() {
                 anyhow::ensure!(
                     (1..=100).contains(&addon.quantity),
@@ -707,6 +776,138 @@ fn is_identifier(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// Whether a locale's text gives one of the words (title, description, badge).
+type GivesWord = fn(&OfferText) -> bool;
+
+/// An offer's own words and every locale's: lengths as the widget lays them out; a title or
+/// description only for a one-product offer (a cross-sell's items keep their products' names);
+/// and a variant that replaces a word replaces it in every locale the offer gives it in, so
+/// that no customer reads the variant's default beside the offer's translation.
+fn check_offer_text(offer: &OfferRule) -> anyhow::Result<()> {
+    let own = OfferText {
+        title: offer.title.clone(),
+        description: offer.description.clone(),
+        badge: None,
+    };
+    check_text(&offer.id, "", &own, offer.is_cross_sell())?;
+    merchant_text::check_tags(&offer.locales)
+        .map_err(|e| anyhow::anyhow!("offer {:?}: {e}", offer.id))?;
+    for (tag, text) in &offer.locales {
+        anyhow::ensure!(
+            text != &OfferText::default(),
+            "offer {:?}: locale {tag:?} gives no title, description or badge",
+            offer.id
+        );
+        check_text(
+            &offer.id,
+            &format!(" in {tag:?}"),
+            text,
+            offer.is_cross_sell(),
+        )?;
+        if let Some(badge) = &text.badge {
+            anyhow::ensure!(
+                (1..=40).contains(&badge.chars().count()),
+                "offer {:?}: a badge in {tag:?} has 1 to 40 characters",
+                offer.id
+            );
+        }
+    }
+    for variant in &offer.variants {
+        merchant_text::check_tags(&variant.locales)
+            .map_err(|e| anyhow::anyhow!("offer {:?}: variant {:?}: {e}", offer.id, variant.id))?;
+        for (tag, text) in &variant.locales {
+            check_text(
+                &offer.id,
+                &format!(" (variant {:?}) in {tag:?}", variant.id),
+                text,
+                offer.is_cross_sell(),
+            )?;
+        }
+        let fields: [(&str, bool, GivesWord); 3] = [
+            ("title", variant.title.is_some(), |t| t.title.is_some()),
+            ("description", variant.description.is_some(), |t| {
+                t.description.is_some()
+            }),
+            (
+                "badge",
+                variant.badge.as_deref().is_some_and(|b| !b.is_empty()),
+                |t| t.badge.is_some(),
+            ),
+        ];
+        for (field, replaced, given) in fields {
+            for (tag, _) in offer.locales.iter().filter(|(_, t)| given(t)) {
+                let translated =
+                    merchant_text::pick(&variant.locales, Some(tag)).is_some_and(given);
+                anyhow::ensure!(
+                    !replaced || translated,
+                    "offer {:?}: variant {:?} replaces the {field}, and the offer gives it in {tag:?}: give the variant's {field} in {tag:?} too",
+                    offer.id,
+                    variant.id
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A title of 1 to 120 characters and a description of at most 500, neither on a cross-sell.
+fn check_text(offer: &str, place: &str, text: &OfferText, cross_sell: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !cross_sell || (text.title.is_none() && text.description.is_none()),
+        "offer {offer:?}: a cross-sell shows its products' own names and descriptions; give no title or description{place}"
+    );
+    anyhow::ensure!(
+        text.title
+            .as_ref()
+            .is_none_or(|t| (1..=120).contains(&t.trim().chars().count())),
+        "offer {offer:?}: a title{place} has 1 to 120 characters"
+    );
+    anyhow::ensure!(
+        text.description
+            .as_ref()
+            .is_none_or(|d| d.chars().count() <= 500),
+        "offer {offer:?}: a description{place} has at most 500 characters"
+    );
+    Ok(())
+}
+
+/// The two plans of a change give their features in the same languages: the comparison marks
+/// what is gained or lost by matching rows, which only works within one language.
+fn check_plan_locales(rules: &OfferRules, change: &PlanChangeRule) -> anyhow::Result<()> {
+    let tags = |product: &str| -> std::collections::BTreeSet<String> {
+        rules
+            .plan(product)
+            .filter(|p| !p.features.is_empty())
+            .map(|p| {
+                p.locales
+                    .keys()
+                    .map(|t| merchant_text::normalize(t))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (from, to) = (tags(&change.from), tags(&change.to));
+    let from_has = rules
+        .plan(&change.from)
+        .is_some_and(|p| !p.features.is_empty());
+    let to_has = rules
+        .plan(&change.to)
+        .is_some_and(|p| !p.features.is_empty());
+    if let Some(tag) = from
+        .symmetric_difference(&to)
+        .next()
+        .filter(|_| from_has && to_has)
+    {
+        anyhow::bail!(
+            "plan change {:?}: plans {:?} and {:?} must give their features in the same languages ({tag:?} is in one only)",
+            change.id,
+            change.from,
+            change.to
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -737,9 +938,105 @@ mod tests {
         assert!(error.contains("unknown variant"), "{error}");
     }
 
+    /// Merchant text per locale: chosen closest first, falling back field by field to the
+    /// default; refused at start when it could show a customer two languages at once.
+    #[test]
+    fn merchant_text_is_given_per_locale_and_checked_at_start() {
+        let ok = r#"
+[[offers]]
+id = "guide"
+after = ["p"]
+product = "x"
+title = "Add the guide"
+badge = "Staff pick"
+[offers.locales.pt-BR]
+title = "Adicione o guia"
+badge = "Escolha da equipe"
+[offers.locales.de]
+description = "Nur heute"
+[[offers.variants]]
+id = "plain"
+weight = 1
+[[offers.variants]]
+id = "short"
+weight = 1
+title = "Guide?"
+[offers.variants.locales.pt-BR]
+title = "Guia?"
+
+[[plans]]
+product = "a"
+features = ["3 projects", "Email support"]
+[plans.locales.pt-BR]
+features = ["3 projetos", "Suporte por e-mail"]
+[[plans]]
+product = "b"
+features = ["Unlimited projects", "Email support"]
+[plans.locales.pt-BR]
+features = ["Projetos ilimitados", "Suporte por e-mail"]
+[[plan_changes]]
+id = "up"
+from = "a"
+to = "b"
+direction = "upgrade"
+"#;
+        let rules = OfferRules::parse(ok).unwrap();
+        let offer = rules.offer("guide").unwrap();
+        let (plain, short) = (&offer.variants[0], &offer.variants[1]);
+        let text = offer.text(Some(plain), Some("pt-BR"));
+        assert_eq!(text.title.as_deref(), Some("Adicione o guia"));
+        assert_eq!(text.badge.as_deref(), Some("Escolha da equipe"));
+        assert_eq!(text.description, None, "the product's own");
+        let text = offer.text(Some(plain), Some("pt-PT"));
+        assert_eq!(
+            text.title.as_deref(),
+            Some("Adicione o guia"),
+            "same language"
+        );
+        let text = offer.text(Some(short), Some("pt-BR"));
+        assert_eq!(text.title.as_deref(), Some("Guia?"));
+        let text = offer.text(Some(short), Some("en-US"));
+        assert_eq!(text.title.as_deref(), Some("Guide?"));
+        let text = offer.text(None, Some("de-DE"));
+        assert_eq!(
+            (text.title.as_deref(), text.description.as_deref()),
+            (Some("Add the guide"), Some("Nur heute")),
+            "what a locale leaves out is the default's"
+        );
+        let plan = rules.plan("a").unwrap();
+        assert_eq!(plan.features_in(Some("pt-BR"))[0], "3 projetos");
+        assert_eq!(plan.features_in(Some("fr"))[0], "3 projects");
+        assert_eq!(plan.features_in(None)[0], "3 projects");
+
+        for (change, expected) in [
+            (ok.replace("[offers.locales.de]", "[offers.locales.deutsch]"), "locale \"deutsch\""),
+            (
+                ok.replace("[offers.locales.de]\ndescription = \"Nur heute\"", "[offers.locales.de]"),
+                "gives no title",
+            ),
+            (
+                ok.replace("[offers.variants.locales.pt-BR]\ntitle = \"Guia?\"", ""),
+                "give the variant's title in \"pt-BR\" too",
+            ),
+            (
+                ok.replace("features = [\"3 projetos\", \"Suporte por e-mail\"]", "features = [\"3 projetos\"]"),
+                "must be 2 rows",
+            ),
+            (
+                ok.replace("[plans.locales.pt-BR]\nfeatures = [\"Projetos ilimitados\", \"Suporte por e-mail\"]", ""),
+                "same languages",
+            ),
+            (ok.replace("[offers.locales.de]", "[offers.locales.pt_br]"), "given twice"),
+            (ok.replace("badge = \"Escolha da equipe\"", "colour = \"red\""), "unknown field"),
+        ] {
+            let error = OfferRules::parse(&change).unwrap_err().to_string();
+            assert!(error.contains(expected), "{expected}: {error}");
+        }
+    }
+
     #[test]
     fn the_shipped_offers_file_is_valid() {
-        let rules = OfferRules::parse(include_str!("../offers.toml")).unwrap();
+        let rules = OfferRules::parse(include_str!("../../offers.toml")).unwrap();
         assert_eq!(rules.offer_window_minutes, 30);
         let purchased = vec!["prod_basic_plan".to_string()];
         let ids: Vec<_> = rules
