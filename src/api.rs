@@ -63,10 +63,22 @@ pub async fn fetch_offers(
     purchase_token: Option<&str>,
     locale: &str,
 ) -> Result<OffersAnswer, ApiFailure> {
-    let url = format!("{}{}", base(endpoint), paths::OFFERS);
-    let mut request = Request::get(&url).query([("payment_id", payment_id), ("locale", locale)]);
-    // In a header, like the account token, so that it stays out of access logs.
-    if let Some(token) = purchase_token {
+    let query = [("payment_id", payment_id), ("locale", locale)];
+    get(endpoint, paths::OFFERS, &query, purchase_token).await
+}
+
+/// `GET` of `path` with `query`, and the token the page holds (an account or a purchase token)
+/// in a header, so that it stays out of the URL and the access logs. One function for both
+/// first requests: the widget carries its code once.
+async fn get<R: DeserializeOwned>(
+    endpoint: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    bearer: Option<&str>,
+) -> Result<R, ApiFailure> {
+    let url = format!("{}{}", base(endpoint), path);
+    let mut request = Request::get(&url).query(query.iter().copied());
+    if let Some(token) = bearer {
         request = request.header("authorization", &format!("Bearer {token}"));
     }
     let response = request.send().await.map_err(unreachable)?;
@@ -142,15 +154,13 @@ pub async fn fetch_plan_changes(
     account_token: &str,
     locale: &str,
 ) -> Result<PlanChangesAnswer, ApiFailure> {
-    let url = format!("{}{}", base(endpoint), paths::PLAN_CHANGES);
-    // In a header, so the token stays out of access logs.
-    let response = Request::get(&url)
-        .query([("locale", locale)])
-        .header("authorization", &format!("Bearer {account_token}"))
-        .send()
-        .await
-        .map_err(unreachable)?;
-    read(response).await
+    get(
+        endpoint,
+        paths::PLAN_CHANGES,
+        &[("locale", locale)],
+        Some(account_token),
+    )
+    .await
 }
 
 /// What a plan change will cost, from Dodo's preview.

@@ -239,9 +239,7 @@ impl Texts {
             "card_declined" | "do_not_honor" | "card_expired" | "expired_card" => {
                 self.reason_card_declined
             }
-            "authentication_failed" | "authentication_timed_out" => {
-                self.reason_authentication_failed
-            }
+            "authentication_failed" => self.reason_authentication_failed,
             "provider_unreachable" | "upstream_unavailable" | "upstream_timeout" => {
                 self.reason_provider_unreachable
             }
@@ -253,8 +251,7 @@ impl Texts {
             "plan_already_changed" | "plan_change_withdrawn" | "plan_change_refused" => {
                 self.reason_plan_already_changed
             }
-            // Dodo holds a subscription while a payment of it waits for 3-D Secure.
-            "change_in_progress" | "previous_payment_pending" => self.reason_change_in_progress,
+            "change_in_progress" => self.reason_change_in_progress,
             "price_changed" => self.reason_price_changed,
             _ => self.reason_generic,
         }

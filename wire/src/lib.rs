@@ -304,8 +304,8 @@ pub struct PlanChangeResult {
     /// When the new plan takes (or took) effect (RFC 3339).
     pub effective_date: Option<String>,
     /// Why the payment failed, as a stable code the widget translates: one of Dodo's error
-    /// codes in lower case (`previous_payment_pending`: another payment of the subscription
-    /// still waits for 3-D Secure), `not_charged`, or `authentication_timed_out` (the customer
+    /// codes in lower case, `not_charged`, `change_in_progress` (another payment of the
+    /// subscription still waits for 3-D Secure), or `authentication_timed_out` (the customer
     /// never finished 3-D Secure within the proxy's bound; Dodo may still settle it late).
     pub failure_code: Option<String>,
     /// Where the customer confirms the payment, or updates their payment method when on hold.

@@ -55,10 +55,16 @@ pub async fn submit(
         {
             // Refused outright: nothing changed, nothing charged.
             tracing::warn!(change = %change.change_ref, status, %message, "Dodo refused the plan change");
-            let code = serde_json::from_str::<Value>(&message)
+            let code = match serde_json::from_str::<Value>(&message)
                 .ok()
                 .and_then(|v| v["code"].as_str().map(str::to_lowercase))
-                .unwrap_or_else(|| "refused".into());
+            {
+                // Another payment of the subscription waits for 3-D Secure: in the widget's
+                // words, another change is under way.
+                Some(code) if code == "previous_payment_pending" => "change_in_progress".into(),
+                Some(code) => code,
+                None => "refused".into(),
+            };
             record(state, &change, ChangeState::Failed, None, None, Some(&code)).await;
             return reload(state, change).await;
         }

@@ -104,9 +104,17 @@ fn optimize_all(files: &[PathBuf]) -> anyhow::Result<()> {
     })
 }
 
+/// `wasm-opt -Oz`, after putting the functions in the order of their names. The split writes
+/// them in no fixed order (its sets are hash sets), which scattered related code across the
+/// module and left brotli less to find: ordered by name, a module's functions sit beside those
+/// of the same crate and module, and the widget is 2.7 KB brotli smaller (166.8 → 164.2 KB on
+/// the critical path, 199.9 → 197.1 KB in all). Names are read from the module's name
+/// section and not written back; functions the split made (its shims) have none and stay
+/// where the split put them, so sizes still vary by a few hundred bytes from build to build.
 fn optimize(file: &Path) -> anyhow::Result<()> {
     tools::run(
         Command::new(tools::wasm_opt())
+            .arg("--reorder-functions-by-name")
             .arg("-Oz")
             .args(WASM_FEATURES)
             .arg(file)
