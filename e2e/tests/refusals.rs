@@ -184,7 +184,12 @@ fn widget_dir() -> PathBuf {
 
 /// Sends `case` to `base`; checks the refusal's status and shape; returns what went wrong.
 async fn check(http: &reqwest::Client, base: &str, case: &Case) -> Option<String> {
-    let mut request = http.request(case.method.clone(), format!("{base}{}", case.path));
+    // Each case on a connection of its own: a refusal may end its connection (an oversized
+    // body is answered before it is read), and a pooled one reused after it fails with
+    // `IncompleteMessage` before the next case is even sent.
+    let mut request = http
+        .request(case.method.clone(), format!("{base}{}", case.path))
+        .header(reqwest::header::CONNECTION, "close");
     if let Some(content_type) = case.content_type {
         request = request.header(CONTENT_TYPE, content_type);
     }
