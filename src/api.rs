@@ -12,6 +12,7 @@ use upsell_wire::{
     paths, AcceptRequest, AcceptResponse, ApiError, CheckoutRequest, CheckoutResponse,
     ConfirmPlanChangeRequest, DeclineRequest, DeclineResponse, ImpressionRequest, Offer,
     PaymentMethod, PlanChangePreview, PlanChangeRequest, PlanChangeResult, WidgetErrorReport,
+    WithdrawRequest, WithdrawResult,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -45,6 +46,21 @@ pub struct PlanChangesAnswer {
     /// `Vec<upsell_wire::PlanChange>`, unread.
     #[serde(with = "serde_wasm_bindgen::preserve")]
     pub plan_changes: JsValue,
+    /// `Option<upsell_wire::PlanChange>`, unread: the change already scheduled.
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    pub scheduled: JsValue,
+}
+
+impl PlanChangesAnswer {
+    /// What the account page shows: the change already scheduled (which may be undone), or
+    /// the changes offered.
+    pub fn entries(&self) -> Vec<JsValue> {
+        let mut entries = array_items(&self.plan_changes);
+        if self.scheduled.is_object() {
+            entries.insert(0, self.scheduled.clone());
+        }
+        entries
+    }
 }
 
 /// The items of a JSON array the browser parsed; none when it is not an array.
@@ -81,8 +97,7 @@ async fn get<R: DeserializeOwned>(
     if let Some(token) = bearer {
         request = request.header("authorization", &format!("Bearer {token}"));
     }
-    let response = request.send().await.map_err(unreachable)?;
-    read(response).await
+    from_json(send(request).await?)
 }
 
 /// The answer to a request the loader (`embed/upsell.js`) sent before the wasm was ready: the
@@ -94,7 +109,7 @@ pub async fn read_first_answer<T: DeserializeOwned>(answer: Promise) -> Result<T
     let response: web_sys::Response = response.dyn_into().map_err(|_| {
         ApiFailure::Unreachable("the loader's first request gave no response".into())
     })?;
-    read(Response::from(response)).await
+    from_json(read(Response::from(response)).await?)
 }
 
 /// Accepts an offer. A retry must send the same `idempotency_key`.
@@ -105,8 +120,7 @@ pub async fn accept(endpoint: &str, request: &AcceptRequest) -> Result<AcceptRes
 /// Where an accepted offer's charge stands now.
 pub async fn accept_status(endpoint: &str, accept_id: &str) -> Result<AcceptResponse, ApiFailure> {
     let url = format!("{}{}/{}", base(endpoint), paths::ACCEPTS, accept_id);
-    let response = Request::get(&url).send().await.map_err(unreachable)?;
-    read(response).await
+    from_json(send(Request::get(&url)).await?)
 }
 
 /// Declines an offer.
@@ -179,6 +193,15 @@ pub async fn confirm_plan_change(
     post(endpoint, paths::PLAN_CHANGE_CONFIRM, request).await
 }
 
+/// Undoes a change scheduled for the next billing date. A retry must send the same
+/// `idempotency_key`.
+pub async fn withdraw_plan_change(
+    endpoint: &str,
+    request: &WithdrawRequest,
+) -> Result<WithdrawResult, ApiFailure> {
+    post(endpoint, paths::PLAN_CHANGE_WITHDRAW, request).await
+}
+
 /// Where a plan change stands now.
 pub async fn plan_change_status(
     endpoint: &str,
@@ -190,8 +213,7 @@ pub async fn plan_change_status(
         paths::PLAN_CHANGE_STATUS,
         change_ref
     );
-    let response = Request::get(&url).send().await.map_err(unreachable)?;
-    read(response).await
+    from_json(send(Request::get(&url)).await?)
 }
 
 #[wasm_bindgen]
@@ -208,41 +230,62 @@ extern "C" {
     fn send_beacon(url: &str, body: &str) -> Result<bool, JsValue>;
 }
 
-/// POSTs `body` as JSON to `path` of the proxy and reads the answer.
+/// POSTs `body` as JSON to `path` of the proxy and reads the answer. Only the encoding and
+/// the decoding are generic: the request and its answer are one function for every route, so
+/// that the widget carries their code once, not once per type.
 async fn post<B: Serialize, R: DeserializeOwned>(
     endpoint: &str,
     path: &str,
     body: &B,
 ) -> Result<R, ApiFailure> {
     let url = format!("{}{}", base(endpoint), path);
-    let response = post_json(&url, body)?.send().await.map_err(unreachable)?;
-    read(response).await
+    from_json(post_text(&url, json_text(body)?).await?)
 }
 
-fn post_json<T: Serialize>(url: &str, body: &T) -> Result<gloo_net::http::Request, ApiFailure> {
-    Request::post(url)
+/// POSTs a JSON text and reads the answer.
+async fn post_text(url: &str, body: String) -> Result<JsValue, ApiFailure> {
+    let request = Request::post(url)
         .header("content-type", "application/json")
-        .body(json_text(body)?)
-        .map_err(unreachable)
+        .body(body)
+        .map_err(unreachable)?;
+    send_built(request).await
+}
+
+/// Sends a GET and reads the answer.
+async fn send(request: gloo_net::http::RequestBuilder) -> Result<JsValue, ApiFailure> {
+    let request = request.build().map_err(unreachable)?;
+    send_built(request).await
+}
+
+async fn send_built(request: gloo_net::http::Request) -> Result<JsValue, ApiFailure> {
+    read(request.send().await.map_err(unreachable)?).await
+}
+
+/// Our type, from JSON the browser parsed.
+fn from_json<T: DeserializeOwned>(value: JsValue) -> Result<T, ApiFailure> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| ApiFailure::Unreachable(e.to_string()))
 }
 
 /// `body` as JSON text, written by the browser's `JSON.stringify`.
 fn json_text<T: Serialize>(body: &T) -> Result<String, ApiFailure> {
     let value =
         serde_wasm_bindgen::to_value(body).map_err(|e| ApiFailure::Unreachable(e.to_string()))?;
-    json_stringify(&value)
+    stringify(&value)
+}
+
+fn stringify(value: &JsValue) -> Result<String, ApiFailure> {
+    json_stringify(value)
         .ok()
         .and_then(|s| s.as_string())
         .ok_or_else(|| ApiFailure::Unreachable("cannot encode the request".into()))
 }
 
 /// Parses a JSON body with the browser's `JSON.parse`.
-async fn parse<T: DeserializeOwned>(response: &Response) -> Result<T, ApiFailure> {
+async fn parse(response: &Response) -> Result<JsValue, ApiFailure> {
     let text = response.text().await.map_err(unreachable)?;
-    let value = json_parse(&text).map_err(|_| {
+    json_parse(&text).map_err(|_| {
         ApiFailure::Unreachable("the upsell service sent something that is not JSON".into())
-    })?;
-    serde_wasm_bindgen::from_value(value).map_err(|e| ApiFailure::Unreachable(e.to_string()))
+    })
 }
 
 fn base(endpoint: &str) -> &str {
@@ -253,11 +296,12 @@ fn unreachable(error: gloo_net::Error) -> ApiFailure {
     ApiFailure::Unreachable(error.to_string())
 }
 
-async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiFailure> {
+/// The answer's JSON, or why there is none: the proxy's error, or something not ours.
+async fn read(response: Response) -> Result<JsValue, ApiFailure> {
     if response.ok() {
-        parse::<T>(&response).await
+        parse(&response).await
     } else {
-        match parse::<ApiError>(&response).await {
+        match parse(&response).await.and_then(from_json::<ApiError>) {
             Ok(error) => Err(ApiFailure::Refused(error)),
             Err(_) => Err(ApiFailure::Unreachable(format!(
                 "HTTP {} from the upsell service",

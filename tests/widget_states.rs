@@ -8,7 +8,8 @@ use serde::Serialize;
 use upsell_wire::{
     AcceptResponse, AcceptStatus, DeclineResponse, EffectiveAt, Money, Offer, OfferItem, OfferKind,
     OffersResponse, PaymentMethod, Plan, PlanChange, PlanChangePreview, PlanChangeResult,
-    PlanChangeStatus, PlanChangesResponse, PlanDirection, QuantityRange,
+    PlanChangeStatus, PlanChangesResponse, PlanDirection, QuantityRange, WithdrawResult,
+    WithdrawStatus,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -813,6 +814,7 @@ fn plan_change(direction: PlanDirection) -> PlanChange {
         current: team,
         target,
         effective_at: EffectiveAt::Immediately,
+        scheduled_for: None,
     }
 }
 
@@ -947,24 +949,36 @@ async fn a_downgrade_shows_its_credit_and_how_it_is_used() {
     );
 }
 
+/// Dodo's page for a new card, as the proxy passes it on.
+const NEW_CARD_PAGE: &str = "https://dodo.test/hosted/payment-method/upm_1";
+
 #[wasm_bindgen_test]
 async fn every_outcome_of_a_plan_change_is_said_plainly() {
     let mut failed = change_result(PlanChangeStatus::Failed, 5000);
     failed.failure_code = Some("insufficient_funds".into());
+    failed.action_url = Some(NEW_CARD_PAGE.into());
+    let mut on_hold = change_result(PlanChangeStatus::OnHold, 5000);
+    on_hold.action_url = Some(NEW_CARD_PAGE.into());
     let mut scheduled = change_result(PlanChangeStatus::Scheduled, 0);
     scheduled.effective_date = Some("2026-12-24T12:00:00Z".into());
+    let mut not_charged = change_result(PlanChangeStatus::Failed, 5000);
+    not_charged.failure_code = Some("not_charged".into());
     for (result, expected) in [
         (
             failed,
             "Your plan was not changed. Your card has insufficient funds.",
         ),
         (
-            change_result(PlanChangeStatus::OnHold, 5000),
-            "your subscription is on hold",
+            on_hold,
+            "the payment of $50.00 did not go through: your subscription is on hold until it is paid",
         ),
         (
             scheduled,
             "Your plan will change to Business plan on December 24, 2026.",
+        ),
+        (
+            not_charged,
+            "The order could not be completed. Nothing was charged.",
         ),
     ] {
         stub(vec![
@@ -977,6 +991,7 @@ async fn every_outcome_of_a_plan_change_is_said_plainly() {
                 vec![ok(&preview_of(5000, 0, 0, 7900))],
             ),
             ("POST /v1/plan-changes/confirm", vec![ok(&result)]),
+            ("GET /v1/plan-changes/chg_1", vec![ok(&result)]),
         ]);
         let widget = Widget::mount("en-US");
         widget.until_text("See what it costs").await;
@@ -984,14 +999,141 @@ async fn every_outcome_of_a_plan_change_is_said_plainly() {
         widget.until_text("Confirm charge of $50.00").await;
         widget.click(".dodo-upsell__accept");
         widget.until_text(expected).await;
-        if result.status != PlanChangeStatus::Scheduled {
-            assert!(
-                widget.text().contains("Update your payment method"),
-                "{}",
-                widget.text()
-            );
+        // Where a card did not pay, Dodo's page for a new one; nowhere else.
+        let link = widget.find("a.dodo-upsell__link");
+        assert_eq!(
+            link.as_ref().and_then(|a| a.get_attribute("href")),
+            result.action_url,
+            "{expected}"
+        );
+        if let Some(link) = link {
+            assert_eq!(link.text_content().as_deref(), Some("Update your payment method"));
+            assert_eq!(link.get_attribute("target").as_deref(), Some("_blank"));
         }
     }
+}
+
+#[wasm_bindgen_test]
+async fn a_change_on_hold_is_followed_until_a_new_card_has_paid_it() {
+    let mut on_hold = change_result(PlanChangeStatus::OnHold, 5000);
+    on_hold.action_url = Some(NEW_CARD_PAGE.into());
+    on_hold.failure_code = Some("insufficient_funds".into());
+    stub(vec![
+        (
+            "GET /v1/offers",
+            vec![plan_offers(plan_change(PlanDirection::Upgrade))],
+        ),
+        (
+            "POST /v1/plan-changes/preview",
+            vec![ok(&preview_of(5000, 0, 0, 7900))],
+        ),
+        ("POST /v1/plan-changes/confirm", vec![ok(&on_hold)]),
+        (
+            "GET /v1/plan-changes/chg_1",
+            vec![
+                ok(&on_hold),
+                ok(&change_result(PlanChangeStatus::Succeeded, 5000)),
+            ],
+        ),
+    ]);
+    let widget = Widget::mount("en-US");
+    widget.until_text("See what it costs").await;
+    widget.click(".dodo-upsell__accept");
+    widget.until_text("Confirm charge of $50.00").await;
+    widget.click(".dodo-upsell__accept");
+    widget.until_text("your subscription is on hold").await;
+    assert_eq!(widget.event_names(), ["upsell:shown", "upsell:failed"]);
+    // The customer pays on Dodo's page in another tab; the widget sees the change complete.
+    for _ in 0..3 {
+        if widget.text().contains("You're now on Business plan") {
+            break;
+        }
+        JsFuture::from(sleep(3000)).await.unwrap();
+    }
+    widget
+        .until_text("You're now on Business plan. You were charged $50.00.")
+        .await;
+    assert!(widget.find("a.dodo-upsell__link").is_none());
+    assert_eq!(
+        widget.event_names(),
+        ["upsell:shown", "upsell:failed", "upsell:accepted"],
+        "the hold was told as a failure, the payment after it as a success"
+    );
+}
+
+fn scheduled_downgrade() -> PlanChangesResponse {
+    let change = plan_change(PlanDirection::Downgrade);
+    PlanChangesResponse {
+        plan_changes: Vec::new(),
+        scheduled: Some(PlanChange {
+            token: "token-withdraw".into(),
+            effective_at: EffectiveAt::NextBillingDate,
+            scheduled_for: Some("2026-12-24T12:00:00Z".into()),
+            ..change
+        }),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_scheduled_change_is_undone_once_from_the_account_page() {
+    stub(vec![
+        ("GET /v1/plan-changes", vec![ok(&scheduled_downgrade())]),
+        (
+            "POST /v1/plan-changes/withdraw",
+            vec![ok(&WithdrawResult {
+                status: WithdrawStatus::Withdrawn,
+                failure_code: None,
+            })],
+        ),
+    ]);
+    let widget = Widget::mount_with(&[("account-token", "signed"), ("locale", "en-US")]);
+    widget
+        .until_text("Your plan will change to Starter plan on December 24, 2026.")
+        .await;
+    let text = widget.text();
+    assert!(
+        text.contains("Team plan") && text.contains("$9.00 per month"),
+        "{text}"
+    );
+    assert!(
+        widget.find(".dodo-upsell__decline").is_none(),
+        "one button: {text}"
+    );
+    widget.click(".dodo-upsell__accept");
+    widget.click(".dodo-upsell__accept");
+    widget.until_text("You're staying on Team plan.").await;
+    let withdrawals = sent("POST /v1/plan-changes/withdraw");
+    assert_eq!(withdrawals.len(), 1, "one request for two clicks");
+    assert_eq!(
+        field(&withdrawals[0], "token").as_string().as_deref(),
+        Some("token-withdraw")
+    );
+    assert!(field(&withdrawals[0], "idempotency_key")
+        .as_string()
+        .is_some());
+    assert!(
+        widget.find(".dodo-upsell__accept").is_none(),
+        "{}",
+        widget.text()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_scheduled_change_that_cannot_be_undone_says_why_in_the_customers_language() {
+    stub(vec![
+        ("GET /v1/plan-changes", vec![ok(&scheduled_downgrade())]),
+        (
+            "POST /v1/plan-changes/withdraw",
+            vec![ok(&WithdrawResult {
+                status: WithdrawStatus::Failed,
+                failure_code: Some("plan_already_changed".into()),
+            })],
+        ),
+    ]);
+    let widget = Widget::mount_with(&[("account-token", "signed"), ("locale", "de-DE")]);
+    widget.until_text("Team plan behalten").await;
+    widget.click(".dodo-upsell__accept");
+    widget.until_text("Ihr Abonnement hat sich geändert").await;
 }
 
 #[wasm_bindgen_test]

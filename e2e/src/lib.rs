@@ -362,6 +362,21 @@ impl Stack {
     }
 
     /// The report, as `GET /v1/report` answers it to the admin token.
+    /// `GET /v1/plan-changes` as an account page's widget asks it, with an account token
+    /// naming this subscription and customer.
+    pub async fn list_plan_changes(
+        &self,
+        subscription: &str,
+        customer: &str,
+    ) -> anyhow::Result<reqwest::Response> {
+        Ok(self
+            .http
+            .get(format!("{}/v1/plan-changes", self.proxy_url))
+            .bearer_auth(account_token(subscription, customer)?)
+            .send()
+            .await?)
+    }
+
     pub async fn report(&self) -> anyhow::Result<Value> {
         Ok(self
             .http
@@ -480,6 +495,20 @@ pub fn purchase_token(
 ) -> anyhow::Result<String> {
     let now = time_now() - issued_seconds_ago;
     TokenKeys::parse(TOKEN_KEYS)?.sign(&PurchaseClaims::new(payment_id, now, minutes))
+}
+
+/// An account token naming a subscriber, signed with the stack's token keys as a merchant's
+/// server signs it for its account page (valid ten minutes).
+pub fn account_token(subscription: &str, customer: &str) -> anyhow::Result<String> {
+    use upsell_proxy::plan_changes::token::{AccountClaims, ACCOUNT};
+    let now = time_now();
+    TokenKeys::parse(TOKEN_KEYS)?.sign(&AccountClaims {
+        typ: ACCOUNT.into(),
+        sub: subscription.into(),
+        cus: customer.into(),
+        iat: now,
+        exp: now + 600,
+    })
 }
 
 /// Unix seconds now.

@@ -6,7 +6,9 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;
 use upsell_e2e::browser::{block_urls, open_browser, start_driver, Driver};
-use upsell_e2e::{purchase_token, widget_dist, Stack, StackOptions, ADMIN_TOKEN, DEMO_OFFERS};
+use upsell_e2e::{
+    account_token, purchase_token, widget_dist, Stack, StackOptions, ADMIN_TOKEN, DEMO_OFFERS,
+};
 
 async fn thank_you_page(stack: &Stack, browser: &Client, payment_id: &str) {
     open_page(stack, browser, "/", payment_id).await;
@@ -348,27 +350,8 @@ async fn a_charge_that_needs_3ds_links_to_the_bank_and_completes_when_confirmed(
     assert!(link.contains("/hosted/3ds/"), "{link}");
 
     // The customer confirms in another tab, then comes back.
-    let thank_you = browser.window().await.unwrap();
-    let bank = browser.new_window(true).await.unwrap();
-    browser.switch_to_window(bank.handle).await.unwrap();
-    browser.goto(&link).await.unwrap();
-    browser
-        .find(Locator::Css("form[action$='/complete'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let confirmed = browser
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_url(&url::Url::parse(&format!("{link}/complete")).unwrap())
-        .await;
-    assert!(confirmed.is_ok(), "the bank's page confirmed the payment");
-    let page = browser.source().await.unwrap();
+    let (_, page) = in_dodos_tab(&browser, &link, "complete").await;
     assert!(page.contains("Payment complete"), "{page}");
-    browser.close_window().await.unwrap();
-    browser.switch_to_window(thank_you).await.unwrap();
     until_text(&browser, WIDGET, "You were charged $50.00.").await;
     assert_eq!(
         stack
@@ -678,25 +661,30 @@ async fn a_new_subscriber_upgrades_after_seeing_the_exact_charge() {
     browser.close().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_new_subscriber_downgrades_and_keeps_the_difference_as_credit() {
-    let (stack, _driver, browser) = demo_stack().await;
-    thank_you_page(&stack, &browser, "pay_demo_team_hedy").await;
-    until_text(&browser, WIDGET, "Upgrade to Business plan").await;
-    // "No thanks" to the upgrade brings the downgrade.
+/// Hedy, just subscribed to Team, says "No thanks" to the upgrade, which brings the downgrade,
+/// and asks what it costs.
+async fn review_hedys_downgrade(stack: &Stack, browser: &Client) {
+    thank_you_page(stack, browser, "pay_demo_team_hedy").await;
+    until_text(browser, WIDGET, "Upgrade to Business plan").await;
     click(
-        &browser,
+        browser,
         WIDGET,
         "[data-offer='team-to-business'] .dodo-upsell__decline",
     )
     .await;
-    until_text(&browser, WIDGET, "Switch to Starter plan").await;
+    until_text(browser, WIDGET, "Switch to Starter plan").await;
     click(
-        &browser,
+        browser,
         WIDGET,
         "[data-offer='team-to-starter'] .dodo-upsell__accept",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_subscriber_downgrades_and_keeps_the_difference_as_credit() {
+    let (stack, _driver, browser) = demo_stack().await;
+    review_hedys_downgrade(&stack, &browser).await;
     until_text(&browser, WIDGET, "Credit added to your subscription").await;
     let text = widget_text(&browser, WIDGET).await;
     assert!(text.contains("Confirm the change"), "{text}");
@@ -746,7 +734,7 @@ async fn an_upgrade_whose_payment_fails_keeps_the_plan_and_says_so() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_upgrade_applied_despite_a_failed_payment_says_the_subscription_is_on_hold() {
+async fn an_upgrade_on_hold_completes_once_a_new_card_pays_on_dodos_page() {
     let (stack, _driver, browser) = demo_stack_with(|offers| {
         offers.replace(
             "id = \"team-to-business\"\n",
@@ -755,7 +743,13 @@ async fn an_upgrade_applied_despite_a_failed_payment_says_the_subscription_is_on
     })
     .await;
     confirm_grace_upgrade(&stack, &browser).await;
-    until_text(&browser, WIDGET, "your subscription is on hold").await;
+    until_text(
+        &browser,
+        WIDGET,
+        "the payment of $50.00 did not go through: your subscription is on hold until it is paid",
+    )
+    .await;
+    until_text(&browser, WIDGET, "Update your payment method").await;
     save_screenshot(&browser, "plan-on-hold").await;
     assert_accessible(&browser, "plan change on hold").await;
     let (_, product) = plan_state(&stack, "sub_demo_grace").await;
@@ -763,6 +757,134 @@ async fn an_upgrade_applied_despite_a_failed_payment_says_the_subscription_is_on
         product, "prod_plan_business",
         "apply_change: the plan changed"
     );
+    let link = in_widget(
+        &browser,
+        WIDGET,
+        "const a = root.querySelector('a.dodo-upsell__link'); return [a.href, a.target];",
+        vec![],
+    )
+    .await;
+    let page = link[0].as_str().unwrap().to_string();
+    assert!(page.contains("/hosted/payment-method/"), "{link}");
+    assert_eq!(link[1], "_blank", "Dodo's page opens beside the widget");
+
+    // Grace gives Dodo a new card in another tab, then comes back.
+    let (before, after) = in_dodos_tab(&browser, &page, "save").await;
+    assert!(before.contains("5000 USD will be charged"), "{before}");
+    assert!(after.contains("Payment method updated"), "{after}");
+    until_text(
+        &browser,
+        WIDGET,
+        "You're now on Business plan. You were charged $50.00.",
+    )
+    .await;
+    save_screenshot(&browser, "plan-on-hold-paid").await;
+    assert_accessible(&browser, "plan change paid after the hold").await;
+    let (charges, product) = plan_state(&stack, "sub_demo_grace").await;
+    let statuses: Vec<_> = charges.iter().map(|c| c["status"].clone()).collect();
+    assert_eq!(statuses, [json!("failed"), json!("succeeded")]);
+    assert_eq!(charges[1]["total_amount"], 5000, "what it owed, once");
+    assert_eq!(product, "prod_plan_business");
+    browser.close().await.unwrap();
+}
+
+/// In a tab of its own, as a customer does: opens Dodo's page at `link`, submits its form whose
+/// action ends in `/{action}`, closes the tab and comes back to the widget's. Returns the page
+/// before and after.
+async fn in_dodos_tab(browser: &Client, link: &str, action: &str) -> (String, String) {
+    let widget_tab = browser.window().await.unwrap();
+    let tab = browser.new_window(true).await.unwrap();
+    browser.switch_to_window(tab.handle).await.unwrap();
+    browser.goto(link).await.unwrap();
+    let before = browser.source().await.unwrap();
+    browser
+        .find(Locator::Css(&format!("form[action$='/{action}'] button")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let done = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_url(&url::Url::parse(&format!("{link}/{action}")).unwrap())
+        .await;
+    assert!(done.is_ok(), "Dodo's page took the {action}");
+    let after = browser.source().await.unwrap();
+    browser.close_window().await.unwrap();
+    browser.switch_to_window(widget_tab).await.unwrap();
+    (before, after)
+}
+
+/// Hedy's account page, as her merchant's server renders it: the demo page with her signed
+/// account token in the element.
+async fn hedy_account_page(stack: &Stack, browser: &Client) {
+    let token = account_token("sub_demo_hedy", "cus_demo_hedy").unwrap();
+    browser
+        .goto(&format!("{}/account.html", stack.proxy_url))
+        .await
+        .unwrap();
+    browser
+        .execute(
+            "const old = document.querySelector('dodo-upsell'); \
+             const widget = document.createElement('dodo-upsell'); \
+             widget.setAttribute('account-token', arguments[0]); \
+             old.replaceWith(widget);",
+            vec![json!(token)],
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_downgrade_is_undone_from_the_account_page() {
+    let (stack, _driver, browser) = demo_stack_with(|offers| {
+        offers.replace(
+            "id = \"team-to-starter\"\n",
+            "id = \"team-to-starter\"\neffective_at = \"next_billing_date\"\n",
+        )
+    })
+    .await;
+    // After her purchase, Hedy schedules the downgrade for her next billing date.
+    review_hedys_downgrade(&stack, &browser).await;
+    until_text(&browser, WIDGET, "Schedule the change").await;
+    click(
+        &browser,
+        WIDGET,
+        "[data-offer='team-to-starter'] .dodo-upsell__accept",
+    )
+    .await;
+    until_text(&browser, WIDGET, "Your plan will change to Starter plan on").await;
+
+    // Later, on her account page, she keeps her plan.
+    hedy_account_page(&stack, &browser).await;
+    until_text(&browser, WIDGET, "Keep Team plan").await;
+    let text = widget_text(&browser, WIDGET).await;
+    assert!(
+        text.contains("Your plan will change to Starter plan on")
+            && text.contains("$9.00 per month"),
+        "{text}"
+    );
+    save_screenshot(&browser, "plan-scheduled-account").await;
+    assert_accessible(&browser, "scheduled change on the account page").await;
+    click(&browser, WIDGET, ".dodo-upsell__accept").await;
+    until_text(&browser, WIDGET, "You're staying on Team plan.").await;
+    save_screenshot(&browser, "plan-kept").await;
+    assert_accessible(&browser, "scheduled change undone").await;
+    let listed: Value = stack
+        .list_plan_changes("sub_demo_hedy", "cus_demo_hedy")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        listed["scheduled"].is_null(),
+        "nothing scheduled any more: {listed}"
+    );
+    let (charges, product) = plan_state(&stack, "sub_demo_hedy").await;
+    assert!(charges.is_empty(), "{charges:?}");
+    assert_eq!(product, "prod_plan_team");
     browser.close().await.unwrap();
 }
 

@@ -5,9 +5,7 @@
 //! `apply_change`.
 
 use serde_json::{json, Value};
-use upsell_e2e::{Stack, StackOptions, TOKEN_KEYS};
-use upsell_proxy::plan_changes::token::{AccountClaims, ACCOUNT};
-use upsell_proxy::tokens::TokenKeys;
+use upsell_e2e::{account_token, Stack, StackOptions};
 use upsell_wire::{PlanChangeStatus, PlanChangesResponse};
 
 const PLANS: &str = r#"
@@ -38,22 +36,6 @@ async fn billing_stack(rule: &str) -> Stack {
     .expect("stack starts")
 }
 
-fn account_token(subscription: &str, customer: &str) -> String {
-    let keys = TokenKeys::parse(TOKEN_KEYS).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    keys.sign(&AccountClaims {
-        typ: ACCOUNT.into(),
-        sub: subscription.into(),
-        cus: customer.into(),
-        iat: now,
-        exp: now + 600,
-    })
-    .unwrap()
-}
-
 async fn advance_days(stack: &Stack, days: i64) {
     let response = stack
         .http
@@ -65,21 +47,12 @@ async fn advance_days(stack: &Stack, days: i64) {
     assert!(response.status().is_success());
 }
 
-/// `GET /v1/plan-changes` as the account page's widget asks it, with an account token naming
-/// this subscription and customer.
-async fn list_plan_changes(stack: &Stack, subscription: &str, customer: &str) -> reqwest::Response {
-    stack
-        .http
-        .get(format!("{}/v1/plan-changes", stack.proxy_url))
-        .bearer_auth(account_token(subscription, customer))
-        .send()
-        .await
-        .unwrap()
-}
-
 /// The change's token, as the account page's widget gets it.
 async fn change_token(stack: &Stack, subscription: &str, customer: &str) -> String {
-    let response = list_plan_changes(stack, subscription, customer).await;
+    let response = stack
+        .list_plan_changes(subscription, customer)
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let listed: PlanChangesResponse = response.json().await.unwrap();
     assert_eq!(listed.plan_changes.len(), 1, "{listed:?}");
@@ -275,8 +248,10 @@ async fn a_downgrade_scheduled_for_the_next_billing_date_is_shown_as_scheduled()
         .starts_with("2026-01-31"));
     assert_eq!(subscription_product(&stack, "sub_pro").await, "prod_pro");
     // With a change scheduled, no other change is offered until it has happened.
-    let listed: PlanChangesResponse = list_plan_changes(&stack, "sub_pro", "cus_pro")
+    let listed: PlanChangesResponse = stack
+        .list_plan_changes("sub_pro", "cus_pro")
         .await
+        .unwrap()
         .json()
         .await
         .unwrap();
@@ -357,17 +332,139 @@ async fn a_failed_payment_keeps_the_plan_or_puts_it_on_hold_as_the_rule_says() {
     assert_eq!(subscription_product(&stack, "sub_broke").await, "prod_pro");
 }
 
+/// Submits one of the buttons of Dodo's page for a new card (`save` or `save-declined`), as
+/// the customer does; returns the page it answers with.
+async fn new_card(stack: &Stack, page: &str, button: &str) -> String {
+    let html = stack
+        .http
+        .get(page)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&format!("{button}\"")), "{html}");
+    let response = stack
+        .http
+        .post(format!("{page}/{button}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_on_hold_completes_once_a_new_card_pays_on_dodos_page() {
+    let stack = billing_stack(
+        "from = \"prod_basic\"\nto = \"prod_pro\"\ndirection = \"upgrade\"\n\
+         on_payment_failure = \"apply_change\"",
+    )
+    .await;
+    advance_days(&stack, 15).await;
+    let (shown, held) = change_and_check(&stack, "sub_broke", "cus_broke").await;
+    let due = shown["amount_due_now"]["amount"].as_i64().unwrap();
+    assert_eq!(held["status"], "on_hold", "{held}");
+    let change_ref = held["change_ref"].as_str().unwrap();
+    let page = held["action_url"]
+        .as_str()
+        .expect("Dodo's page for a new card");
+    assert!(page.contains("/hosted/payment-method/upm_"), "{page}");
+
+    // A card that is declined too: still on hold, the same page still open.
+    let answer = new_card(&stack, page, "save-declined").await;
+    assert!(answer.contains("still on hold"), "{answer}");
+    let still = settled(&stack, change_ref).await;
+    assert_eq!(
+        (still["status"].as_str(), still["action_url"].as_str()),
+        (Some("on_hold"), Some(page))
+    );
+
+    // A card that pays: what the subscription owed is charged, once, and the change completes.
+    let answer = new_card(&stack, page, "save").await;
+    assert!(answer.contains("Payment method updated"), "{answer}");
+    let done = until_status(&stack, change_ref, "succeeded").await;
+    assert_eq!(done["amount"]["amount"], due);
+    assert!(
+        done["failure_code"].is_null() && done["action_url"].is_null(),
+        "{done}"
+    );
+    let statuses: Vec<(String, i64)> = plan_change_charges(&stack, "sub_broke")
+        .await
+        .iter()
+        .map(|c| {
+            (
+                c["status"].as_str().unwrap().to_string(),
+                c["total_amount"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("failed".to_string(), due),
+            ("failed".to_string(), due),
+            ("succeeded".to_string(), due)
+        ]
+    );
+    assert_eq!(subscription_product(&stack, "sub_broke").await, "prod_pro");
+    let report = stack.report().await.unwrap();
+    let rule = &report["plan_changes"][0];
+    assert_eq!(
+        (rule["succeeded"].as_i64(), rule["on_hold"].as_i64()),
+        (Some(1), Some(0)),
+        "{rule}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_card_that_did_not_pay_a_new_one_lets_the_change_go_through() {
+    let stack =
+        billing_stack("from = \"prod_basic\"\nto = \"prod_pro\"\ndirection = \"upgrade\"").await;
+    advance_days(&stack, 15).await;
+    let (_, failed) = change_and_check(&stack, "sub_broke", "cus_broke").await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let page = failed["action_url"]
+        .as_str()
+        .expect("Dodo's page for a new card");
+    let answer = new_card(&stack, page, "save").await;
+    assert!(answer.contains("Payment method updated"), "{answer}");
+    // prevent_change: nothing was owed and the plan stayed; the change is offered again, and
+    // the new card pays it.
+    assert_eq!(
+        subscription_product(&stack, "sub_broke").await,
+        "prod_basic"
+    );
+    assert_eq!(
+        settled(&stack, failed["change_ref"].as_str().unwrap()).await["status"],
+        "failed"
+    );
+    let token = change_token(&stack, "sub_broke", "cus_broke").await;
+    let due = preview(&stack, &token).await["amount_due_now"]["amount"]
+        .as_i64()
+        .unwrap();
+    let (status, body) = confirm(&stack, &token, "key-plan-change-0002", due).await;
+    assert_eq!(status, 200, "{body}");
+    let done = settled(&stack, body["change_ref"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(subscription_product(&stack, "sub_broke").await, "prod_pro");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn tokens_of_another_kind_or_customer_change_nothing() {
     let stack =
         billing_stack("from = \"prod_basic\"\nto = \"prod_pro\"\ndirection = \"upgrade\"").await;
     // Someone else's subscription with a valid signature for the wrong customer.
-    let response = list_plan_changes(&stack, "sub_basic", "cus_broke").await;
+    let response = stack
+        .list_plan_changes("sub_basic", "cus_broke")
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
     // An account token is not a plan change token.
     let (status, body) = confirm(
         &stack,
-        &account_token("sub_basic", "cus_ok"),
+        &account_token("sub_basic", "cus_ok").unwrap(),
         "key-wrong-kind-01",
         0,
     )
@@ -424,7 +521,10 @@ async fn a_plan_the_customer_is_already_on_is_not_offered() {
     let listed = |subscription: &'static str, customer: &'static str| {
         let stack = &stack;
         async move {
-            let response = list_plan_changes(stack, subscription, customer).await;
+            let response = stack
+                .list_plan_changes(subscription, customer)
+                .await
+                .unwrap();
             assert_eq!(response.status(), 200);
             response
                 .json::<PlanChangesResponse>()
@@ -674,7 +774,7 @@ async fn plan_changes_in(stack: &Stack, locale: &str) -> (u16, Value) {
         .http
         .get(format!("{}/v1/plan-changes", stack.proxy_url))
         .query(&[("locale", locale)])
-        .bearer_auth(account_token("sub_basic", "cus_ok"))
+        .bearer_auth(account_token("sub_basic", "cus_ok").unwrap())
         .send()
         .await
         .unwrap();
@@ -731,8 +831,10 @@ async fn a_scheduled_downgrade_is_undone_once_from_the_account_page() {
     assert_eq!(done["status"], "scheduled", "{done}");
 
     // The account page shows the scheduled change with a token to undo it, and no other change.
-    let listed: Value = list_plan_changes(&stack, "sub_pro", "cus_pro")
+    let listed: Value = stack
+        .list_plan_changes("sub_pro", "cus_pro")
         .await
+        .unwrap()
         .json()
         .await
         .unwrap();
@@ -740,7 +842,7 @@ async fn a_scheduled_downgrade_is_undone_once_from_the_account_page() {
     let scheduled = &listed["scheduled"];
     assert_eq!(scheduled["change_id"], "change");
     assert_eq!(scheduled["target"]["features"], json!(["3 projects"]));
-    assert!(scheduled["effective_date"]
+    assert!(scheduled["scheduled_for"]
         .as_str()
         .unwrap()
         .starts_with("2026-01-31"));
@@ -749,7 +851,7 @@ async fn a_scheduled_downgrade_is_undone_once_from_the_account_page() {
     // Tokens of another kind undo nothing; a malformed key neither.
     let (status, body) = withdraw(
         &stack,
-        &account_token("sub_pro", "cus_pro"),
+        &account_token("sub_pro", "cus_pro").unwrap(),
         "key-withdraw-0000",
     )
     .await;
@@ -760,8 +862,10 @@ async fn a_scheduled_downgrade_is_undone_once_from_the_account_page() {
     );
     let (status, body) = withdraw(&stack, &token, "bad key").await;
     assert_eq!(status, 400, "{body}");
-    assert!(list_plan_changes(&stack, "sub_pro", "cus_pro")
+    assert!(stack
+        .list_plan_changes("sub_pro", "cus_pro")
         .await
+        .unwrap()
         .json::<Value>()
         .await
         .unwrap()["scheduled"]
@@ -799,8 +903,10 @@ async fn a_scheduled_downgrade_is_undone_once_from_the_account_page() {
     assert_eq!(asked.await, 1, "Dodo was asked once");
 
     // The subscription keeps its plan: the downgrade is offered again, and the renewal is Pro's.
-    let listed: Value = list_plan_changes(&stack, "sub_pro", "cus_pro")
+    let listed: Value = stack
+        .list_plan_changes("sub_pro", "cus_pro")
         .await
+        .unwrap()
         .json()
         .await
         .unwrap();
@@ -827,8 +933,10 @@ async fn a_change_that_took_effect_is_not_undone_by_an_old_token() {
     .await;
     advance_days(&stack, 15).await;
     change_and_check(&stack, "sub_pro", "cus_pro").await;
-    let listed: Value = list_plan_changes(&stack, "sub_pro", "cus_pro")
+    let listed: Value = stack
+        .list_plan_changes("sub_pro", "cus_pro")
         .await
+        .unwrap()
         .json()
         .await
         .unwrap();

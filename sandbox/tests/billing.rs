@@ -4,7 +4,10 @@
 mod common;
 
 use common::Sandbox;
-use dodopayments::models::{SubscriptionPreviewChangePlanResponse, SubscriptionsChangePlanParams};
+use dodopayments::models::{
+    SubscriptionChangePlanResponse, SubscriptionPreviewChangePlanResponse,
+    SubscriptionsChangePlanParams,
+};
 use serde_json::{json, Value};
 
 fn change(product: &str, mode: &str) -> SubscriptionsChangePlanParams {
@@ -14,6 +17,23 @@ fn change(product: &str, mode: &str) -> SubscriptionsChangePlanParams {
         quantity: Some(1),
         ..Default::default()
     }
+}
+
+/// `POST /subscriptions/{id}/change-plan` through the official SDK, as the proxy calls it.
+async fn change_plan(
+    sandbox: &Sandbox,
+    subscription: &str,
+    params: SubscriptionsChangePlanParams,
+) -> SubscriptionChangePlanResponse {
+    sandbox
+        .dodo()
+        .subscriptions()
+        .change_plan()
+        .subscription_id(subscription)
+        .body(params)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// Previews, then changes; returns the previewed total and what the change charged (0 when no
@@ -33,14 +53,7 @@ async fn preview_then_change(
         .await
         .unwrap();
     let before = sandbox.charges_of(subscription).await.len();
-    let response = dodo
-        .subscriptions()
-        .change_plan()
-        .subscription_id(subscription)
-        .body(params)
-        .send()
-        .await
-        .unwrap();
+    let response = change_plan(sandbox, subscription, params).await;
     let charges = sandbox.charges_of(subscription).await;
     let charged = match response.payment_id {
         Some(payment_id) => {
@@ -309,18 +322,10 @@ async fn a_change_scheduled_for_the_next_billing_date_waits_for_it() {
 async fn a_failed_plan_change_payment_keeps_or_changes_the_plan_as_asked() {
     let sandbox = Sandbox::billing().await;
     sandbox.advance_days(15).await;
-    let dodo = sandbox.dodo();
 
     let mut prevent = change("prod_pro", "prorated_immediately");
     prevent.on_payment_failure = Some("prevent_change".into());
-    let response = dodo
-        .subscriptions()
-        .change_plan()
-        .subscription_id("sub_broke")
-        .body(prevent)
-        .send()
-        .await
-        .unwrap();
+    let response = change_plan(&sandbox, "sub_broke", prevent).await;
     assert!(response.payment_id.is_some());
     let sub = sandbox.subscription("sub_broke").await;
     assert_eq!(
@@ -332,13 +337,7 @@ async fn a_failed_plan_change_payment_keeps_or_changes_the_plan_as_asked() {
 
     let mut apply = change("prod_pro", "prorated_immediately");
     apply.on_payment_failure = Some("apply_change".into());
-    dodo.subscriptions()
-        .change_plan()
-        .subscription_id("sub_broke")
-        .body(apply)
-        .send()
-        .await
-        .unwrap();
+    change_plan(&sandbox, "sub_broke", apply).await;
     let sub = sandbox.subscription("sub_broke").await;
     assert_eq!(
         (sub["product_id"].as_str(), sub["status"].as_str()),
@@ -352,15 +351,7 @@ async fn a_plan_change_that_needs_3ds_waits_for_the_customer() {
     sandbox.advance_days(15).await;
     let mut params = change("prod_pro", "prorated_immediately");
     params.on_payment_failure = Some("prevent_change".into());
-    let response = sandbox
-        .dodo()
-        .subscriptions()
-        .change_plan()
-        .subscription_id("sub_3ds")
-        .body(params)
-        .send()
-        .await
-        .unwrap();
+    let response = change_plan(&sandbox, "sub_3ds", params).await;
     let link = response.payment_link.expect("a page for the customer");
     assert_eq!(
         sandbox.subscription("sub_3ds").await["product_id"],
@@ -455,14 +446,7 @@ async fn a_3ds_page_never_used_expires_and_frees_the_subscription_for_another_ch
     );
 
     // The subscription takes a new change.
-    let second = dodo
-        .subscriptions()
-        .change_plan()
-        .subscription_id("sub_3ds")
-        .body(params)
-        .send()
-        .await
-        .unwrap();
+    let second = change_plan(&sandbox, "sub_3ds", params).await;
     assert!(second.payment_link.is_some_and(|l| l != link));
 }
 
@@ -472,15 +456,7 @@ async fn a_scheduled_change_can_be_withdrawn_before_it_takes_effect() {
     sandbox.advance_days(15).await;
     let mut params = change("prod_starter", "prorated_immediately");
     params.effective_at = Some("next_billing_date".into());
-    sandbox
-        .dodo()
-        .subscriptions()
-        .change_plan()
-        .subscription_id("sub_pro")
-        .body(params)
-        .send()
-        .await
-        .unwrap();
+    change_plan(&sandbox, "sub_pro", params).await;
     let scheduled = sandbox.get("/subscriptions/sub_pro").await.1;
     assert_eq!(scheduled["scheduled_change"]["product_id"], "prod_starter");
     let hooks_before = sandbox.webhooks(1).await.len();
@@ -579,4 +555,190 @@ async fn plan_changes_dodo_refuses_are_refused_with_its_codes() {
         .as_array()
         .unwrap()
         .is_empty());
+}
+
+/// Puts `sub_broke` on hold: an upgrade applied although its payment fails. Returns what the
+/// failed payment asked.
+async fn put_on_hold(sandbox: &Sandbox) -> i64 {
+    sandbox.advance_days(15).await;
+    let mut apply = change("prod_pro", "prorated_immediately");
+    apply.on_payment_failure = Some("apply_change".into());
+    apply.metadata = Some(serde_json::from_value(json!({ "ref": "chg_1" })).unwrap());
+    change_plan(sandbox, "sub_broke", apply).await;
+    let sub = sandbox.subscription("sub_broke").await;
+    assert_eq!(sub["status"], "on_hold");
+    let failed = sandbox.charges_of("sub_broke").await.pop().unwrap();
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(sub["owed"], failed["total_amount"]);
+    failed["total_amount"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_subscription_on_hold_is_active_again_once_a_new_card_pays_what_it_owes() {
+    let sandbox = Sandbox::billing().await;
+    let owed = put_on_hold(&sandbox).await;
+    // The failed payment, the plan changed, on hold.
+    let hooks_before = sandbox.webhooks(3).await.len();
+    let (status, page) = sandbox
+        .post(
+            "/subscriptions/sub_broke/update-payment-method",
+            json!({ "type": "new" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page["payment_id"].is_null() && page["client_secret"].is_null());
+    assert!(page["expires_on"].is_string(), "{page}");
+    let link = page["payment_link"].as_str().unwrap().to_string();
+    assert!(link.contains("/hosted/payment-method/upm_"), "{link}");
+    let html = reqwest::get(&link).await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("on hold") && html.contains(&format!("{owed} USD")),
+        "the page says what the new card pays now: {html}"
+    );
+
+    // A card that is declined: saved, but the subscription stays on hold and still owes.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let declined = no_redirects
+        .post(format!("{link}/save-declined"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(declined.status(), 200);
+    assert!(declined.text().await.unwrap().contains("still on hold"));
+    let sub = sandbox.subscription("sub_broke").await;
+    assert_eq!(
+        (sub["status"].as_str(), sub["owed"].as_i64()),
+        (Some("on_hold"), Some(owed))
+    );
+    let charges = sandbox.charges_of("sub_broke").await;
+    assert_eq!(charges.last().unwrap()["status"], "failed");
+    let card_before = sub["payment_method_id"].clone();
+
+    // A card that pays, on a new page that sends the customer back to the shop.
+    let (_, page) = sandbox
+        .post(
+            "/subscriptions/sub_broke/update-payment-method",
+            json!({ "type": "new", "return_url": "https://shop.test/account?tab=plan" }),
+        )
+        .await;
+    let link = page["payment_link"].as_str().unwrap().to_string();
+    let saved = no_redirects
+        .post(format!("{link}/save"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    assert_eq!(
+        saved.headers()["location"],
+        "https://shop.test/account?tab=plan&status=active"
+    );
+    let sub = sandbox.subscription("sub_broke").await;
+    assert_eq!(sub["status"], "active");
+    assert!(sub["owed"].is_null());
+    assert_ne!(sub["payment_method_id"], card_before);
+    assert_eq!(
+        sub["product_id"], "prod_pro",
+        "the change it was held for stays"
+    );
+    let charges = sandbox.charges_of("sub_broke").await;
+    let paid = charges.last().unwrap();
+    assert_eq!(
+        (paid["status"].as_str(), paid["total_amount"].as_i64()),
+        (Some("succeeded"), Some(owed))
+    );
+    assert_eq!(paid["charge_type"], "plan_change");
+    assert_eq!(
+        paid["metadata"]["ref"], "chg_1",
+        "as the charge it pays again"
+    );
+    // The declined card: its payment failed and the card changed; then the card that pays.
+    let mut after: Vec<String> = sandbox.webhooks(hooks_before + 5).await[hooks_before + 2..]
+        .iter()
+        .map(|h| h.event_type())
+        .collect();
+    after.sort();
+    assert_eq!(
+        after,
+        [
+            "payment.succeeded",
+            "subscription.active",
+            "subscription.updated"
+        ]
+    );
+
+    // The page has done its work: it says so, and charges nothing more.
+    let again = no_redirects
+        .post(format!("{link}/save"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 303);
+    assert_eq!(sandbox.charges_of("sub_broke").await.len(), charges.len());
+    let html = reqwest::get(&link).await.unwrap().text().await.unwrap();
+    assert!(html.contains("Payment method updated"), "{html}");
+}
+
+#[tokio::test]
+async fn a_saved_card_may_replace_the_subscriptions_and_bad_requests_change_nothing() {
+    let sandbox = Sandbox::billing().await;
+    let owed = put_on_hold(&sandbox).await;
+    // Through the SDK, as the proxy calls it.
+    let answer = sandbox
+        .dodo()
+        .subscriptions()
+        .update_payment_method()
+        .subscription_id("sub_broke")
+        .body(json!({ "type": "existing", "payment_method_id": "pm_declined" }))
+        .send()
+        .await
+        .unwrap();
+    let payment_id = answer.payment_id.expect("what it owes was charged again");
+    let charges = sandbox.charges_of("sub_broke").await;
+    let last = charges.last().unwrap();
+    assert_eq!(last["payment_id"], payment_id.as_str());
+    assert_eq!(
+        (last["status"].as_str(), last["total_amount"].as_i64()),
+        (Some("failed"), Some(owed))
+    );
+    let sub = sandbox.subscription("sub_broke").await;
+    assert_eq!(
+        (sub["status"].as_str(), sub["payment_method_id"].as_str()),
+        (Some("on_hold"), Some("pm_declined"))
+    );
+
+    for (path, body, status, code) in [
+        (
+            "/subscriptions/sub_broke/update-payment-method",
+            json!({ "type": "existing", "payment_method_id": "pm_3ds" }),
+            422,
+            "INVALID_REQUEST_PARAMETERS",
+        ),
+        (
+            "/subscriptions/sub_broke/update-payment-method",
+            json!({ "type": "card" }),
+            422,
+            "INVALID_REQUEST_BODY",
+        ),
+        (
+            "/subscriptions/sub_nobody/update-payment-method",
+            json!({ "type": "new" }),
+            404,
+            "NOT_FOUND",
+        ),
+    ] {
+        let (got, answer) = sandbox.post(path, body.clone()).await;
+        assert_eq!(
+            (got, answer["code"].as_str()),
+            (status, Some(code)),
+            "{body}: {answer}"
+        );
+    }
+    assert_eq!(sandbox.charges_of("sub_broke").await.len(), charges.len());
+    assert_eq!(
+        sandbox.subscription("sub_broke").await["payment_method_id"],
+        "pm_declined"
+    );
 }

@@ -154,10 +154,14 @@ pub struct Texts {
     pub plan_scheduled: &'static str,
     /// The payment failed and the plan stays: `{reason}`.
     pub plan_change_failed: &'static str,
-    /// What to do after a failed payment.
+    /// Link to Dodo's page for a new card, after a card did not pay.
     pub update_payment_method: &'static str,
-    /// The plan changed but its payment failed: the subscription is on hold.
+    /// The plan changed but its payment of `{amount}` failed: the subscription is on hold.
     pub plan_on_hold: &'static str,
+    /// Button that undoes a scheduled change and keeps the current plan: `{plan}`.
+    pub keep_plan: &'static str,
+    /// The scheduled change is undone: `{plan}` is the plan kept.
+    pub plan_kept: &'static str,
     /// The amount changed between the preview and the confirm.
     pub preview_changed: &'static str,
     /// Failure: the subscription changed since the plan change was shown.
@@ -331,6 +335,9 @@ mod tests {
                 (texts.plan_changed, &["{plan}"]),
                 (texts.plan_scheduled, &["{plan}", "{date}"]),
                 (texts.plan_change_failed, &["{reason}"]),
+                (texts.plan_on_hold, &["{amount}"]),
+                (texts.keep_plan, &["{plan}"]),
+                (texts.plan_kept, &["{plan}"]),
             ];
             for (text, placeholders) in pairs {
                 for placeholder in placeholders {

@@ -1,6 +1,8 @@
 //! A plan change: the current and the new plan side by side, then Dodo's exact preview (due now,
 //! credits, taxes, when it takes effect, the next renewal), a confirm button that names the
-//! amount, and the change followed to its outcome.
+//! amount, and the change followed to its outcome (when a card did not pay, Dodo's page for a
+//! new one, and a subscription on hold followed back to active). On the account page, a change
+//! already scheduled is the same card with one button that keeps the current plan.
 
 use crate::api::{self, ApiFailure};
 use crate::context::WidgetContext;
@@ -10,20 +12,23 @@ use crate::idempotency_key::new_idempotency_key;
 use crate::money::format_money;
 use crate::offer_visible;
 use crate::time_left::{format_date, format_period};
-use crate::views::item_flow::card_was_the_problem;
 use crate::views::offer_flow::OfferOutcome;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
 use upsell_wire::{
     ConfirmPlanChangeRequest, EffectiveAt, Plan, PlanChange, PlanChangePreview, PlanChangeRequest,
-    PlanChangeResult, PlanChangeStatus, PlanDirection,
+    PlanChangeResult, PlanChangeStatus, PlanDirection, WithdrawRequest, WithdrawStatus,
 };
 use wasm_bindgen::JsValue;
 
 /// How often, and how many times, the widget asks for the outcome of a change.
 const POLL_EVERY: Duration = Duration::from_secs(1);
 const POLL_LIMIT: u32 = 120;
+/// While a subscription is on hold, the widget asks every few seconds whether the customer has
+/// given Dodo a card that pays (in another tab), for ten minutes.
+const HELD_POLL_EVERY: Duration = Duration::from_secs(3);
+const HELD_POLL_LIMIT: u32 = 200;
 /// Waits before a confirm lost to the network is sent again.
 const RESEND_AFTER_MS: [u64; 3] = [1000, 2000, 4000];
 
@@ -44,12 +49,15 @@ fn send_confirm(confirming: Confirming, attempt: usize) {
     spawn_local(async move {
         match api::confirm_plan_change(&confirming.endpoint, &confirming.request).await {
             Ok(result) => follow(
-                confirming.endpoint,
-                confirming.change_id,
-                confirming.widget_id,
+                Following {
+                    endpoint: confirming.endpoint,
+                    change_id: confirming.change_id,
+                    widget_id: confirming.widget_id,
+                    phase: confirming.phase,
+                    on_outcome: confirming.on_outcome,
+                    reported: false,
+                },
                 result,
-                confirming.phase,
-                confirming.on_outcome,
                 0,
             ),
             Err(ApiFailure::Unreachable(_)) if attempt < RESEND_AFTER_MS.len() => {
@@ -89,13 +97,18 @@ pub enum PlanPhase {
     StillProcessing,
     /// The preview or the confirm was refused, for this reason (translated).
     Refused(String),
+    /// Undoing the scheduled change. Clicks are ignored.
+    Keeping,
+    /// The scheduled change is undone: the subscriber keeps their plan.
+    Kept,
 }
 
 #[component]
 pub fn PlanFlow(
     /// The widget's settings and shared state.
     context: WidgetContext,
-    /// The change offered.
+    /// The change offered, or the change already scheduled (`scheduled_for`): the card then
+    /// offers to keep the current plan instead.
     change: PlanChange,
     /// Called once, when the subscriber has answered.
     on_outcome: Callback<OfferOutcome>,
@@ -149,6 +162,7 @@ pub fn PlanFlow(
         let endpoint = context.endpoint.clone();
         let token = change.token.clone();
         let change_id = change_id.clone();
+        let idempotency_key = idempotency_key.clone();
         move || {
             let PlanPhase::Previewed(preview) = phase.get_untracked() else {
                 return;
@@ -173,6 +187,40 @@ pub fn PlanFlow(
                 },
                 0,
             );
+        }
+    };
+
+    // Undoes the scheduled change; the same key on every try, so that it is undone once.
+    let keep = {
+        let endpoint = context.endpoint.clone();
+        let request = WithdrawRequest {
+            token: change.token.clone(),
+            idempotency_key: idempotency_key.clone(),
+        };
+        move || {
+            if !matches!(
+                phase.get_untracked(),
+                PlanPhase::Comparing | PlanPhase::Refused(_)
+            ) {
+                return;
+            }
+            phase.set(PlanPhase::Keeping);
+            let (endpoint, request) = (endpoint.clone(), request.clone());
+            spawn_local(async move {
+                let next = match api::withdraw_plan_change(&endpoint, &request).await {
+                    Ok(result) if result.status == WithdrawStatus::Withdrawn => PlanPhase::Kept,
+                    Ok(result) => PlanPhase::Refused(
+                        texts
+                            .reason(result.failure_code.as_deref().unwrap_or_default())
+                            .into(),
+                    ),
+                    Err(failure) => PlanPhase::Refused(refusal(texts, &failure)),
+                };
+                let kept = matches!(next, PlanPhase::Kept);
+                if phase.try_set(next).is_none() && kept {
+                    on_outcome.try_run(OfferOutcome::Answered);
+                }
+            });
         }
     };
 
@@ -203,13 +251,24 @@ pub fn PlanFlow(
             });
         }
     });
-    let title = fill(
-        match change.direction {
-            PlanDirection::Upgrade => texts.plan_upgrade_title,
-            PlanDirection::Downgrade => texts.plan_downgrade_title,
-        },
-        &[("plan", &change.target.name)],
-    );
+    let scheduled = change.scheduled_for.is_some();
+    let title = match &change.scheduled_for {
+        Some(date) => fill(
+            texts.plan_scheduled,
+            &[
+                ("plan", &change.target.name),
+                ("date", &format_date(date, &locale)),
+            ],
+        ),
+        None => fill(
+            match change.direction {
+                PlanDirection::Upgrade => texts.plan_upgrade_title,
+                PlanDirection::Downgrade => texts.plan_downgrade_title,
+            },
+            &[("plan", &change.target.name)],
+        ),
+    };
+    let keep_label = fill(texts.keep_plan, &[("plan", &change.current.name)]);
     let comparison = comparison(texts, &locale, &change.current, &change.target);
 
     view! {
@@ -226,7 +285,33 @@ pub fn PlanFlow(
                 let review = review.clone();
                 let confirm = confirm.clone();
                 let decline = decline.clone();
-                match phase.get() {
+                let keep = keep.clone();
+                let keep_label = keep_label.clone();
+                let now = phase.get();
+                // One button, busy or not: keeping the plan, or a change under way.
+                let one_button = match &now {
+                    PlanPhase::Comparing | PlanPhase::Refused(_) if scheduled => Some((keep_label, false)),
+                    PlanPhase::Keeping => Some((keep_label, true)),
+                    PlanPhase::Changing => Some((texts.changing_plan.to_string(), true)),
+                    _ => None,
+                };
+                if let Some((label, busy)) = one_button {
+                    let busy = busy.then_some("true");
+                    return view! {
+                        <div class="dodo-upsell__actions">
+                            <button
+                                type="button"
+                                class="dodo-upsell__accept"
+                                aria-disabled=busy
+                                aria-busy=busy
+                                on:click=move |_| keep()
+                            >
+                                {label}
+                            </button>
+                        </div>
+                    }.into_any();
+                }
+                match now {
                     PlanPhase::Comparing | PlanPhase::Refused(_) => view! {
                         <div class="dodo-upsell__actions">
                             <button type="button" class="dodo-upsell__accept" on:click=move |_| review()>
@@ -263,36 +348,31 @@ pub fn PlanFlow(
                             </div>
                         }.into_any()
                     }
-                    PlanPhase::Changing => view! {
-                        <div class="dodo-upsell__actions">
-                            <button type="button" class="dodo-upsell__accept" aria-disabled="true" aria-busy="true">
-                                {texts.changing_plan}
-                            </button>
-                        </div>
-                    }.into_any(),
-                    PlanPhase::StillProcessing => ().into_any(),
+                    PlanPhase::StillProcessing
+                    | PlanPhase::Kept
+                    | PlanPhase::Changing
+                    | PlanPhase::Keeping => ().into_any(),
                     PlanPhase::Done(result) => {
-                        let card_failed = result.status == PlanChangeStatus::OnHold
-                            || (result.status == PlanChangeStatus::Failed
-                                && result.failure_code.as_deref().is_some_and(card_was_the_problem));
-                        let hint = card_failed.then_some(texts.update_payment_method);
-                        let link = result.action_url.clone().map(|url| view! {
+                        // Dodo's page: the bank's confirmation, or (once a card did not pay)
+                        // a new card, in a tab of its own while the widget follows.
+                        let label = if result.status == PlanChangeStatus::RequiresAction {
+                            texts.confirm_payment
+                        } else {
+                            texts.update_payment_method
+                        };
+                        result.action_url.clone().map(|url| view! {
                             <a class="dodo-upsell__link" href=url target="_blank" rel="noopener">
-                                {texts.confirm_payment}
+                                {label}
                             </a>
-                        });
-                        view! {
-                            <p class="dodo-upsell__card">{hint}</p>
-                            {link}
-                        }.into_any()
+                        }).into_any()
                     }
                 }
             }}
             <p class="dodo-upsell__status" role="status" aria-live="polite">
                 {
                     let locale = context.locale.clone();
-                    let target = change.target.name.clone();
-                    move || status(texts, &locale, &target, &phase.get())
+                    let plans = (change.current.name.clone(), change.target.name.clone());
+                    move || status(texts, &locale, &plans, &phase.get())
                 }
             </p>
         </article>
@@ -306,6 +386,8 @@ fn phase_name(phase: &PlanPhase) -> &'static str {
         PlanPhase::Previewed(_) => "previewed",
         PlanPhase::Changing | PlanPhase::StillProcessing => "processing",
         PlanPhase::Refused(_) => "refused",
+        PlanPhase::Keeping => "keeping",
+        PlanPhase::Kept => "kept",
         PlanPhase::Done(result) => match result.status {
             PlanChangeStatus::Processing => "processing",
             PlanChangeStatus::Succeeded => "succeeded",
@@ -317,9 +399,17 @@ fn phase_name(phase: &PlanPhase) -> &'static str {
     }
 }
 
-/// The words under the card, announced as they change.
-fn status(texts: &'static Texts, locale: &str, target: &str, phase: &PlanPhase) -> String {
+/// The words under the card, announced as they change. `plans`: the current plan's name and
+/// the new one's.
+fn status(
+    texts: &'static Texts,
+    locale: &str,
+    (current, target): &(String, String),
+    phase: &PlanPhase,
+) -> String {
+    let target = target.as_str();
     match phase {
+        PlanPhase::Kept => fill(texts.plan_kept, &[("plan", current)]),
         PlanPhase::Changing => texts.changing_plan.into(),
         PlanPhase::StillProcessing => texts.still_processing.into(),
         PlanPhase::Refused(reason) => reason.clone(),
@@ -360,7 +450,10 @@ fn status(texts: &'static Texts, locale: &str, target: &str, phase: &PlanPhase) 
                     texts.reason(result.failure_code.as_deref().unwrap_or("payment_failed")),
                 )],
             ),
-            PlanChangeStatus::OnHold => texts.plan_on_hold.into(),
+            PlanChangeStatus::OnHold => fill(
+                texts.plan_on_hold,
+                &[("amount", &format_money(&result.amount, locale))],
+            ),
             PlanChangeStatus::RequiresAction => texts.requires_action.into(),
         },
         _ => String::new(),
@@ -511,54 +604,59 @@ fn confirm_label(texts: &'static Texts, locale: &str, preview: &PlanChangePrevie
     }
 }
 
-/// Shows a change's status, and keeps asking until it is settled.
-fn follow(
+/// A change being followed to its outcome.
+struct Following {
     endpoint: String,
     change_id: String,
     widget_id: u32,
-    result: PlanChangeResult,
     phase: RwSignal<PlanPhase>,
     on_outcome: Callback<OfferOutcome>,
-    polls: u32,
-) {
+    /// Whether its outcome was told (events, `on_outcome`): once only, but for a change on hold
+    /// that later completes, whose success is told too.
+    reported: bool,
+}
+
+/// Shows a change's status, and keeps asking until it is settled, or, while its subscription
+/// is on hold, until the customer has given Dodo a card that pays.
+fn follow(mut following: Following, result: PlanChangeResult, polls: u32) {
+    let phase = following.phase;
     let pending = matches!(
         result.status,
         PlanChangeStatus::Processing | PlanChangeStatus::RequiresAction
     );
+    let held = result.status == PlanChangeStatus::OnHold && result.action_url.is_some();
     if phase.try_set(PlanPhase::Done(result.clone())).is_some() {
         // Unmounted.
         return;
     }
     if pending && polls >= POLL_LIMIT {
         phase.try_set(PlanPhase::StillProcessing);
-        on_outcome.try_run(OfferOutcome::Answered);
+        following.on_outcome.try_run(OfferOutcome::Answered);
         return;
     }
-    if pending {
+    if !pending {
+        report(&mut following, &result);
+    }
+    if pending || (held && polls < HELD_POLL_LIMIT) {
         set_timeout(
             move || {
                 if phase.try_get_untracked().is_none() {
                     return;
                 }
                 spawn_local(async move {
-                    let next = api::plan_change_status(&endpoint, &result.change_ref)
+                    let next = api::plan_change_status(&following.endpoint, &result.change_ref)
                         .await
                         .unwrap_or(result);
-                    follow(
-                        endpoint,
-                        change_id,
-                        widget_id,
-                        next,
-                        phase,
-                        on_outcome,
-                        polls + 1,
-                    );
+                    follow(following, next, polls + 1);
                 });
             },
-            POLL_EVERY,
+            if pending { POLL_EVERY } else { HELD_POLL_EVERY },
         );
-        return;
     }
+}
+
+/// Tells the page (events) and the queue (`on_outcome`) how a change ended.
+fn report(following: &mut Following, result: &PlanChangeResult) {
     let (name, code, outcome) = match result.status {
         PlanChangeStatus::Succeeded | PlanChangeStatus::Scheduled => {
             (events::ACCEPTED, None, OfferOutcome::PlanChanged)
@@ -576,11 +674,15 @@ fn follow(
         ),
         _ => return,
     };
+    // A change on hold was told as failed; when it completes, its success is told as well.
+    if following.reported && name != events::ACCEPTED {
+        return;
+    }
     events::emit(
-        widget_id,
+        following.widget_id,
         name,
         &Detail {
-            offer_id: change_id,
+            offer_id: following.change_id.clone(),
             kind: Some("plan_change"),
             amount: Some(result.amount.amount),
             currency: Some(result.amount.currency.clone()),
@@ -588,14 +690,17 @@ fn follow(
             ..Detail::default()
         },
     );
-    on_outcome.try_run(outcome);
+    if !following.reported {
+        following.reported = true;
+        following.on_outcome.try_run(outcome);
+    }
 }
 
 crate::on_demand::on_demand! {
     /// The plan change as a view: the comparison, the preview, the confirm and the outcome. In
     /// its own part, fetched when a plan change is to be shown (`crate::on_demand`), with the
     /// code that reads a plan change (`change` is an `upsell_wire::PlanChange` as the browser
-    /// parsed it). One the widget cannot read is not shown.
+    /// parsed it, offered or already scheduled). One the widget cannot read is not shown.
     pub fn plan_change_view(
         context: WidgetContext,
         change: JsValue,

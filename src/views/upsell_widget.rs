@@ -1,6 +1,6 @@
 //! The whole widget: after a purchase, loads its offers (and, after a subscription purchase,
 //! its plan changes) and shows them one after another; on an account page, the plan changes
-//! its account token opens.
+//! its account token opens, or the change already scheduled, which the subscriber may undo.
 
 use crate::api;
 use crate::context::WidgetContext;
@@ -39,10 +39,10 @@ pub fn UpsellWidget(
                 match (account_token, first_answer) {
                     (Some(_), Some(answer)) => api::read_first_answer::<PlanChangesAnswer>(answer)
                         .await
-                        .map(|r| (Vec::new(), array_items(&r.plan_changes), Vec::new())),
+                        .map(|r| (Vec::new(), r.entries(), Vec::new())),
                     (Some(token), None) => api::fetch_plan_changes(&endpoint, &token, &locale)
                         .await
-                        .map(|r| (Vec::new(), array_items(&r.plan_changes), Vec::new())),
+                        .map(|r| (Vec::new(), r.entries(), Vec::new())),
                     (None, Some(answer)) => api::read_first_answer::<OffersAnswer>(answer)
                         .await
                         .map(|r| (r.offers, array_items(&r.plan_changes), r.payment_methods)),

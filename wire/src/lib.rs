@@ -176,6 +176,12 @@ pub struct PlanChange {
     /// The plan they would move to.
     pub target: Plan,
     pub effective_at: EffectiveAt,
+    /// Only in [`PlanChangesResponse::scheduled`]: the change is already scheduled, to take
+    /// effect then (RFC 3339), and `token` authorises undoing exactly it (`POST
+    /// /v1/plan-changes/withdraw`), not making it. One type for both, so that the widget
+    /// carries one reader for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_for: Option<String>,
 }
 
 /// `GET /v1/plan-changes` response.
@@ -183,25 +189,10 @@ pub struct PlanChange {
 pub struct PlanChangesResponse {
     pub plan_changes: Vec<PlanChange>,
     /// The change already scheduled for the next billing date, which the subscriber may still
-    /// undo (on the account page only; no other change is offered meanwhile).
+    /// undo (on the account page only; no other change is offered meanwhile), with its
+    /// `scheduled_for` date and a token that undoes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scheduled: Option<ScheduledPlanChange>,
-}
-
-/// A change scheduled for the next billing date, sealed in a token that authorises undoing
-/// exactly it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ScheduledPlanChange {
-    /// The rule's id in the offers file.
-    pub change_id: String,
-    /// Server-signed, single-use token that authorises withdrawing this change.
-    pub token: String,
-    /// The plan the subscriber is on, and keeps if they undo the change.
-    pub current: Plan,
-    /// The plan the change moves to.
-    pub target: Plan,
-    /// When the change takes effect, and the current plan renews if it is undone (RFC 3339).
-    pub effective_date: String,
+    pub scheduled: Option<PlanChange>,
 }
 
 /// `POST /v1/plan-changes/withdraw` body.
@@ -287,7 +278,7 @@ pub enum PlanChangeStatus {
     /// Not made: its payment failed (and the rule keeps the plan), or Dodo refused it.
     Failed,
     /// The plan changed but its payment failed: the subscription is on hold until the payment
-    /// method is updated.
+    /// method is updated (then the change `succeeded`).
     OnHold,
     /// The bank wants the customer to confirm the payment (3-D Secure).
     RequiresAction,
@@ -308,7 +299,10 @@ pub struct PlanChangeResult {
     /// subscription still waits for 3-D Secure), or `authentication_timed_out` (the customer
     /// never finished 3-D Secure within the proxy's bound; Dodo may still settle it late).
     pub failure_code: Option<String>,
-    /// Where the customer confirms the payment, or updates their payment method when on hold.
+    /// Dodo's page for the customer: while `requires_action`, where they confirm the payment
+    /// (3-D Secure); once on hold, or failed because the card did not pay, where they give a
+    /// new card (a subscription on hold pays what it owes with it, and the change then
+    /// completes: `on_hold` becomes `succeeded`).
     pub action_url: Option<String>,
 }
 

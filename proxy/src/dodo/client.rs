@@ -184,6 +184,25 @@ impl DodoApi {
             .await
     }
 
+    /// Dodo's page on which the subscriber gives a new card (`update-payment-method`, `type:
+    /// new`): its link, if Dodo gives one. Opening a page moves no money (the customer pays on
+    /// it, once), so it may be asked for again; a new one each time. No `return_url`: the page
+    /// opens in a tab of its own beside the widget, which follows the subscription meanwhile.
+    pub async fn update_payment_method(
+        &self,
+        subscription_id: &str,
+    ) -> Result<Option<String>, Error> {
+        let answer = self
+            .charges
+            .subscriptions()
+            .update_payment_method()
+            .subscription_id(subscription_id)
+            .body(json!({ "type": "new" }))
+            .send()
+            .await?;
+        Ok(answer.payment_link)
+    }
+
     pub async fn checkout_status(&self, session_id: &str) -> Result<CheckoutSessionStatus, Error> {
         self.reads
             .checkout_sessions()

@@ -88,6 +88,7 @@ pub async fn settle(state: &PlanChanges, change: ChangeRecord) -> ChangeRecord {
     let timed_out = change.state == ChangeState::Failed
         && change.failure_code.as_deref() == Some(AUTHENTICATION_TIMED_OUT);
     let change = match change.state {
+        ChangeState::OnHold => return settle_held(state, change).await,
         // Its payment may still succeed or fail at Dodo: that outcome is the true one.
         ChangeState::Failed if timed_out && change.payment_id.is_some() => change,
         ChangeState::Submitted | ChangeState::Processing if change.payment_id.is_none() => {
@@ -165,7 +166,12 @@ pub async fn settle(state: &PlanChanges, change: ChangeRecord) -> ChangeRecord {
                 } else {
                     ChangeState::Failed
                 };
-                (next, None, Some(code), None)
+                // A card that failed (not a page left unused): Dodo's page for a new one.
+                let page = match payment.status.as_deref() {
+                    Some(IntentStatus::Failed) => payment_method_page(state, &change).await,
+                    _ => None,
+                };
+                (next, None, Some(code), page)
             }
             // The customer never finished 3-D Secure, and Dodo still waits: the subscription
             // is no longer held for it (Dodo may still refuse a new change while its payment
@@ -199,7 +205,8 @@ pub async fn settle(state: &PlanChanges, change: ChangeRecord) -> ChangeRecord {
         // `submitted` change may still come (its webhooks can arrive first): that answer may
         // name a payment, and a payment that failed puts the moved subscription on hold.
         if on_hold {
-            (ChangeState::OnHold, None, None, None)
+            let page = payment_method_page(state, &change).await;
+            (ChangeState::OnHold, None, None, page)
         } else {
             (
                 ChangeState::Succeeded,
@@ -223,32 +230,69 @@ pub async fn settle(state: &PlanChanges, change: ChangeRecord) -> ChangeRecord {
     } else {
         return change;
     };
+    if let Err(error) = state
+        .storage
+        .advance_plan_change(
+            &change.change_ref,
+            next,
+            None,
+            effective.as_deref(),
+            code.as_deref(),
+            action.as_deref(),
+        )
+        .await
+    {
+        tracing::error!(%error, change = %change.change_ref, "cannot record the plan change");
+    }
+    reload(state, change).await
+}
+
+/// A change whose plan changed although its payment failed: the subscription waits on hold
+/// until the customer gives a card that pays what it owes (Dodo's update-payment-method page).
+/// Once Dodo has it active again on the new plan, the change has succeeded: what it owed, the
+/// amount the customer confirmed, is paid.
+async fn settle_held(state: &PlanChanges, change: ChangeRecord) -> ChangeRecord {
+    let subscription = match state.dodo.subscription(&change.subscription_id).await {
+        Ok(subscription) => subscription,
+        Err(error) => {
+            tracing::info!(%error, change = %change.change_ref, "cannot read the subscription");
+            return change;
+        }
+    };
+    if !matches!(*subscription.status, SubscriptionStatus::Active)
+        || subscription.product_id != change.to_product
+    {
+        return change;
+    }
+    tracing::info!(change = %change.change_ref, "the subscription paid what it owed; the change is complete");
+    let now = clock::rfc3339(OffsetDateTime::now_utc());
     record(
         state,
         &change,
-        next,
+        ChangeState::Succeeded,
         None,
-        effective.as_deref(),
-        code.as_deref(),
+        Some(&now),
+        None,
     )
     .await;
-    if let Some(url) = action {
-        if let Err(error) = state
-            .storage
-            .advance_plan_change(
-                &change.change_ref,
-                ChangeState::RequiresAction,
-                None,
-                None,
-                None,
-                Some(&url),
-            )
-            .await
-        {
-            tracing::error!(%error, change = %change.change_ref, "cannot record the action link");
+    reload(state, change).await
+}
+
+/// Dodo's page on which the customer gives a new card for the change's subscription (and pays
+/// what it owes, if it is on hold). None when Dodo cannot give one now: the widget then says
+/// what happened without the link.
+async fn payment_method_page(state: &PlanChanges, change: &ChangeRecord) -> Option<String> {
+    match state
+        .dodo
+        .update_payment_method(&change.subscription_id)
+        .await
+    {
+        Ok(link) => link,
+        Err(error) => {
+            tracing::warn!(%error, change = %change.change_ref, "no page for a new card");
+            None
         }
     }
-    reload(state, change).await
 }
 
 /// For a change whose answer was lost: its payment, found by the metadata it carries.

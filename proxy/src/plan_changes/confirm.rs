@@ -161,9 +161,12 @@ pub fn result(change: &ChangeRecord) -> PlanChangeResult {
         },
         effective_date: change.effective_date.clone(),
         failure_code: change.failure_code.clone(),
-        action_url: change
-            .action_url
-            .clone()
-            .filter(|_| change.state == ChangeState::RequiresAction),
+        // The 3-D Secure page while it waits; the page for a new card after a card failed.
+        action_url: change.action_url.clone().filter(|_| {
+            matches!(
+                change.state,
+                ChangeState::RequiresAction | ChangeState::OnHold | ChangeState::Failed
+            )
+        }),
     }
 }

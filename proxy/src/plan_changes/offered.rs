@@ -143,19 +143,24 @@ pub async fn offered(
         changes.push(PlanChange {
             change_id: rule.id.clone(),
             token,
-            direction: match rule.direction {
-                Direction::Upgrade => PlanDirection::Upgrade,
-                Direction::Downgrade => PlanDirection::Downgrade,
-            },
+            direction: direction(rule.direction),
             current,
             target,
             effective_at: effective_at(rule.effective_at),
+            scheduled_for: None,
         });
     }
     Ok(changes)
 }
 
 /// When a rule's change takes effect, as the widget is told.
+pub fn direction(direction: Direction) -> PlanDirection {
+    match direction {
+        Direction::Upgrade => PlanDirection::Upgrade,
+        Direction::Downgrade => PlanDirection::Downgrade,
+    }
+}
+
 pub fn effective_at(effective: Effective) -> EffectiveAt {
     match effective {
         Effective::Immediately => EffectiveAt::Immediately,

@@ -14,7 +14,7 @@ use crate::storage::plan_change_withdrawals::{BeginWithdrawal, Withdrawal, Withd
 use dodopayments::models::Subscription;
 use std::time::Duration;
 use time::OffsetDateTime;
-use upsell_wire::{ScheduledPlanChange, WithdrawResult, WithdrawStatus};
+use upsell_wire::{EffectiveAt, PlanChange, WithdrawResult, WithdrawStatus};
 
 /// How often a request that found the withdrawal under way looks for its outcome.
 const WAIT_STEP: Duration = Duration::from_millis(100);
@@ -27,7 +27,7 @@ pub async fn scheduled(
     expires_at: OffsetDateTime,
     now: OffsetDateTime,
     locale: Option<&str>,
-) -> Result<Option<ScheduledPlanChange>, PlanChangeError> {
+) -> Result<Option<PlanChange>, PlanChangeError> {
     let Some(change) = subscription.scheduled_change.as_ref() else {
         return Ok(None);
     };
@@ -57,12 +57,14 @@ pub async fn scheduled(
         exp: expires_at.unix_timestamp(),
         jti: uuid::Uuid::new_v4().to_string(),
     };
-    Ok(Some(ScheduledPlanChange {
+    Ok(Some(PlanChange {
         change_id: rule.id.clone(),
         token: state.keys.sign(&claims).map_err(PlanChangeError::Signing)?,
+        direction: super::offered::direction(rule.direction),
         current,
         target,
-        effective_date: change.effective_at.clone(),
+        effective_at: EffectiveAt::NextBillingDate,
+        scheduled_for: Some(change.effective_at.clone()),
     }))
 }
 

@@ -205,7 +205,10 @@ impl Storage {
     }
 
     /// Moves a change still in flight to `state`, with what is known of it. Final states never
-    /// move, but for [`AUTHENTICATION_TIMED_OUT`] to what Dodo says came of it after all.
+    /// move, but for [`AUTHENTICATION_TIMED_OUT`] to what Dodo says came of it after all, and
+    /// a change on hold to `succeeded` once its subscription has paid what it owed. A failure
+    /// or a hold keeps only the link it is given (the page for a new card), never an earlier
+    /// one (a 3-D Secure page).
     pub async fn advance_plan_change(
         &self,
         change_ref: &str,
@@ -220,10 +223,12 @@ impl Storage {
              effective_date = COALESCE($3, effective_date), \
              failure_code = CASE WHEN $1 IN ('failed', 'on_hold') \
                  THEN COALESCE($4, failure_code) ELSE $4 END, \
-             action_url = COALESCE($5, action_url), \
+             action_url = CASE WHEN $1 IN ('failed', 'on_hold') \
+                 THEN $5 ELSE COALESCE($5, action_url) END, \
              updated_at = $6 WHERE change_ref = $7 AND (state IN {OPEN} \
                  OR (state = 'failed' AND failure_code = '{AUTHENTICATION_TIMED_OUT}' \
-                     AND $1 IN ('succeeded', 'on_hold', 'failed')))"
+                     AND $1 IN ('succeeded', 'on_hold', 'failed')) \
+                 OR (state = 'on_hold' AND $1 = 'succeeded'))"
         ))
         .bind(state.as_str())
         .bind(payment_id)
@@ -253,15 +258,15 @@ impl Storage {
         rows.iter().map(row_to_change).collect()
     }
 
-    /// Changes of a subscription still in flight, and those that timed out waiting for 3-D
-    /// Secure (for its webhooks: Dodo may still settle them).
+    /// Changes of a subscription still in flight, those that timed out waiting for 3-D Secure,
+    /// and those on hold (for its webhooks: Dodo may still settle them).
     pub async fn open_plan_changes(
         &self,
         subscription_id: &str,
     ) -> Result<Vec<ChangeRecord>, sqlx::Error> {
         let rows = sqlx::query(&format!(
             "SELECT {READ_COLUMNS} FROM plan_changes WHERE subscription_id = $1 \
-             AND (state IN {OPEN} OR {TIMED_OUT})"
+             AND (state IN {OPEN} OR {TIMED_OUT} OR state = 'on_hold')"
         ))
         .bind(subscription_id)
         .fetch_all(&self.pool)

@@ -51,6 +51,8 @@ pub async fn ledger(State(state): State<Arc<AppState>>) -> Result<Json<Value>, D
             json!({
                 "subscription_id": s.subscription_id,
                 "status": s.status,
+                "payment_method_id": s.payment_method_id,
+                "owed": s.owed.as_ref().map(|o| o.amount),
                 "product_id": s.plan.product_id,
                 "quantity": s.plan.quantity,
                 "addons": s.plan.addons,

@@ -1,10 +1,12 @@
 //! The pages Dodo hosts for customers, as plain HTML forms: the checkout page of a session
-//! without a saved card, the 3-D Secure page of a payment that needs the customer, and the
-//! payment link of `POST /payments` without a card. They pay with the test card 4242.
+//! without a saved card, the 3-D Secure page of a payment that needs the customer, the
+//! payment link of `POST /payments` without a card, and the page on which a subscriber gives a
+//! new card (`update-payment-method`). They pay with the test card 4242.
 
 use crate::http::error::DodoError;
 use crate::http::state::AppState;
 use crate::world::charges::{self, Outcome};
+use crate::world::payment_method_update::{self, TestCard};
 use crate::world::store::{new_id, Payment};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -328,4 +330,112 @@ pub async fn pay(
     }
     state.world.send_events(events);
     Ok(finished(&payment_id, None))
+}
+
+/// `GET /hosted/payment-method/{update_id}`: the subscriber's new card, and what it will be
+/// charged now (what a subscription on hold owes).
+pub async fn card_page(
+    State(state): State<Arc<AppState>>,
+    Path(update_id): Path<String>,
+) -> Result<Response, DodoError> {
+    let now = state.world.clock.now();
+    let store = state.world.lock()?;
+    let update = store
+        .card_updates
+        .get(&update_id)
+        .ok_or_else(|| DodoError::not_found("payment method update", &update_id))?;
+    let sub = store
+        .subscriptions
+        .get(&update.subscription_id)
+        .ok_or_else(|| DodoError::not_found("subscription", &update.subscription_id))?;
+    if update.saved.is_some() && sub.status != "on_hold" {
+        return Ok(page("Payment method updated", "<p>This card is saved.</p>").into_response());
+    }
+    if update.expires_at <= now {
+        return Ok((
+            StatusCode::GONE,
+            page(
+                "This page has expired",
+                "<p>Ask the shop for a new link.</p>",
+            ),
+        )
+            .into_response());
+    }
+    let plan = store
+        .products
+        .get(&sub.plan.product_id)
+        .map_or(sub.plan.product_id.as_str(), |p| p.name.as_str());
+    let owed = match (&sub.owed, sub.status) {
+        (Some(owed), "on_hold") => format!(
+            "<p>Your subscription is on hold. {} {} will be charged to the new card now.</p>",
+            owed.amount,
+            escape(&sub.currency)
+        ),
+        _ => String::new(),
+    };
+    let id = escape(&update_id);
+    Ok(page(
+        "Update your payment method",
+        &format!(
+            "<p>The card for your {plan} subscription.</p>{owed}\
+             <form method=\"post\" action=\"/hosted/payment-method/{id}/save\">\
+             <p>Card 4242 4242 4242 4242 (sandbox)</p><button type=\"submit\">Save card</button></form>\
+             <form method=\"post\" action=\"/hosted/payment-method/{id}/save-declined\">\
+             <button type=\"submit\">Use a card that is declined</button></form>",
+            plan = escape(plan),
+        ),
+    )
+    .into_response())
+}
+
+/// `POST /hosted/payment-method/{update_id}/save`
+pub async fn save_card(
+    state: State<Arc<AppState>>,
+    path: Path<String>,
+) -> Result<Response, DodoError> {
+    card_saved(state, path, TestCard::Pays).await
+}
+
+/// `POST /hosted/payment-method/{update_id}/save-declined`
+pub async fn save_declined_card(
+    state: State<Arc<AppState>>,
+    path: Path<String>,
+) -> Result<Response, DodoError> {
+    card_saved(state, path, TestCard::Declined).await
+}
+
+async fn card_saved(
+    State(state): State<Arc<AppState>>,
+    Path(update_id): Path<String>,
+    card: TestCard,
+) -> Result<Response, DodoError> {
+    let now = state.world.clock.now();
+    let mut events = Vec::new();
+    let (status, return_url) = {
+        let mut store = state.world.lock()?;
+        payment_method_update::save_card(&mut store, &update_id, card, now, &mut events)?
+    };
+    state.world.send_events(events);
+    Ok(match return_url {
+        Some(url) => {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            Redirect::to(&format!("{url}{separator}status={status}")).into_response()
+        }
+        None if status == "on_hold" => (
+            [(header::CACHE_CONTROL, "no-store")],
+            page(
+                "Card declined",
+                "<p>The card is saved, but it was declined: your subscription is still on hold.</p>",
+            ),
+        )
+            .into_response(),
+        None => (
+            [(header::CACHE_CONTROL, "no-store")],
+            page(
+                "Payment method updated",
+                "<p>Your subscription is active. You can close this tab.</p>",
+            ),
+        )
+            .into_response(),
+    })
 }

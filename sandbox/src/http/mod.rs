@@ -86,6 +86,10 @@ pub fn build(config: SandboxConfig, public_url: &str) -> anyhow::Result<(Router,
             "/subscriptions/{subscription_id}/change-plan/scheduled",
             delete(routes::subscriptions::cancel_scheduled),
         )
+        .route(
+            "/subscriptions/{subscription_id}/update-payment-method",
+            post(routes::subscriptions::update_payment_method),
+        )
         // Outermost first: authentication, then faults (a fault never hides a 401).
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -110,6 +114,15 @@ pub fn build(config: SandboxConfig, public_url: &str) -> anyhow::Result<(Router,
         .route(
             "/hosted/pay/{payment_id}",
             get(hosted::pay_page).post(hosted::pay),
+        )
+        .route("/hosted/payment-method/{update_id}", get(hosted::card_page))
+        .route(
+            "/hosted/payment-method/{update_id}/save",
+            post(hosted::save_card),
+        )
+        .route(
+            "/hosted/payment-method/{update_id}/save-declined",
+            post(hosted::save_declined_card),
         );
     let mut app = dodo.merge(hosted_pages);
     if config.control_api {

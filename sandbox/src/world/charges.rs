@@ -6,7 +6,7 @@ use super::refusal::Refusal;
 use crate::world::dodo_json;
 use crate::world::proration::settle;
 use crate::world::seed::{CardBehaviour, SeedBilling};
-use crate::world::store::{new_id, CartLine, Event, Payment, Store};
+use crate::world::store::{new_id, CartLine, Event, Owed, Payment, Store};
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
@@ -367,6 +367,12 @@ fn renew(store: &mut Store, subscription_id: &str, at: OffsetDateTime, events: &
         charge_type: "renewal",
     };
     store.subscriptions.insert(subscription_id.to_string(), sub);
+    let owed = Owed {
+        amount: charge.amount,
+        cart: charge.cart.clone(),
+        metadata: charge.metadata.clone(),
+        charge_type: charge.charge_type,
+    };
     let paid = if to_charge == 0 {
         record_covered_payment(store, at, charge, events);
         true
@@ -383,6 +389,7 @@ fn renew(store: &mut Store, subscription_id: &str, at: OffsetDateTime, events: &
         push_subscription_event(store, "subscription.renewed", subscription_id, events);
     } else if let Some(sub) = store.subscriptions.get_mut(subscription_id) {
         sub.status = "on_hold";
+        sub.owed = Some(owed);
         push_subscription_event(store, "subscription.on_hold", subscription_id, events);
     }
 }

@@ -1,6 +1,7 @@
 //! The simulated Dodo: what exists (customers, saved cards, products, payments, checkouts,
 //! subscriptions, refunds: `store`, from a `seed`), what happens to it (charging a card:
-//! `charges` and `cart`; changing a plan: `plan_change`, `proration`), on its own `clock`, the
+//! `charges` and `cart`; changing a plan: `plan_change`, `proration`; a subscriber's new card:
+//! `payment_method_update`), on its own `clock`, the
 //! webhooks it sends (`webhooks`), the shapes Dodo shows it in (`dodo_json`), the faults it is
 //! told to have (`faults`) and how it refuses (`refusal`). It knows nothing of HTTP.
 
@@ -9,6 +10,7 @@ pub mod charges;
 pub mod clock;
 pub mod dodo_json;
 pub mod faults;
+pub mod payment_method_update;
 pub mod plan_change;
 pub mod proration;
 pub mod refusal;

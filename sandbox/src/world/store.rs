@@ -134,7 +134,32 @@ pub struct Subscription {
     pub credit_balance: i64,
     pub scheduled_change: Option<ScheduledChange>,
     pub pending_change: Option<PendingChange>,
+    /// On hold: the payment that failed, charged again once the customer gives a card that
+    /// pays (`update-payment-method`).
+    pub owed: Option<Owed>,
     pub metadata: Map<String, Value>,
+}
+
+/// What a subscription on hold still owes: the charge that failed, as it was made.
+#[derive(Debug, Clone)]
+pub struct Owed {
+    pub amount: i64,
+    pub cart: Vec<CartLine>,
+    pub metadata: Map<String, Value>,
+    /// `renewal` or `plan_change`.
+    pub charge_type: &'static str,
+}
+
+/// A page on which a subscriber gives a new card (`update-payment-method` with `type: new`).
+#[derive(Debug, Clone)]
+pub struct CardUpdate {
+    pub update_id: String,
+    pub subscription_id: String,
+    /// Where the page sends the customer once the card is saved.
+    pub return_url: Option<String>,
+    pub expires_at: OffsetDateTime,
+    /// The card it saved, once it has.
+    pub saved: Option<String>,
 }
 
 /// Money given back on a payment (`POST /refunds`).
@@ -182,6 +207,8 @@ pub struct Store {
     pub addons: HashMap<String, SeedAddon>,
     pub payments: HashMap<String, Payment>,
     pub sessions: HashMap<String, CheckoutSession>,
+    /// Pages for a new card of a subscription, by id.
+    pub card_updates: HashMap<String, CardUpdate>,
     pub subscriptions: HashMap<String, Subscription>,
     /// Payment ids made after the sandbox started, in order.
     pub charges: Vec<String>,
@@ -208,6 +235,7 @@ impl Store {
             addons: HashMap::new(),
             payments: HashMap::new(),
             sessions: HashMap::new(),
+            card_updates: HashMap::new(),
             subscriptions: HashMap::new(),
             charges: Vec::new(),
             refunds: Vec::new(),
@@ -338,6 +366,7 @@ impl Store {
                     credit_balance: 0,
                     scheduled_change: None,
                     pending_change: None,
+                    owed: None,
                     metadata: Map::new(),
                 },
             );

@@ -1,10 +1,13 @@
 //! `GET /subscriptions` (a customer's, for instance), `GET /subscriptions/{id}`,
-//! `POST /subscriptions/{id}/change-plan` and its `/preview`.
+//! `POST /subscriptions/{id}/change-plan` and its `/preview`, `DELETE
+//! /subscriptions/{id}/change-plan/scheduled` and `POST
+//! /subscriptions/{id}/update-payment-method`.
 
 use crate::http::error::DodoError;
 use crate::http::routes::{json_body, list_query, ListWindow};
 use crate::http::state::AppState;
 use crate::world::dodo_json;
+use crate::world::payment_method_update::{self, UpdatePaymentMethodRequest};
 use crate::world::plan_change::{self, ChangePlanRequest};
 use crate::world::store::Subscription;
 use axum::body::Bytes;
@@ -119,4 +122,21 @@ pub async fn cancel_scheduled(
     };
     state.world.send_events(events);
     Ok(StatusCode::OK)
+}
+
+/// `POST /subscriptions/{id}/update-payment-method`: a page for a new card, or a saved card put
+/// on the subscription (see `world::payment_method_update`).
+pub async fn update_payment_method(
+    State(state): State<Arc<AppState>>,
+    Path(subscription_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, DodoError> {
+    let request: UpdatePaymentMethodRequest = json_body(&body)?;
+    let now = state.world.clock.now();
+    let (response, events) = {
+        let mut store = state.world.lock()?;
+        payment_method_update::request(&mut store, &subscription_id, &request, now)?
+    };
+    state.world.send_events(events);
+    Ok(Json(response))
 }
