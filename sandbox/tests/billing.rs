@@ -742,3 +742,55 @@ async fn a_saved_card_may_replace_the_subscriptions_and_bad_requests_change_noth
         "pm_declined"
     );
 }
+
+#[tokio::test]
+async fn what_is_owed_is_paid_once_when_a_saved_card_needs_3ds_first() {
+    let sandbox = Sandbox::billing().await;
+    let owed = put_on_hold(&sandbox).await;
+    let (status, answer) = sandbox
+        .post(
+            "/subscriptions/sub_broke/update-payment-method",
+            json!({ "type": "existing", "payment_method_id": "pm_broke_3ds" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let link = answer["payment_link"]
+        .as_str()
+        .expect("the bank's page")
+        .to_string();
+    assert!(answer["expires_on"].is_string(), "{answer}");
+    let sub = sandbox.subscription("sub_broke").await;
+    assert_eq!(
+        (sub["status"].as_str(), sub["owed"].as_i64()),
+        (Some("on_hold"), Some(owed))
+    );
+
+    // The customer confirms with the bank: what was owed is paid, and only then.
+    let confirmed = reqwest::Client::new()
+        .post(format!("{link}/complete"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+    let sub = sandbox.subscription("sub_broke").await;
+    assert_eq!(sub["status"], "active");
+    assert!(sub["owed"].is_null());
+    let paid: Vec<i64> = sandbox
+        .charges_of("sub_broke")
+        .await
+        .iter()
+        .filter(|c| c["status"] == "succeeded")
+        .map(|c| c["total_amount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(paid, [owed]);
+
+    // Active, nothing is owed: the same card again charges nothing.
+    let (status, answer) = sandbox
+        .post(
+            "/subscriptions/sub_broke/update-payment-method",
+            json!({ "type": "existing", "payment_method_id": "pm_broke_3ds" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer["payment_id"].is_null(), "{answer}");
+}

@@ -624,7 +624,7 @@ fn follow(mut following: Following, result: PlanChangeResult, polls: u32) {
         result.status,
         PlanChangeStatus::Processing | PlanChangeStatus::RequiresAction
     );
-    let held = result.status == PlanChangeStatus::OnHold && result.action_url.is_some();
+    let held = result.status == PlanChangeStatus::OnHold;
     if phase.try_set(PlanPhase::Done(result.clone())).is_some() {
         // Unmounted.
         return;
@@ -634,9 +634,12 @@ fn follow(mut following: Following, result: PlanChangeResult, polls: u32) {
         following.on_outcome.try_run(OfferOutcome::Answered);
         return;
     }
+    let first_outcome = !pending && !following.reported;
     if !pending {
         report(&mut following, &result);
     }
+    // The ten minutes of a hold count from when it is first seen.
+    let polls = if first_outcome { 0 } else { polls };
     if pending || (held && polls < HELD_POLL_LIMIT) {
         set_timeout(
             move || {

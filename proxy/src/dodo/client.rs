@@ -324,6 +324,32 @@ impl DodoApi {
         }
         Ok(None)
     }
+
+    /// Among a subscription's latest succeeded payments (Dodo's first page, newest first), the
+    /// one whose metadata holds `key = value`: how a charge made again is found (a
+    /// subscription on hold paying what it owed, with the metadata of the payment that failed).
+    pub async fn succeeded_subscription_payment_by_metadata(
+        &self,
+        subscription_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<Option<PaymentListResponse>, Error> {
+        let page = self
+            .reads
+            .payments()
+            .list()
+            .query(json!({
+                "subscription_id": subscription_id,
+                "status": "succeeded",
+                "page_size": LIST_PAGE_SIZE,
+            }))
+            .send()
+            .await?;
+        Ok(page
+            .items
+            .into_iter()
+            .find(|p| p.metadata.get(key).and_then(|v| v.as_str()) == Some(value)))
+    }
 }
 
 /// The query of one page of a list of what succeeded since `since`.

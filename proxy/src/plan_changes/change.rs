@@ -154,14 +154,15 @@ pub async fn settle(state: &PlanChanges, change: ChangeRecord) -> ChangeRecord {
                     .map(str::to_lowercase)
                     .unwrap_or_else(|| "payment_failed".into());
                 // With `apply_change` the plan changes anyway and the subscription waits on hold
-                // (Dodo may say so a moment after the payment fails); a subscription on hold is
-                // said to be, whatever the rule.
+                // (Dodo may say so a moment after the payment fails); a subscription on hold on
+                // the new plan is said to be, whatever the rule. A plan that never moved (a
+                // 3-D Secure page that failed or expired) is a failed change.
                 let apply_change = state
                     .rules
                     .current()
                     .plan_change(&change.rule_id)
                     .is_some_and(|r| r.on_payment_failure == OnPaymentFailure::ApplyChange);
-                let next = if on_hold || apply_change {
+                let next = if on_target && (on_hold || apply_change) {
                     ChangeState::OnHold
                 } else {
                     ChangeState::Failed
@@ -248,9 +249,12 @@ pub async fn settle(state: &PlanChanges, change: ChangeRecord) -> ChangeRecord {
 }
 
 /// A change whose plan changed although its payment failed: the subscription waits on hold
-/// until the customer gives a card that pays what it owes (Dodo's update-payment-method page).
-/// Once Dodo has it active again on the new plan, the change has succeeded: what it owed, the
-/// amount the customer confirmed, is paid.
+/// until the customer gives a card that pays what it owes (Dodo's update-payment-method page,
+/// asked for again here if Dodo could not give it before). The change has succeeded once Dodo
+/// has the subscription active on the new plan and a payment naming the change succeeded (Dodo
+/// charges the failed payment again, with its metadata): the amount the customer confirmed is
+/// then paid, by that payment. Neither alone is enough: a subscription may be active for a
+/// moment before Dodo puts it on hold.
 async fn settle_held(state: &PlanChanges, change: ChangeRecord) -> ChangeRecord {
     let subscription = match state.dodo.subscription(&change.subscription_id).await {
         Ok(subscription) => subscription,
@@ -259,18 +263,46 @@ async fn settle_held(state: &PlanChanges, change: ChangeRecord) -> ChangeRecord 
             return change;
         }
     };
+    if matches!(*subscription.status, SubscriptionStatus::OnHold) && change.action_url.is_none() {
+        if let Some(page) = payment_method_page(state, &change).await {
+            if let Err(error) = state
+                .storage
+                .record_payment_method_page(&change.change_ref, &page)
+                .await
+            {
+                tracing::error!(%error, change = %change.change_ref, "cannot record the page for a new card");
+            }
+            return reload(state, change).await;
+        }
+    }
     if !matches!(*subscription.status, SubscriptionStatus::Active)
         || subscription.product_id != change.to_product
     {
         return change;
     }
-    tracing::info!(change = %change.change_ref, "the subscription paid what it owed; the change is complete");
+    let paid = match state
+        .dodo
+        .succeeded_subscription_payment_by_metadata(
+            &change.subscription_id,
+            metadata::PLAN_CHANGE_REF,
+            &change.change_ref,
+        )
+        .await
+    {
+        Ok(Some(payment)) => payment,
+        Ok(None) => return change,
+        Err(error) => {
+            tracing::info!(%error, change = %change.change_ref, "cannot look for the payment of what was owed");
+            return change;
+        }
+    };
+    tracing::info!(change = %change.change_ref, payment_id = %paid.payment_id, "the subscription paid what it owed; the change is complete");
     let now = clock::rfc3339(OffsetDateTime::now_utc());
     record(
         state,
         &change,
         ChangeState::Succeeded,
-        None,
+        Some(&paid.payment_id),
         Some(&now),
         None,
     )

@@ -2,14 +2,13 @@
 //! and on the merchant's account page (with an account token). Each is sealed in a plan change
 //! token, with both plans as the comparison shows them.
 
-use super::plans::plan;
+use super::plans::{direction, effective_at, plan};
 use super::token::{AccountClaims, PlanChangeClaims, ACCOUNT, PLAN_CHANGE};
 use super::{withdraw, PlanChangeError, PlanChanges};
 use crate::offers::customer_history::CustomerHistory;
-use crate::rules::{Direction, Effective};
 use dodopayments::models::{Payment, Subscription, SubscriptionStatus};
 use time::OffsetDateTime;
-use upsell_wire::{EffectiveAt, PlanChange, PlanChangesResponse, PlanDirection};
+use upsell_wire::{PlanChange, PlanChangesResponse};
 
 /// After a subscription purchase, the plan changes the new subscriber may make (until the
 /// purchase's offers expire). None when the purchase is no subscription, or its subscription
@@ -151,19 +150,4 @@ pub async fn offered(
         });
     }
     Ok(changes)
-}
-
-/// When a rule's change takes effect, as the widget is told.
-pub fn direction(direction: Direction) -> PlanDirection {
-    match direction {
-        Direction::Upgrade => PlanDirection::Upgrade,
-        Direction::Downgrade => PlanDirection::Downgrade,
-    }
-}
-
-pub fn effective_at(effective: Effective) -> EffectiveAt {
-    match effective {
-        Effective::Immediately => EffectiveAt::Immediately,
-        Effective::NextBillingDate => EffectiveAt::NextBillingDate,
-    }
 }

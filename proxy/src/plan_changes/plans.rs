@@ -3,7 +3,8 @@
 
 use super::{PlanChangeError, PlanChanges};
 use crate::dodo::client::recurring_price;
-use upsell_wire::{Money, Plan};
+use crate::rules::{Direction, Effective};
+use upsell_wire::{EffectiveAt, Money, Plan, PlanDirection};
 
 /// A plan as the comparison shows it: Dodo's name and price, the merchant's feature rows (in
 /// the customer's language when the offers file gives it).
@@ -38,4 +39,20 @@ pub async fn plan(
             .map(|p| p.features_in(locale).to_vec())
             .unwrap_or_default(),
     }))
+}
+
+/// Which way a rule's change goes, as the widget is told.
+pub fn direction(direction: Direction) -> PlanDirection {
+    match direction {
+        Direction::Upgrade => PlanDirection::Upgrade,
+        Direction::Downgrade => PlanDirection::Downgrade,
+    }
+}
+
+/// When a rule's change takes effect, as the widget is told.
+pub fn effective_at(effective: Effective) -> EffectiveAt {
+    match effective {
+        Effective::Immediately => EffectiveAt::Immediately,
+        Effective::NextBillingDate => EffectiveAt::NextBillingDate,
+    }
 }

@@ -2,7 +2,7 @@
 //! to still be where the token found them, then Dodo's preview read as the customer reads it
 //! (due now, the credits, taxes, when it takes effect, the next renewal).
 
-use super::offered::effective_at;
+use super::plans::effective_at;
 use super::token::PlanChangeClaims;
 use super::{PlanChangeError, PlanChanges};
 use crate::clock;

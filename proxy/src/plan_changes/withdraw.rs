@@ -60,7 +60,7 @@ pub async fn scheduled(
     Ok(Some(PlanChange {
         change_id: rule.id.clone(),
         token: state.keys.sign(&claims).map_err(PlanChangeError::Signing)?,
-        direction: super::offered::direction(rule.direction),
+        direction: super::plans::direction(rule.direction),
         current,
         target,
         effective_at: EffectiveAt::NextBillingDate,

@@ -274,6 +274,25 @@ impl Storage {
         rows.iter().map(row_to_change).collect()
     }
 
+    /// Records the page for a new card of a change on hold that had none (Dodo could not give
+    /// it when the change was put on hold).
+    pub async fn record_payment_method_page(
+        &self,
+        change_ref: &str,
+        url: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE plan_changes SET action_url = $1, updated_at = $2 \
+             WHERE change_ref = $3 AND state = 'on_hold' AND action_url IS NULL",
+        )
+        .bind(url)
+        .bind(now())
+        .bind(change_ref)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Marks the subscription's change scheduled for `to_product` withdrawn (the subscriber
     /// undid it at Dodo).
     pub async fn withdraw_scheduled_plan_change(

@@ -226,8 +226,29 @@ pub fn settle_payment(
             now,
             events,
         );
+        let pays_what_is_owed = store
+            .subscriptions
+            .get(subscription_id)
+            .and_then(|s| s.owed.as_ref())
+            .is_some_and(|o| o.paying.as_deref() == Some(payment_id));
+        if pays_what_is_owed && outcome == Outcome::Succeeded {
+            owed_paid(store, subscription_id, events);
+        }
     }
     Ok(())
+}
+
+/// A subscription on hold has paid what it owed: it is active again (`subscription.active`).
+pub fn owed_paid(store: &mut Store, subscription_id: &str, events: &mut Vec<Event>) {
+    if let Some(sub) = store
+        .subscriptions
+        .get_mut(subscription_id)
+        .filter(|s| s.status == "on_hold")
+    {
+        sub.status = "active";
+        sub.owed = None;
+        push_subscription_event(store, "subscription.active", subscription_id, events);
+    }
 }
 
 /// Applies or drops a plan change that waited for its payment.
@@ -372,6 +393,7 @@ fn renew(store: &mut Store, subscription_id: &str, at: OffsetDateTime, events: &
         cart: charge.cart.clone(),
         metadata: charge.metadata.clone(),
         charge_type: charge.charge_type,
+        paying: None,
     };
     let paid = if to_charge == 0 {
         record_covered_payment(store, at, charge, events);

@@ -92,12 +92,14 @@ pub fn request(
             let mut events = Vec::new();
             let payment_id =
                 switch_card(store, subscription_id, payment_method_id, now, &mut events);
+            // A charge that needs the customer (3-D Secure) has its page.
+            let payment = payment_id.as_ref().and_then(|id| store.payments.get(id));
             Ok((
                 json!({
                     "client_secret": null,
-                    "expires_on": null,
+                    "expires_on": payment.and_then(charges::link_expiry),
                     "payment_id": payment_id,
-                    "payment_link": null,
+                    "payment_link": payment.and_then(|p| p.payment_link.clone()),
                 }),
                 events,
             ))
@@ -140,7 +142,13 @@ pub fn save_card(
     let sub = store
         .subscriptions
         .get(&update.subscription_id)
-        .ok_or_else(|| Refusal::not_found("subscription", &update.subscription_id))?;
+        .filter(|s| matches!(s.status, "active" | "on_hold"))
+        .ok_or_else(|| {
+            Refusal::unprocessable(
+                "INVALID_SUBSCRIPTION_STATUS",
+                "the subscription no longer takes a payment method",
+            )
+        })?;
     let payment_method_id = new_id("pm");
     let (last4, behaviour) = match card {
         TestCard::Pays => ("4242", CardBehaviour::Succeeds),
@@ -175,7 +183,8 @@ pub fn save_card(
 }
 
 /// Puts a card on a subscription; one on hold is charged what it owes, and is active again
-/// once that is paid. Returns the payment of what it owed, if one was made.
+/// once that is paid (at once, or when a payment that waits succeeds). Returns the payment of
+/// what it owed, if one was made.
 fn switch_card(
     store: &mut Store,
     subscription_id: &str,
@@ -188,8 +197,8 @@ fn switch_card(
     let sub = sub.clone();
     let mut payment_id = None;
     if sub.status == "on_hold" {
-        let paid = match &sub.owed {
-            None => true,
+        match &sub.owed {
+            None => charges::owed_paid(store, subscription_id, events),
             Some(owed) => {
                 let charge = NewCharge {
                     customer_id: sub.customer_id.clone(),
@@ -203,25 +212,25 @@ fn switch_card(
                     subscription_id: Some(subscription_id.to_string()),
                     charge_type: owed.charge_type,
                 };
-                match charges::charge_card(store, now, charge, events) {
-                    Ok(id) => {
-                        let paid = store
-                            .payments
-                            .get(&id)
-                            .is_some_and(|p| p.status == "succeeded");
-                        payment_id = Some(id);
-                        paid
+                if let Ok(id) = charges::charge_card(store, now, charge, events) {
+                    match store.payments.get(&id).map(|p| p.status) {
+                        Some("succeeded") => charges::owed_paid(store, subscription_id, events),
+                        Some("failed") | None => {}
+                        // It waits (3-D Secure, processing): it pays what is owed when it
+                        // succeeds.
+                        Some(_) => {
+                            if let Some(owed) = store
+                                .subscriptions
+                                .get_mut(subscription_id)
+                                .and_then(|s| s.owed.as_mut())
+                            {
+                                owed.paying = Some(id.clone());
+                            }
+                        }
                     }
-                    Err(_) => false,
+                    payment_id = Some(id);
                 }
             }
-        };
-        if paid {
-            if let Some(sub) = store.subscriptions.get_mut(subscription_id) {
-                sub.status = "active";
-                sub.owed = None;
-            }
-            charges::push_subscription_event(store, "subscription.active", subscription_id, events);
         }
     }
     charges::push_subscription_event(store, "subscription.updated", subscription_id, events);

@@ -338,6 +338,7 @@ pub fn apply(
         cart: charge.cart.clone(),
         metadata: charge.metadata.clone(),
         charge_type: charge.charge_type,
+        paying: None,
     };
     let payment_id = charges::charge_card(store, now, charge, &mut events)?;
     let payment = store.payments.get(&payment_id).cloned();

@@ -148,6 +148,9 @@ pub struct Owed {
     pub metadata: Map<String, Value>,
     /// `renewal` or `plan_change`.
     pub charge_type: &'static str,
+    /// The payment now trying to pay it, while it waits (3-D Secure, processing): once it
+    /// succeeds, nothing is owed.
+    pub paying: Option<String>,
 }
 
 /// A page on which a subscriber gives a new card (`update-payment-method` with `type: new`).
