@@ -869,6 +869,11 @@ async fn a_scheduled_downgrade_is_undone_from_the_account_page() {
     assert_accessible(&browser, "scheduled change on the account page").await;
     click(&browser, WIDGET, ".dodo-upsell__accept").await;
     until_text(&browser, WIDGET, "You're staying on Team plan.").await;
+    let text = widget_text(&browser, WIDGET).await;
+    assert!(
+        !text.contains("will change to Starter plan"),
+        "the change undone is no longer announced: {text}"
+    );
     save_screenshot(&browser, "plan-kept").await;
     assert_accessible(&browser, "scheduled change undone").await;
     let listed: Value = stack
