@@ -1,8 +1,9 @@
 //! The offers file reloaded while the proxy runs: on SIGHUP, and when its contents change
 //! (read every `CHECK_EVERY`: one small read, and it sees every way a file changes — an editor
 //! writing in place, one that replaces the file, a mounted config map — where file-system
-//! events miss some). A valid file is in force at once for every request that starts after
-//! it; an invalid or unreadable one is refused with the same error as at start, and the last
+//! events miss some; a change is taken once two reads agree, so that a file read half-way
+//! through its writing is never taken). A valid file is in force at once for every request
+//! that starts after it; an invalid or unreadable one is refused with the same error as at start, and the last
 //! good file stays in force. Both are logged and counted in `upsell_offers_reloads_total`.
 
 use super::state::AppState;
@@ -35,8 +36,12 @@ pub fn spawn(
     } = file;
     let mut hangups = signal(SignalKind::hangup())?;
     // What the rules in force were read from, as far as this task knows: a change between
-    // the start-up read and this one is picked up by the first check.
+    // the start-up read and this one is picked up by the first checks.
     let mut last_read = std::fs::read(&path).ok();
+    // A change seen once: put in force only when the next check reads the same. A file being
+    // written in place (truncated, then written) can be read half-way, or empty, which may
+    // parse; it is not taken for the merchant's file.
+    let mut settling: Option<Vec<u8>> = None;
     Ok(tokio::spawn(async move {
         loop {
             let asked = tokio::select! {
@@ -44,14 +49,25 @@ pub fn spawn(
                 () = tokio::time::sleep(every) => false,
             };
             let contents = std::fs::read(&path);
-            let changed = match &contents {
-                Ok(bytes) => last_read.as_ref() != Some(bytes),
+            let apply = match &contents {
+                // SIGHUP: the merchant says the file is ready.
+                _ if asked => true,
+                Ok(bytes) if last_read.as_ref() == Some(bytes) => {
+                    settling = None;
+                    false
+                }
+                Ok(bytes) if settling.as_ref() == Some(bytes) => true,
+                Ok(bytes) => {
+                    settling = Some(bytes.clone());
+                    false
+                }
                 // Unreadable (being replaced, perhaps): said once, until it reads again.
                 Err(_) => last_read.is_some(),
             };
-            if !asked && !changed {
+            if !apply {
                 continue;
             }
+            settling = None;
             last_read = contents.as_ref().ok().cloned();
             let outcome = match contents {
                 Ok(bytes) => reload(&state, &path, &bytes),

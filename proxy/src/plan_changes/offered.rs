@@ -2,7 +2,7 @@
 //! and on the merchant's account page (with an account token). Each is sealed in a plan change
 //! token, with both plans as the comparison shows them.
 
-use super::plans::{direction, effective_at, plan};
+use super::plans::{direction, effective_at, plan, subscription};
 use super::token::{AccountClaims, PlanChangeClaims, ACCOUNT, PLAN_CHANGE};
 use super::{withdraw, PlanChangeError, PlanChanges};
 use crate::offers::customer_history::CustomerHistory;
@@ -55,14 +55,7 @@ pub async fn for_account(
     if account.typ != ACCOUNT {
         return Err(PlanChangeError::InvalidToken);
     }
-    let subscription = state
-        .dodo
-        .subscription(&account.sub)
-        .await
-        .map_err(|e| match e {
-            dodopayments::Error::Api { status: 404, .. } => PlanChangeError::SubscriptionNotFound,
-            other => PlanChangeError::Upstream(other),
-        })?;
+    let subscription = subscription(state, &account.sub).await?;
     if subscription.customer.customer_id != account.cus {
         return Err(PlanChangeError::InvalidToken);
     }

@@ -4,6 +4,7 @@
 use super::{PlanChangeError, PlanChanges};
 use crate::dodo::client::recurring_price;
 use crate::rules::{Direction, Effective};
+use dodopayments::models::Subscription;
 use upsell_wire::{EffectiveAt, Money, Plan, PlanDirection};
 
 /// A plan as the comparison shows it: Dodo's name and price, the merchant's feature rows (in
@@ -55,4 +56,19 @@ pub fn effective_at(effective: Effective) -> EffectiveAt {
         Effective::Immediately => EffectiveAt::Immediately,
         Effective::NextBillingDate => EffectiveAt::NextBillingDate,
     }
+}
+
+/// The subscription, as Dodo has it now; one Dodo does not know is `SubscriptionNotFound`.
+pub async fn subscription(
+    state: &PlanChanges,
+    subscription_id: &str,
+) -> Result<Subscription, PlanChangeError> {
+    state
+        .dodo
+        .subscription(subscription_id)
+        .await
+        .map_err(|e| match e {
+            dodopayments::Error::Api { status: 404, .. } => PlanChangeError::SubscriptionNotFound,
+            other => PlanChangeError::Upstream(other),
+        })
 }

@@ -5,7 +5,7 @@
 //! one that has already taken effect, is never undone by it; recorded before Dodo is called,
 //! once per token and per key; Dodo asked once. No money moves.
 
-use super::plans::plan;
+use super::plans::{plan, subscription};
 use super::token::{WithdrawClaims, WITHDRAW};
 use super::{PlanChangeError, PlanChanges};
 use crate::clock;
@@ -90,7 +90,7 @@ pub async fn withdraw(
     if let Some(existing) = state.storage.withdrawal(&claims.jti).await? {
         return outcome(state, existing).await;
     }
-    let subscription = read(state, &claims.sub).await?;
+    let subscription = subscription(state, &claims.sub).await?;
     if subscription.customer.customer_id != claims.cus {
         return Err(PlanChangeError::NotTheCustomers);
     }
@@ -235,17 +235,6 @@ fn still_scheduled(subscription: &Subscription, claims: &WithdrawClaims) -> bool
             .scheduled_change
             .as_ref()
             .is_some_and(|s| s.product_id == claims.to && same_time(&s.effective_at, &claims.at))
-}
-
-async fn read(state: &PlanChanges, subscription_id: &str) -> Result<Subscription, PlanChangeError> {
-    state
-        .dodo
-        .subscription(subscription_id)
-        .await
-        .map_err(|e| match e {
-            dodopayments::Error::Api { status: 404, .. } => PlanChangeError::SubscriptionNotFound,
-            other => PlanChangeError::Upstream(other),
-        })
 }
 
 async fn found(state: &PlanChanges, jti: &str) -> Result<Withdrawal, PlanChangeError> {
