@@ -15,7 +15,7 @@ pub const CRITICAL_PATH_GOAL_BROTLI: u64 = 100_000;
 /// What `cargo xtask test` enforces on the critical path (the loader, the glue, the split
 /// runtime, the main wasm and the stylesheet), just above its size today: it stops the first
 /// offer's download from growing unnoticed. Lower it as the widget shrinks.
-pub const CRITICAL_PATH_CEILING_BROTLI: u64 = 163_900;
+pub const CRITICAL_PATH_CEILING_BROTLI: u64 = 164_000;
 
 /// What `cargo xtask test` enforces on the whole widget (the critical path and every part
 /// fetched on demand), just above its size today; likewise.
