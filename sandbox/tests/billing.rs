@@ -557,6 +557,16 @@ async fn plan_changes_dodo_refuses_are_refused_with_its_codes() {
         .is_empty());
 }
 
+/// `POST /subscriptions/{id}/update-payment-method` with `body`: its status and answer.
+async fn update_payment_method(sandbox: &Sandbox, subscription: &str, body: Value) -> (u16, Value) {
+    sandbox
+        .post(
+            &format!("/subscriptions/{subscription}/update-payment-method"),
+            body,
+        )
+        .await
+}
+
 /// Puts `sub_broke` on hold: an upgrade applied although its payment fails. Returns what the
 /// failed payment asked.
 async fn put_on_hold(sandbox: &Sandbox) -> i64 {
@@ -579,12 +589,8 @@ async fn a_subscription_on_hold_is_active_again_once_a_new_card_pays_what_it_owe
     let owed = put_on_hold(&sandbox).await;
     // The failed payment, the plan changed, on hold.
     let hooks_before = sandbox.webhooks(3).await.len();
-    let (status, page) = sandbox
-        .post(
-            "/subscriptions/sub_broke/update-payment-method",
-            json!({ "type": "new" }),
-        )
-        .await;
+    let (status, page) =
+        update_payment_method(&sandbox, "sub_broke", json!({ "type": "new" })).await;
     assert_eq!(status, 200, "{page}");
     assert!(page["payment_id"].is_null() && page["client_secret"].is_null());
     assert!(page["expires_on"].is_string(), "{page}");
@@ -618,12 +624,12 @@ async fn a_subscription_on_hold_is_active_again_once_a_new_card_pays_what_it_owe
     let card_before = sub["payment_method_id"].clone();
 
     // A card that pays, on a new page that sends the customer back to the shop.
-    let (_, page) = sandbox
-        .post(
-            "/subscriptions/sub_broke/update-payment-method",
-            json!({ "type": "new", "return_url": "https://shop.test/account?tab=plan" }),
-        )
-        .await;
+    let (_, page) = update_payment_method(
+        &sandbox,
+        "sub_broke",
+        json!({ "type": "new", "return_url": "https://shop.test/account?tab=plan" }),
+    )
+    .await;
     let link = page["payment_link"].as_str().unwrap().to_string();
     let saved = no_redirects
         .post(format!("{link}/save"))
@@ -709,27 +715,22 @@ async fn a_saved_card_may_replace_the_subscriptions_and_bad_requests_change_noth
         (Some("on_hold"), Some("pm_declined"))
     );
 
-    for (path, body, status, code) in [
+    for (subscription, body, status, code) in [
         (
-            "/subscriptions/sub_broke/update-payment-method",
+            "sub_broke",
             json!({ "type": "existing", "payment_method_id": "pm_3ds" }),
             422,
             "INVALID_REQUEST_PARAMETERS",
         ),
         (
-            "/subscriptions/sub_broke/update-payment-method",
+            "sub_broke",
             json!({ "type": "card" }),
             422,
             "INVALID_REQUEST_BODY",
         ),
-        (
-            "/subscriptions/sub_nobody/update-payment-method",
-            json!({ "type": "new" }),
-            404,
-            "NOT_FOUND",
-        ),
+        ("sub_nobody", json!({ "type": "new" }), 404, "NOT_FOUND"),
     ] {
-        let (got, answer) = sandbox.post(path, body.clone()).await;
+        let (got, answer) = update_payment_method(&sandbox, subscription, body.clone()).await;
         assert_eq!(
             (got, answer["code"].as_str()),
             (status, Some(code)),
@@ -747,12 +748,12 @@ async fn a_saved_card_may_replace_the_subscriptions_and_bad_requests_change_noth
 async fn what_is_owed_is_paid_once_when_a_saved_card_needs_3ds_first() {
     let sandbox = Sandbox::billing().await;
     let owed = put_on_hold(&sandbox).await;
-    let (status, answer) = sandbox
-        .post(
-            "/subscriptions/sub_broke/update-payment-method",
-            json!({ "type": "existing", "payment_method_id": "pm_broke_3ds" }),
-        )
-        .await;
+    let (status, answer) = update_payment_method(
+        &sandbox,
+        "sub_broke",
+        json!({ "type": "existing", "payment_method_id": "pm_broke_3ds" }),
+    )
+    .await;
     assert_eq!(status, 200, "{answer}");
     let link = answer["payment_link"]
         .as_str()
@@ -785,12 +786,12 @@ async fn what_is_owed_is_paid_once_when_a_saved_card_needs_3ds_first() {
     assert_eq!(paid, [owed]);
 
     // Active, nothing is owed: the same card again charges nothing.
-    let (status, answer) = sandbox
-        .post(
-            "/subscriptions/sub_broke/update-payment-method",
-            json!({ "type": "existing", "payment_method_id": "pm_broke_3ds" }),
-        )
-        .await;
+    let (status, answer) = update_payment_method(
+        &sandbox,
+        "sub_broke",
+        json!({ "type": "existing", "payment_method_id": "pm_broke_3ds" }),
+    )
+    .await;
     assert_eq!(status, 200, "{answer}");
     assert!(answer["payment_id"].is_null(), "{answer}");
 }

@@ -3,8 +3,8 @@
 //! writing in place, one that replaces the file, a mounted config map — where file-system
 //! events miss some; a change is taken once two reads agree, so that a file read half-way
 //! through its writing is never taken). A valid file is in force at once for every request
-//! that starts after it; an invalid or unreadable one is refused with the same error as at start, and the last
-//! good file stays in force. Both are logged and counted in `upsell_offers_reloads_total`.
+//! that starts after it; an invalid or unreadable one is refused with the same error as at
+//! start, and the last good file stays in force. Both are logged and counted in `upsell_offers_reloads_total`.
 
 use super::state::AppState;
 use crate::rules::OfferRules;

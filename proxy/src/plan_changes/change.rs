@@ -47,6 +47,7 @@ pub async fn submit(
                 response.payment_id.as_deref(),
                 None,
                 None,
+                None,
             )
             .await;
         }
@@ -65,7 +66,16 @@ pub async fn submit(
                 Some(code) => code,
                 None => "refused".into(),
             };
-            record(state, &change, ChangeState::Failed, None, None, Some(&code)).await;
+            record(
+                state,
+                &change,
+                ChangeState::Failed,
+                None,
+                None,
+                Some(&code),
+                None,
+            )
+            .await;
             return reload(state, change).await;
         }
         Err(error) => {
@@ -104,6 +114,7 @@ pub async fn settle(state: &PlanChanges, change: ChangeRecord) -> ChangeRecord {
                 None,
                 None,
                 Some("not_charged"),
+                None,
             )
             .await;
             return reload(state, change).await;
@@ -231,20 +242,16 @@ pub async fn settle(state: &PlanChanges, change: ChangeRecord) -> ChangeRecord {
     } else {
         return change;
     };
-    if let Err(error) = state
-        .storage
-        .advance_plan_change(
-            &change.change_ref,
-            next,
-            None,
-            effective.as_deref(),
-            code.as_deref(),
-            action.as_deref(),
-        )
-        .await
-    {
-        tracing::error!(%error, change = %change.change_ref, "cannot record the plan change");
-    }
+    record(
+        state,
+        &change,
+        next,
+        None,
+        effective.as_deref(),
+        code.as_deref(),
+        action.as_deref(),
+    )
+    .await;
     reload(state, change).await
 }
 
@@ -305,6 +312,7 @@ async fn settle_held(state: &PlanChanges, change: ChangeRecord) -> ChangeRecord 
         Some(&paid.payment_id),
         Some(&now),
         None,
+        None,
     )
     .await;
     reload(state, change).await
@@ -352,6 +360,7 @@ async fn find_lost_payment(state: &PlanChanges, change: ChangeRecord) -> ChangeR
                 Some(&payment.payment_id),
                 None,
                 None,
+                None,
             )
             .await;
             reload(state, change).await
@@ -371,6 +380,7 @@ async fn record(
     payment_id: Option<&str>,
     effective_date: Option<&str>,
     failure_code: Option<&str>,
+    action_url: Option<&str>,
 ) {
     if let Err(error) = state
         .storage
@@ -380,7 +390,7 @@ async fn record(
             payment_id,
             effective_date,
             failure_code,
-            None,
+            action_url,
         )
         .await
     {

@@ -5,7 +5,7 @@
 //! one that has already taken effect, is never undone by it; recorded before Dodo is called,
 //! once per token and per key; Dodo asked once. No money moves.
 
-use super::plans::{plan, subscription};
+use super::plans::{direction, plan, subscription};
 use super::token::{WithdrawClaims, WITHDRAW};
 use super::{PlanChangeError, PlanChanges};
 use crate::clock;
@@ -60,7 +60,7 @@ pub async fn scheduled(
     Ok(Some(PlanChange {
         change_id: rule.id.clone(),
         token: state.keys.sign(&claims).map_err(PlanChangeError::Signing)?,
-        direction: super::plans::direction(rule.direction),
+        direction: direction(rule.direction),
         current,
         target,
         effective_at: EffectiveAt::NextBillingDate,

@@ -181,19 +181,19 @@ pub async fn checkout_pay(
 
 fn finished(payment_id: &str, return_url: Option<String>) -> Response {
     match return_url {
-        Some(url) => {
-            let separator = if url.contains('?') { '&' } else { '?' };
-            Redirect::to(&format!(
-                "{url}{separator}payment_id={payment_id}&status=succeeded"
-            ))
-            .into_response()
-        }
+        Some(url) => back_to(&url, &format!("payment_id={payment_id}&status=succeeded")),
         None => page(
             "Payment complete",
             &format!("<p>Payment {} succeeded.</p>", escape(payment_id)),
         )
         .into_response(),
     }
+}
+
+/// Sends the customer back to the shop's `url`, with `query` added to it.
+fn back_to(url: &str, query: &str) -> Response {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{url}{separator}{query}")).into_response()
 }
 
 /// `GET /hosted/3ds/{payment_id}`
@@ -417,10 +417,7 @@ async fn card_saved(
     };
     state.world.send_events(events);
     Ok(match return_url {
-        Some(url) => {
-            let separator = if url.contains('?') { '&' } else { '?' };
-            Redirect::to(&format!("{url}{separator}status={status}")).into_response()
-        }
+        Some(url) => back_to(&url, &format!("status={status}")),
         None if status == "on_hold" => (
             [(header::CACHE_CONTROL, "no-store")],
             page(

@@ -31,6 +31,20 @@ pub struct NewCharge {
     pub charge_type: &'static str,
 }
 
+impl NewCharge {
+    /// What a subscription owes when this charge fails and puts it on hold: the same charge,
+    /// to be made again with a card that pays.
+    pub fn owed(&self) -> Owed {
+        Owed {
+            amount: self.amount,
+            cart: self.cart.clone(),
+            metadata: self.metadata.clone(),
+            charge_type: self.charge_type,
+            paying: None,
+        }
+    }
+}
+
 /// Checks that a saved card may pay `currency` for `customer_id` now.
 pub fn check_method(
     store: &Store,
@@ -388,13 +402,7 @@ fn renew(store: &mut Store, subscription_id: &str, at: OffsetDateTime, events: &
         charge_type: "renewal",
     };
     store.subscriptions.insert(subscription_id.to_string(), sub);
-    let owed = Owed {
-        amount: charge.amount,
-        cart: charge.cart.clone(),
-        metadata: charge.metadata.clone(),
-        charge_type: charge.charge_type,
-        paying: None,
-    };
+    let owed = charge.owed();
     let paid = if to_charge == 0 {
         record_covered_payment(store, at, charge, events);
         true

@@ -7,7 +7,7 @@
 use super::refusal::Refusal;
 use crate::world::charges::{self, NewCharge};
 use crate::world::seed::CardBehaviour;
-use crate::world::store::{new_id, CardUpdate, Event, PaymentMethod, Store};
+use crate::world::store::{new_id, CardUpdate, Event, PaymentMethod, Store, Subscription};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
@@ -47,15 +47,7 @@ pub fn request(
         .subscriptions
         .get(subscription_id)
         .ok_or_else(|| Refusal::not_found("subscription", subscription_id))?;
-    if !matches!(sub.status, "active" | "on_hold") {
-        return Err(Refusal::unprocessable(
-            "INVALID_SUBSCRIPTION_STATUS",
-            format!(
-                "the subscription is {}; only an active subscription or one on hold takes a new payment method",
-                sub.status
-            ),
-        ));
-    }
+    takes_a_card(sub)?;
     match request {
         UpdatePaymentMethodRequest::New { return_url } => {
             let update_id = new_id("upm");
@@ -142,13 +134,8 @@ pub fn save_card(
     let sub = store
         .subscriptions
         .get(&update.subscription_id)
-        .filter(|s| matches!(s.status, "active" | "on_hold"))
-        .ok_or_else(|| {
-            Refusal::unprocessable(
-                "INVALID_SUBSCRIPTION_STATUS",
-                "the subscription no longer takes a payment method",
-            )
-        })?;
+        .ok_or_else(|| Refusal::not_found("subscription", &update.subscription_id))?;
+    takes_a_card(sub)?;
     let payment_method_id = new_id("pm");
     let (last4, behaviour) = match card {
         TestCard::Pays => ("4242", CardBehaviour::Succeeds),
@@ -180,6 +167,20 @@ pub fn save_card(
         events,
     );
     Ok((status(store), update.return_url))
+}
+
+/// Only an active subscription, or one on hold, takes a new card.
+fn takes_a_card(sub: &Subscription) -> Result<(), Refusal> {
+    if matches!(sub.status, "active" | "on_hold") {
+        return Ok(());
+    }
+    Err(Refusal::unprocessable(
+        "INVALID_SUBSCRIPTION_STATUS",
+        format!(
+            "the subscription is {}; only an active subscription or one on hold takes a new payment method",
+            sub.status
+        ),
+    ))
 }
 
 /// Puts a card on a subscription; one on hold is charged what it owes, and is active again

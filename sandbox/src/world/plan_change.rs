@@ -8,8 +8,8 @@ use crate::world::proration::{
     prorate, settle, PeriodPosition, PlanCost, Proration, ProrationMode,
 };
 use crate::world::store::{
-    new_id, unit_price, AddonLine, CartLine, Event, Owed, PendingChange, Plan, ScheduledChange,
-    Store, Subscription,
+    new_id, unit_price, AddonLine, CartLine, Event, PendingChange, Plan, ScheduledChange, Store,
+    Subscription,
 };
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -333,13 +333,7 @@ pub fn apply(
         subscription_id: Some(subscription_id.to_string()),
         charge_type: "plan_change",
     };
-    let owed = Owed {
-        amount: charge.amount,
-        cart: charge.cart.clone(),
-        metadata: charge.metadata.clone(),
-        charge_type: charge.charge_type,
-        paying: None,
-    };
+    let owed = charge.owed();
     let payment_id = charges::charge_card(store, now, charge, &mut events)?;
     let payment = store.payments.get(&payment_id).cloned();
     let status = payment.as_ref().map_or("failed", |p| p.status);
