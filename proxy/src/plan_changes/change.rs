@@ -66,17 +66,7 @@ pub async fn submit(
                 Some(code) => code,
                 None => "refused".into(),
             };
-            record(
-                state,
-                &change,
-                ChangeState::Failed,
-                None,
-                None,
-                Some(&code),
-                None,
-            )
-            .await;
-            return reload(state, change).await;
+            return fail(state, change, &code).await;
         }
         Err(error) => {
             // The change may or may not have happened: it stays `submitted`, is never sent
@@ -107,17 +97,7 @@ pub async fn settle(state: &PlanChanges, change: ChangeRecord) -> ChangeRecord {
         ChangeState::Processing | ChangeState::RequiresAction | ChangeState::Submitted => change,
         // Recorded, but the proxy stopped before sending it: nothing was sent.
         ChangeState::Pending if clock::silent_for(&change.updated_at, state.grace) => {
-            record(
-                state,
-                &change,
-                ChangeState::Failed,
-                None,
-                None,
-                Some("not_charged"),
-                None,
-            )
-            .await;
-            return reload(state, change).await;
+            return fail(state, change, "not_charged").await;
         }
         _ => return change,
     };
@@ -371,6 +351,21 @@ async fn find_lost_payment(state: &PlanChanges, change: ChangeRecord) -> ChangeR
             change
         }
     }
+}
+
+/// Records the change as failed with `code` (in the widget's words) and reads it back.
+async fn fail(state: &PlanChanges, change: ChangeRecord, code: &str) -> ChangeRecord {
+    record(
+        state,
+        &change,
+        ChangeState::Failed,
+        None,
+        None,
+        Some(code),
+        None,
+    )
+    .await;
+    reload(state, change).await
 }
 
 async fn record(
